@@ -1,0 +1,188 @@
+//! Behaviours under concurrent writers: no lost, duplicated or reused numbers, exactly one
+//! winner of a race on a version, one task per idempotency key, stable paging during inserts.
+
+use std::collections::BTreeSet;
+
+use tokio::task::JoinSet;
+
+use super::StoreFactory;
+use super::support::Ctx;
+use crate::error::Error;
+use crate::input::{IdempotencyKey, NewTask, TaskPatch};
+use crate::patch::Patch;
+use crate::query::TaskQuery;
+use crate::store::Inserted;
+
+/// 100 concurrent creates in one room make 100 tasks numbered exactly 1..=100.
+pub async fn concurrent_creates_are_numbered_densely(factory: &dyn StoreFactory) {
+    let ctx = Ctx::new(factory).await;
+    let room = ctx.room("alice").await;
+    let mut writers = JoinSet::new();
+    for i in 0..100 {
+        let (tasks, code) = (ctx.tasks.clone(), room.code.clone());
+        writers.spawn(async move { tasks.create_task(&code, &NewTask::titled(format!("t{i}")), None).await });
+    }
+    let mut numbers = BTreeSet::new();
+    while let Some(joined) = writers.join_next().await {
+        let number = joined.unwrap().unwrap().task().number;
+        assert!(numbers.insert(number), "number {number} given twice");
+    }
+    assert_eq!(numbers, (1..=100).collect::<BTreeSet<u64>>());
+    assert_eq!(ctx.numbers(&room.code, TaskQuery::default().limit(500)).await, (1..=100).collect::<Vec<u64>>());
+    assert_eq!(ctx.tasks.changes(&room.code, 0, Some(1_000)).await.unwrap().changes.len(), 100);
+}
+
+/// 50 concurrent updates conditional on the same version: exactly one applies, the others are
+/// Conflict, and the task's version went up by exactly one.
+pub async fn concurrent_conditional_updates_have_one_winner(factory: &dyn StoreFactory) {
+    let ctx = Ctx::new(factory).await;
+    let room = ctx.room("alice").await;
+    let task = ctx.create_titled(&room.code, "contended").await;
+    let mut writers = JoinSet::new();
+    for i in 0..50 {
+        let (tasks, code) = (ctx.tasks.clone(), room.code.clone());
+        let patch =
+            TaskPatch { title: Patch::Set(format!("writer {i}")), expected_version: Some(1), ..TaskPatch::default() };
+        writers.spawn(async move { tasks.update_task(&code, 1, &patch).await });
+    }
+    let (mut won, mut conflicts) = (Vec::new(), 0);
+    while let Some(joined) = writers.join_next().await {
+        match joined.unwrap() {
+            Ok(updated) => won.push(updated),
+            Err(Error::Conflict { expected: 1, current: 2 }) => conflicts += 1,
+            Err(other) => panic!("unexpected outcome: {other:?}"),
+        }
+    }
+    assert_eq!(won.len(), 1, "exactly one winner");
+    assert_eq!(conflicts, 49);
+    let stored = ctx.tasks.task(&room.code, task.number).await.unwrap();
+    assert_eq!(stored, won[0]);
+    assert_eq!(stored.version, 2);
+}
+
+/// 20 concurrent creates with one idempotency key make one task; all callers get it.
+pub async fn concurrent_idempotent_creates_make_one_task(factory: &dyn StoreFactory) {
+    let ctx = Ctx::new(factory).await;
+    let room = ctx.room("alice").await;
+    let key = IdempotencyKey::parse("client-retry-1").unwrap();
+    let mut writers = JoinSet::new();
+    for _ in 0..20 {
+        let (tasks, code, key) = (ctx.tasks.clone(), room.code.clone(), key.clone());
+        writers.spawn(async move { tasks.create_task(&code, &NewTask::titled("once"), Some(&key)).await });
+    }
+    let (mut created, mut ids) = (0, BTreeSet::new());
+    while let Some(joined) = writers.join_next().await {
+        let outcome = joined.unwrap().unwrap();
+        created += usize::from(matches!(outcome, Inserted::Created(_)));
+        ids.insert(outcome.task().id);
+    }
+    assert_eq!(created, 1, "one create, the rest replays");
+    assert_eq!(ids.len(), 1, "every caller got the same task");
+    assert_eq!(ctx.tasks.list_tasks(&room.code, &TaskQuery::default()).await.unwrap().total, 1);
+}
+
+/// Concurrent updates without a version all apply (the manager retries lost races): 20 writers
+/// leave the task at version 21, with one change recorded per write.
+pub async fn concurrent_unconditional_updates_all_apply(factory: &dyn StoreFactory) {
+    let ctx = Ctx::new(factory).await;
+    let room = ctx.room("alice").await;
+    ctx.create_titled(&room.code, "start").await;
+    let mut writers = JoinSet::new();
+    for i in 0..20 {
+        let (tasks, code) = (ctx.tasks.clone(), room.code.clone());
+        let patch = TaskPatch { title: Patch::Set(format!("writer {i}")), ..TaskPatch::default() };
+        writers.spawn(async move { tasks.update_task(&code, 1, &patch).await });
+    }
+    let mut versions = BTreeSet::new();
+    while let Some(joined) = writers.join_next().await {
+        versions.insert(joined.unwrap().unwrap().version);
+    }
+    assert_eq!(versions, (2..=21).collect::<BTreeSet<u64>>(), "each write made its own version");
+    assert_eq!(ctx.tasks.task(&room.code, 1).await.unwrap().version, 21);
+    assert_eq!(ctx.tasks.changes(&room.code, 0, None).await.unwrap().latest, 21);
+}
+
+/// 10 concurrent deletes of one task: one returns it, the others are NotFound, one tombstone.
+pub async fn concurrent_deletes_have_one_winner(factory: &dyn StoreFactory) {
+    let ctx = Ctx::new(factory).await;
+    let room = ctx.room("alice").await;
+    ctx.create_titled(&room.code, "t").await;
+    let mut writers = JoinSet::new();
+    for _ in 0..10 {
+        let (tasks, code) = (ctx.tasks.clone(), room.code.clone());
+        writers.spawn(async move { tasks.delete_task(&code, 1, None).await });
+    }
+    let mut deleted = 0;
+    while let Some(joined) = writers.join_next().await {
+        match joined.unwrap() {
+            Ok(_) => deleted += 1,
+            Err(Error::NotFound { what: "task", .. }) => {}
+            Err(other) => panic!("unexpected outcome: {other:?}"),
+        }
+    }
+    assert_eq!(deleted, 1);
+    assert_eq!(ctx.tasks.changes(&room.code, 0, None).await.unwrap().latest, 2, "one create, one tombstone");
+}
+
+/// Concurrent joins, some repeating a name in another case, leave each member exactly once.
+pub async fn concurrent_joins_keep_each_member_once(factory: &dyn StoreFactory) {
+    let ctx = Ctx::new(factory).await;
+    let room = ctx.room("owner").await;
+    let mut joiners = JoinSet::new();
+    for i in 0..40 {
+        let (tasks, code) = (ctx.tasks.clone(), room.code.clone());
+        let name = if i % 2 == 0 { format!("member{}", i / 2) } else { format!("MEMBER{}", i / 2) };
+        joiners.spawn(async move { tasks.join_room(&code, &name).await });
+    }
+    while let Some(joined) = joiners.join_next().await {
+        joined.unwrap().unwrap();
+    }
+    let members = ctx.tasks.room(&room.code).await.unwrap().members;
+    assert_eq!(members.len(), 21, "owner plus 20 distinct members");
+    let keys: BTreeSet<String> = members.iter().map(|m| m.key()).collect();
+    assert_eq!(keys.len(), 21);
+    assert_eq!(ctx.tasks.changes(&room.code, 0, Some(100)).await.unwrap().latest, 20, "one change per new member");
+}
+
+/// Paging through 1,000 tasks while others are being created visits every task that existed
+/// before paging began exactly once, and never repeats a task.
+pub async fn paging_while_inserting_visits_each_task_once(factory: &dyn StoreFactory) {
+    let ctx = Ctx::new(factory).await;
+    let room = ctx.room("alice").await;
+    let mut seeders = JoinSet::new();
+    for chunk in 0..10 {
+        let (tasks, code) = (ctx.tasks.clone(), room.code.clone());
+        seeders.spawn(async move {
+            for i in 0..100 {
+                tasks.create_task(&code, &NewTask::titled(format!("seed {chunk}-{i}")), None).await.unwrap();
+            }
+        });
+    }
+    while let Some(joined) = seeders.join_next().await {
+        joined.unwrap();
+    }
+    let inserter = {
+        let (tasks, code) = (ctx.tasks.clone(), room.code.clone());
+        tokio::spawn(async move {
+            for i in 0..200 {
+                tasks.create_task(&code, &NewTask::titled(format!("late {i}")), None).await.unwrap();
+                tokio::task::yield_now().await;
+            }
+        })
+    };
+    let mut query = TaskQuery::default().limit(37);
+    let mut seen = BTreeSet::new();
+    loop {
+        let page = ctx.tasks.list_tasks(&room.code, &query).await.unwrap();
+        for task in &page.items {
+            assert!(seen.insert(task.number), "task {} listed twice", task.number);
+        }
+        match page.next_cursor {
+            Some(cursor) => query.after = Some(cursor),
+            None => break,
+        }
+    }
+    inserter.await.unwrap();
+    assert!((1..=1000).all(|n| seen.contains(&n)), "every task that existed before paging was visited");
+    assert!(seen.iter().all(|n| (1..=1200).contains(n)));
+}

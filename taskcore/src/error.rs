@@ -1,0 +1,123 @@
+//! The one error type of taskcore: what every store and the [`TaskManager`](crate::TaskManager)
+//! return, with semantic variants that callers (the HTTP layer, embedders) can map without
+//! knowing which backend produced them.
+
+use std::error::Error as StdError;
+
+/// A boxed error from a storage driver, kept as the `source` of [`Error::Backend`] and
+/// [`Error::Unavailable`] so that no driver type leaks into this crate.
+pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
+
+/// The result type of every fallible taskcore operation.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What went wrong, in terms a caller can act on.
+///
+/// Match on the variant, not on the message: messages are for people and may change.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The thing asked for does not exist (a room code nobody created, a task number that was
+    /// never allocated or was deleted).
+    #[error("{what} not found: {key}")]
+    NotFound {
+        /// The kind of thing: `"room"`, `"task"`.
+        what: &'static str,
+        /// The key that was looked up, as the caller gave it.
+        key: String,
+    },
+
+    /// Input failed validation. Nothing was written.
+    #[error("invalid {field}: {message}")]
+    Invalid {
+        /// The input field at fault, named as in the API (`"title"`, `"due_date"`, `"cursor"`).
+        field: &'static str,
+        /// What is wrong with it and what would be accepted.
+        message: String,
+    },
+
+    /// A conditional write named a version that is no longer current. Nothing was written.
+    #[error("version conflict: expected version {expected}, current version is {current}")]
+    Conflict {
+        /// The version the caller expected.
+        expected: u64,
+        /// The version the item has now.
+        current: u64,
+    },
+
+    /// An insert collided with an existing key (for instance a freshly generated room code that
+    /// is already taken). Nothing was written.
+    #[error("{what} already exists: {key}")]
+    AlreadyExists {
+        /// The kind of thing: `"room"`.
+        what: &'static str,
+        /// The key that collided.
+        key: String,
+    },
+
+    /// A change-feed read asked for changes older than the store still keeps. The reader must
+    /// resynchronise from a full listing, then follow the feed from `latest`.
+    #[error("changes after sequence {since} are no longer kept (oldest kept: {oldest}); resync needed")]
+    ResyncNeeded {
+        /// The sequence number the caller asked to read after.
+        since: u64,
+        /// The oldest sequence number still kept.
+        oldest: u64,
+        /// The newest sequence number of the room; a resynchronised reader continues from here.
+        latest: u64,
+    },
+
+    /// The storage is unreachable or overloaded right now. The operation may or may not have been
+    /// applied if it was a write without an idempotency key; retrying later is reasonable.
+    #[error("storage unavailable: {message}")]
+    Unavailable {
+        /// A short description, safe to log.
+        message: String,
+        /// The driver error, if any.
+        #[source]
+        source: Option<BoxError>,
+    },
+
+    /// The storage failed in a way that retrying will not fix (corrupt data, schema mismatch,
+    /// a bug). The details are in `source`.
+    #[error("storage error: {message}")]
+    Backend {
+        /// A short description, safe to log.
+        message: String,
+        /// The driver error.
+        #[source]
+        source: Option<BoxError>,
+    },
+}
+
+impl Error {
+    /// A [`Error::NotFound`] for a room.
+    pub fn room_not_found(code: impl std::fmt::Display) -> Self {
+        Self::NotFound { what: "room", key: code.to_string() }
+    }
+
+    /// A [`Error::NotFound`] for a task of a room.
+    pub fn task_not_found(code: impl std::fmt::Display, number: u64) -> Self {
+        Self::NotFound { what: "task", key: format!("{code}#{number}") }
+    }
+
+    /// An [`Error::Invalid`] for `field`.
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        Self::Invalid { field, message: message.into() }
+    }
+
+    /// An [`Error::Unavailable`] wrapping a driver error.
+    pub fn unavailable(message: impl Into<String>, source: impl Into<BoxError>) -> Self {
+        Self::Unavailable { message: message.into(), source: Some(source.into()) }
+    }
+
+    /// An [`Error::Backend`] wrapping a driver error.
+    pub fn backend(message: impl Into<String>, source: impl Into<BoxError>) -> Self {
+        Self::Backend { message: message.into(), source: Some(source.into()) }
+    }
+
+    /// Whether retrying the same operation later may succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::Unavailable { .. })
+    }
+}

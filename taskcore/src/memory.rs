@@ -1,0 +1,213 @@
+//! [`MemoryStore`]: a complete [`TaskStore`] in process memory, for tests, examples and
+//! embedding where nothing needs to outlive the process. Each room sits behind its own mutex,
+//! held only for synchronous work (never across an `.await`).
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use crate::changes::{Change, ChangeBatch, ChangeEvent, TaskWrite, check_since, first_kept_seq};
+use crate::error::{Error, Result};
+use crate::input::IdempotencyKey;
+use crate::priority::Priority;
+use crate::query::{TaskPage, TaskQuery};
+use crate::room::{MemberName, Room, RoomCode};
+use crate::stats::TaskCounts;
+use crate::store::{Inserted, StoreOptions, TaskStore};
+use crate::task::{Task, TaskDraft};
+
+/// A [`TaskStore`] in memory. Clones share the same data.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryStore {
+    rooms: Arc<RwLock<HashMap<RoomCode, Arc<Mutex<RoomState>>>>>,
+    options: StoreOptions,
+}
+
+#[derive(Debug)]
+struct RoomState {
+    room: Room,
+    tasks: BTreeMap<u64, Task>,
+    last_number: u64,
+    changes: VecDeque<Change>,
+    last_seq: u64,
+    idempotency: HashMap<IdempotencyKey, u64>,
+}
+
+impl RoomState {
+    fn append(&mut self, at: OffsetDateTime, event: ChangeEvent, retention: u64) {
+        self.last_seq += 1;
+        self.changes.push_back(Change { seq: self.last_seq, at, event });
+        let first_kept = first_kept_seq(self.last_seq, retention);
+        while self.changes.front().is_some_and(|c| c.seq < first_kept) {
+            self.changes.pop_front();
+        }
+    }
+
+    fn task(&self, number: u64) -> Result<&Task> {
+        self.tasks.get(&number).ok_or_else(|| Error::task_not_found(&self.room.code, number))
+    }
+}
+
+impl MemoryStore {
+    /// An empty store with default options.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// An empty store with `options`.
+    pub fn with_options(options: StoreOptions) -> Self {
+        Self { rooms: Arc::default(), options }
+    }
+
+    fn room_state(&self, code: &RoomCode) -> Result<Arc<Mutex<RoomState>>> {
+        let rooms = self.rooms.read().unwrap_or_else(PoisonError::into_inner);
+        rooms.get(code).cloned().ok_or_else(|| Error::room_not_found(code))
+    }
+
+    fn with_room<T>(&self, code: &RoomCode, f: impl FnOnce(&mut RoomState) -> Result<T>) -> Result<T> {
+        let state = self.room_state(code)?;
+        let mut guard: MutexGuard<'_, RoomState> = state.lock().unwrap_or_else(PoisonError::into_inner);
+        f(&mut guard)
+    }
+}
+
+#[async_trait]
+impl TaskStore for MemoryStore {
+    fn backend(&self) -> &'static str {
+        "memory"
+    }
+
+    async fn ping(&self) -> Result<()> {
+        Ok(())
+    }
+
+    async fn insert_room(&self, room: &Room) -> Result<()> {
+        let mut rooms = self.rooms.write().unwrap_or_else(PoisonError::into_inner);
+        if rooms.contains_key(&room.code) {
+            return Err(Error::AlreadyExists { what: "room", key: room.code.to_string() });
+        }
+        let state = RoomState {
+            room: room.clone(),
+            tasks: BTreeMap::new(),
+            last_number: 0,
+            changes: VecDeque::new(),
+            last_seq: 0,
+            idempotency: HashMap::new(),
+        };
+        rooms.insert(room.code.clone(), Arc::new(Mutex::new(state)));
+        Ok(())
+    }
+
+    async fn room(&self, code: &RoomCode) -> Result<Room> {
+        self.with_room(code, |state| Ok(state.room.clone()))
+    }
+
+    async fn add_member(&self, code: &RoomCode, member: &MemberName, at: OffsetDateTime) -> Result<Room> {
+        let retention = self.options.change_retention;
+        self.with_room(code, |state| {
+            if !state.room.has_member(member) {
+                state.room.members.push(member.clone());
+                state.append(at, ChangeEvent::MemberJoined { member: member.clone() }, retention);
+            }
+            Ok(state.room.clone())
+        })
+    }
+
+    async fn insert_task(&self, code: &RoomCode, draft: TaskDraft, key: Option<&IdempotencyKey>) -> Result<Inserted> {
+        let retention = self.options.change_retention;
+        self.with_room(code, |state| {
+            if let Some(number) = key.and_then(|key| state.idempotency.get(key)) {
+                return state.task(*number).cloned().map(Inserted::Replayed);
+            }
+            state.last_number += 1;
+            let task = draft.into_task(state.last_number);
+            state.tasks.insert(task.number, task.clone());
+            if let Some(key) = key {
+                state.idempotency.insert(key.clone(), task.number);
+            }
+            state.append(task.created_at, ChangeEvent::TaskCreated { task: task.clone() }, retention);
+            Ok(Inserted::Created(task))
+        })
+    }
+
+    async fn task(&self, code: &RoomCode, number: u64) -> Result<Task> {
+        self.with_room(code, |state| state.task(number).cloned())
+    }
+
+    async fn update_task(&self, code: &RoomCode, task: &Task, expected_version: u64, write: TaskWrite) -> Result<Task> {
+        let retention = self.options.change_retention;
+        self.with_room(code, |state| {
+            let current = state.task(task.number)?.version;
+            if current != expected_version {
+                return Err(Error::Conflict { expected: expected_version, current });
+            }
+            state.tasks.insert(task.number, task.clone());
+            state.append(task.updated_at, ChangeEvent::of_task_write(write, task.clone()), retention);
+            Ok(task.clone())
+        })
+    }
+
+    async fn delete_task(
+        &self,
+        code: &RoomCode,
+        number: u64,
+        expected_version: Option<u64>,
+        at: OffsetDateTime,
+    ) -> Result<Task> {
+        let retention = self.options.change_retention;
+        self.with_room(code, |state| {
+            let current = state.task(number)?.version;
+            if let Some(expected) = expected_version
+                && expected != current
+            {
+                return Err(Error::Conflict { expected, current });
+            }
+            let task = state.tasks.remove(&number).ok_or_else(|| Error::task_not_found(code, number))?;
+            state.append(at, ChangeEvent::TaskDeleted { number, id: task.id }, retention);
+            Ok(task)
+        })
+    }
+
+    async fn list_tasks(&self, code: &RoomCode, query: &TaskQuery, now: OffsetDateTime) -> Result<TaskPage> {
+        self.with_room(code, |state| {
+            let matching: Vec<&Task> = state.tasks.values().filter(|t| query.matches(t, now)).collect();
+            let matched = matching.len() as u64;
+            let mut rows: Vec<Task> = matching.into_iter().filter(|t| query.is_after_cursor(t)).cloned().collect();
+            rows.sort_by(|a, b| query.compare(a, b));
+            rows.truncate(usize::try_from(query.limit).unwrap_or(usize::MAX).saturating_add(1));
+            Ok(TaskPage::from_rows(rows, query, matched, state.tasks.len() as u64))
+        })
+    }
+
+    async fn counts(&self, code: &RoomCode, now: OffsetDateTime) -> Result<TaskCounts> {
+        self.with_room(code, |state| {
+            let mut counts = TaskCounts { total: state.tasks.len() as u64, ..TaskCounts::default() };
+            for task in state.tasks.values() {
+                counts.completed += u64::from(task.completed);
+                counts.overdue += u64::from(task.is_overdue(now));
+                match task.priority {
+                    Priority::Low => counts.by_priority.low += 1,
+                    Priority::Medium => counts.by_priority.medium += 1,
+                    Priority::High => counts.by_priority.high += 1,
+                }
+            }
+            Ok(counts)
+        })
+    }
+
+    async fn changes(&self, code: &RoomCode, since: u64, limit: u32) -> Result<ChangeBatch> {
+        self.with_room(code, |state| {
+            check_since(since, state.changes.front().map(|c| c.seq), state.last_seq)?;
+            let changes = state
+                .changes
+                .iter()
+                .filter(|c| c.seq > since)
+                .take(usize::try_from(limit).unwrap_or(usize::MAX))
+                .cloned()
+                .collect();
+            Ok(ChangeBatch { changes, latest: state.last_seq })
+        })
+    }
+}

@@ -1,0 +1,173 @@
+//! The storage contract: [`TaskStore`], the one trait every backend implements, and the
+//! [`StoreOptions`] every backend accepts.
+//!
+//! Backends only store and query. Validation, defaults, timestamps, ids and the decision of what
+//! a change is are made by the [`TaskManager`](crate::TaskManager) before a store is called; a
+//! store receives valid records and must keep them exactly (timestamps are at microsecond
+//! precision, see [`to_storage_precision`](crate::to_storage_precision)).
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use crate::changes::{ChangeBatch, DEFAULT_CHANGE_RETENTION, TaskWrite};
+use crate::error::Result;
+use crate::input::IdempotencyKey;
+use crate::query::{TaskPage, TaskQuery};
+use crate::room::{MemberName, Room, RoomCode};
+use crate::stats::TaskCounts;
+use crate::task::{Task, TaskDraft};
+
+/// Settings every backend honours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// How many of the newest changes a room's feed keeps (at least 1). Older ones are dropped
+    /// as new ones are appended; reading from before them is [`Error::ResyncNeeded`].
+    ///
+    /// [`Error::ResyncNeeded`]: crate::Error::ResyncNeeded
+    pub change_retention: u64,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self { change_retention: DEFAULT_CHANGE_RETENTION }
+    }
+}
+
+impl StoreOptions {
+    /// With a change retention (clamped to at least 1).
+    pub fn change_retention(mut self, changes: u64) -> Self {
+        self.change_retention = changes.max(1);
+        self
+    }
+}
+
+/// What [`TaskStore::insert_task`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Inserted {
+    /// A new task was stored with the next number of the room.
+    Created(Task),
+    /// The idempotency key was already used in this room; this is the task that use created
+    /// (as it is now). Nothing was written.
+    Replayed(Task),
+}
+
+impl Inserted {
+    /// The task, new or replayed.
+    pub fn task(&self) -> &Task {
+        match self {
+            Self::Created(task) | Self::Replayed(task) => task,
+        }
+    }
+
+    /// The task, new or replayed, by value.
+    pub fn into_task(self) -> Task {
+        match self {
+            Self::Created(task) | Self::Replayed(task) => task,
+        }
+    }
+}
+
+/// Durable storage of rooms, tasks and change feeds.
+///
+/// Object-safe: hold it as `Arc<dyn TaskStore>`. Every method is atomic — it either happens
+/// completely or not at all — and safe to call concurrently from many tasks, threads or (for
+/// shared backends) processes. Errors are [`crate::Error`] variants: a driver's transient
+/// failure is `Unavailable`, anything else from the driver is `Backend`.
+///
+/// Every mutation of a room's tasks or members appends exactly one [`Change`](crate::Change) to
+/// the room's feed *in the same atomic step*, with the next sequence number of the room
+/// (1, 2, 3…, never reused), then drops changes beyond [`StoreOptions::change_retention`].
+#[async_trait]
+pub trait TaskStore: Send + Sync + std::fmt::Debug {
+    /// A short, stable name of the backend (`"memory"`, `"sqlite"`, …) for health reports and
+    /// metric labels.
+    fn backend(&self) -> &'static str;
+
+    /// Checks that the storage answers, cheaply (one round trip at most).
+    async fn ping(&self) -> Result<()>;
+
+    /// Stores a new room.
+    ///
+    /// - code already taken → `AlreadyExists { what: "room" }`, nothing written.
+    /// - appends no change: a room's feed starts empty (latest sequence 0).
+    async fn insert_room(&self, room: &Room) -> Result<()>;
+
+    /// The room with this code, members in joining order.
+    ///
+    /// - no such room → `NotFound { what: "room" }`.
+    async fn room(&self, code: &RoomCode) -> Result<Room>;
+
+    /// Adds `member` to the room's members unless a member with the same
+    /// [`key`](MemberName::key) is there already, and returns the room after it.
+    ///
+    /// - no such room → `NotFound { what: "room" }`.
+    /// - already a member → the room unchanged; no change appended.
+    /// - added → appended last, with a `MemberJoined` change at `at`.
+    async fn add_member(&self, code: &RoomCode, member: &MemberName, at: OffsetDateTime) -> Result<Room>;
+
+    /// Stores a new task with the room's next number, which is one more than the highest
+    /// number the room ever allocated (deleted tasks included), starting at 1.
+    ///
+    /// With `key`: if a task of this room was already created with the same key, nothing is
+    /// written and that task is returned as [`Inserted::Replayed`] (if it has been deleted since,
+    /// `NotFound { what: "task" }`). Checking the key, allocating the number, storing the task,
+    /// remembering the key and appending the `TaskCreated` change happen atomically, so
+    /// concurrent creates with one key make exactly one task.
+    ///
+    /// - no such room → `NotFound { what: "room" }`.
+    async fn insert_task(&self, code: &RoomCode, draft: TaskDraft, key: Option<&IdempotencyKey>) -> Result<Inserted>;
+
+    /// The task with this number.
+    ///
+    /// - no such room → `NotFound { what: "room" }`; no such task (never made or deleted) →
+    ///   `NotFound { what: "task" }`.
+    async fn task(&self, code: &RoomCode, number: u64) -> Result<Task>;
+
+    /// Replaces a task with `task` (same room and number) if the stored version is
+    /// `expected_version`, appending a change of kind `write` at `task.updated_at`. The caller
+    /// has set `task.version` to `expected_version + 1`.
+    ///
+    /// - no such room or task → `NotFound`.
+    /// - stored version differs → `Conflict { expected, current }`, nothing written.
+    async fn update_task(&self, code: &RoomCode, task: &Task, expected_version: u64, write: TaskWrite) -> Result<Task>;
+
+    /// Deletes a task and returns it as it was, appending a `TaskDeleted` tombstone at `at`.
+    /// The number stays allocated forever.
+    ///
+    /// - no such room or task → `NotFound`.
+    /// - `expected_version` given and different from the stored one → `Conflict`, nothing
+    ///   deleted.
+    async fn delete_task(
+        &self,
+        code: &RoomCode,
+        number: u64,
+        expected_version: Option<u64>,
+        at: OffsetDateTime,
+    ) -> Result<Task>;
+
+    /// One page of the room's tasks that pass `query`'s filters (evaluated at `now`), come after
+    /// its cursor and are in its order — the semantics of [`TaskQuery::matches`],
+    /// [`TaskQuery::is_after_cursor`] and [`TaskQuery::compare`]; assemble the result with
+    /// [`TaskPage::from_rows`]. `matched` counts every task passing the filters, `total` every
+    /// task of the room. The query has passed [`TaskQuery::check`].
+    ///
+    /// Consistency: the items are a consistent snapshot; `matched` and `total` may be read in a
+    /// separate step. Concurrent inserts never make a keyset page repeat or skip an existing task.
+    ///
+    /// - no such room → `NotFound { what: "room" }`.
+    async fn list_tasks(&self, code: &RoomCode, query: &TaskQuery, now: OffsetDateTime) -> Result<TaskPage>;
+
+    /// Counts of the room's tasks, overdue meaning pending with a due date before `now`.
+    ///
+    /// - no such room → `NotFound { what: "room" }`.
+    async fn counts(&self, code: &RoomCode, now: OffsetDateTime) -> Result<TaskCounts>;
+
+    /// The room's changes with a sequence number greater than `since`, oldest first, at most
+    /// `limit` (1 to [`MAX_CHANGES_PER_READ`](crate::MAX_CHANGES_PER_READ), checked by the caller),
+    /// and the room's latest sequence number.
+    ///
+    /// - no such room → `NotFound { what: "room" }`.
+    /// - `since` greater than the latest sequence → `Invalid { field: "since" }`.
+    /// - changes after `since` were already dropped by retention → `ResyncNeeded`.
+    async fn changes(&self, code: &RoomCode, since: u64, limit: u32) -> Result<ChangeBatch>;
+}
