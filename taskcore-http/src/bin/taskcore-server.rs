@@ -1,0 +1,194 @@
+//! `taskcore-server`: serve the API (default), check a running server's health (for container
+//! health checks, without curl), or apply the store's migrations and exit.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use taskcore::StoreOptions;
+use taskcore_http::{AppState, BoundServer, Limits, LogFormat, ServerConfig, open_store, redact_url, shutdown_signal};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// The taskcore HTTP server.
+#[derive(Debug, Parser)]
+#[command(name = "taskcore-server", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    settings: Settings,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the API (the default).
+    Serve,
+    /// Ask a running server for /health; exit 0 when healthy, 1 otherwise.
+    Healthcheck {
+        /// The URL to check; defaults to /health on the port of --bind, on 127.0.0.1.
+        #[arg(long, env = "TASKCORE_HEALTHCHECK_URL")]
+        url: Option<String>,
+        /// Seconds to wait for an answer.
+        #[arg(long, default_value_t = 3)]
+        timeout: u64,
+    },
+    /// Open the store (applying its migrations) and exit.
+    Migrate,
+}
+
+#[derive(Debug, clap::Args)]
+struct Settings {
+    /// Address to listen on.
+    #[arg(long, env = "TASKCORE_BIND", default_value = taskcore_http::DEFAULT_BIND, global = true)]
+    bind: SocketAddr,
+    /// Store URL: sqlite://FILE, redis://HOST:PORT/DB, postgres://…, memory:
+    #[arg(long = "store", env = "TASKCORE_STORE_URL", default_value = taskcore_http::DEFAULT_STORE_URL, global = true)]
+    store_url: String,
+    /// Runtime worker threads (default: one per core).
+    #[arg(long, env = "TASKCORE_WORKER_THREADS", global = true)]
+    worker_threads: Option<usize>,
+    /// Seconds a request may take before it is answered 408.
+    #[arg(long, env = "TASKCORE_REQUEST_TIMEOUT", default_value_t = 30, global = true)]
+    request_timeout: u64,
+    /// Largest request body in bytes.
+    #[arg(long, env = "TASKCORE_BODY_LIMIT", default_value_t = 64 * 1024, global = true)]
+    body_limit: usize,
+    /// Seconds in-flight requests get to finish after SIGTERM.
+    #[arg(long, env = "TASKCORE_SHUTDOWN_GRACE", default_value_t = 10, global = true)]
+    shutdown_grace: u64,
+    /// Changes kept per room in the change feed.
+    #[arg(long, env = "TASKCORE_CHANGE_RETENTION", default_value_t = taskcore::DEFAULT_CHANGE_RETENTION, global = true)]
+    change_retention: u64,
+    /// Log format.
+    #[arg(long, env = "TASKCORE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty, global = true)]
+    log_format: LogFormat,
+    /// Log filter (tracing EnvFilter syntax), e.g. `info` or `taskcore_http=debug,info`.
+    #[arg(long, env = "TASKCORE_LOG", default_value = "info", global = true)]
+    log: String,
+}
+
+impl Settings {
+    fn server_config(&self) -> ServerConfig {
+        ServerConfig {
+            bind: self.bind,
+            store_url: self.store_url.clone(),
+            limits: Limits { request_timeout: Duration::from_secs(self.request_timeout), body_limit: self.body_limit },
+            shutdown_grace: Duration::from_secs(self.shutdown_grace),
+            change_retention: self.change_retention,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(&cli.settings);
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    runtime.enable_all();
+    if let Some(threads) = cli.settings.worker_threads {
+        runtime.worker_threads(threads.max(1));
+    }
+    let runtime = match runtime.build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            tracing::error!(%error, "cannot start the async runtime");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async {
+        match cli.command.unwrap_or(Command::Serve) {
+            Command::Serve => serve(&cli.settings).await,
+            Command::Migrate => migrate(&cli.settings).await,
+            Command::Healthcheck { url, timeout } => healthcheck(&cli.settings, url, timeout).await,
+        }
+    })
+}
+
+fn init_logging(settings: &Settings) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&settings.log)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match settings.log_format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Pretty => builder.init(),
+    }
+}
+
+async fn serve(settings: &Settings) -> ExitCode {
+    let config = settings.server_config();
+    let options = StoreOptions::default().change_retention(config.change_retention);
+    let store = match open_store(&config.store_url, options).await {
+        Ok(store) => store,
+        Err(error) => return fail("cannot open the store", &error),
+    };
+    tracing::info!(store = %redact_url(&config.store_url), backend = store.backend(), "store open");
+    let server = match BoundServer::bind(config, AppState::new(store)).await {
+        Ok(server) => server,
+        Err(error) => return fail("cannot start", &error),
+    };
+    match server.local_addr() {
+        Ok(addr) => tracing::info!(%addr, version = taskcore_http::VERSION, "listening on {addr}"),
+        Err(error) => return fail("cannot read the bound address", &error),
+    }
+    match server.serve(shutdown_signal()).await {
+        Ok(()) => {
+            tracing::info!("stopped");
+            ExitCode::SUCCESS
+        }
+        Err(error) => fail("server failed", &error),
+    }
+}
+
+async fn migrate(settings: &Settings) -> ExitCode {
+    match open_store(&settings.store_url, StoreOptions::default()).await {
+        Ok(store) => {
+            tracing::info!(store = %redact_url(&settings.store_url), backend = store.backend(), "store is migrated");
+            ExitCode::SUCCESS
+        }
+        Err(error) => fail("migration failed", &error),
+    }
+}
+
+/// A minimal HTTP/1.1 GET over loopback: enough for a container health check, no client crate.
+async fn healthcheck(settings: &Settings, url: Option<String>, timeout: u64) -> ExitCode {
+    let url = url.unwrap_or_else(|| format!("http://127.0.0.1:{}/health", settings.bind.port()));
+    let Some((host_port, path)) = url.strip_prefix("http://").map(|rest| match rest.split_once('/') {
+        Some((host, path)) => (host.to_owned(), format!("/{path}")),
+        None => (rest.to_owned(), "/".to_owned()),
+    }) else {
+        tracing::error!(%url, "healthcheck URL must start with http://");
+        return ExitCode::FAILURE;
+    };
+    let check = async {
+        let mut stream = tokio::net::TcpStream::connect(&host_port).await?;
+        let request = format!("GET {path} HTTP/1.1\r\nHost: {host_port}\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await?;
+        let mut head = vec![0_u8; 64];
+        let read = stream.read(&mut head).await?;
+        Ok::<_, std::io::Error>(String::from_utf8_lossy(&head[..read]).into_owned())
+    };
+    match tokio::time::timeout(Duration::from_secs(timeout), check).await {
+        Ok(Ok(head)) if head.starts_with("HTTP/1.1 200") => ExitCode::SUCCESS,
+        Ok(Ok(head)) => {
+            tracing::error!(status = head.lines().next().unwrap_or(""), "unhealthy");
+            ExitCode::FAILURE
+        }
+        Ok(Err(error)) => fail("health check failed", &error),
+        Err(_) => {
+            tracing::error!(timeout, "health check timed out");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn fail(what: &str, error: &dyn std::error::Error) -> ExitCode {
+    let mut chain = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        chain.push_str(": ");
+        chain.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    tracing::error!(error = %chain, "{what}");
+    ExitCode::FAILURE
+}

@@ -1,0 +1,50 @@
+//! [`ServerConfig`]: everything the server can be told, with defaults. The binary fills it from
+//! flags and `TASKCORE_*` environment variables; embedders build it in code.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::app::Limits;
+
+/// The store URL used when none is given: an SQLite file in the working directory.
+pub const DEFAULT_STORE_URL: &str = "sqlite://taskcore.db";
+
+/// The address served when none is given (the original service's port).
+pub const DEFAULT_BIND: &str = "0.0.0.0:5125";
+
+/// How the server logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Pretty,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// Settings of one server process.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Where to listen.
+    pub bind: SocketAddr,
+    /// Which store to open (see [`open_store`](crate::open_store)).
+    pub store_url: String,
+    /// Request limits.
+    pub limits: Limits,
+    /// How long in-flight requests get to finish after SIGTERM/SIGINT.
+    pub shutdown_grace: Duration,
+    /// How many changes each room's feed keeps.
+    pub change_retention: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from(([0, 0, 0, 0], 5125)),
+            store_url: DEFAULT_STORE_URL.to_owned(),
+            limits: Limits::default(),
+            shutdown_grace: Duration::from_secs(10),
+            change_retention: taskcore::DEFAULT_CHANGE_RETENTION,
+        }
+    }
+}

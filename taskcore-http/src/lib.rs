@@ -1,0 +1,55 @@
+//! # taskcore-http
+//!
+//! The HTTP service of taskcore: a thin axum API over [`taskcore::TaskManager`], compatible
+//! with the original Flask "TaskManagerAPI" (same paths, methods, status codes and JSON keys)
+//! plus cursors, `ETag`/`If-Match`, `Idempotency-Key`, a change feed and an OpenAPI document;
+//! `/health`, `/livez`, `/readyz` and Prometheus `/metrics`; and the `taskcore-server` binary.
+//!
+//! Handlers only translate HTTP to [`TaskManager`](taskcore::TaskManager) calls and back; every
+//! rule lives in `taskcore`.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use taskcore_http::{AppState, BoundServer, ServerConfig, open_store, shutdown_signal};
+//!
+//! let config = ServerConfig { store_url: "memory:".into(), ..ServerConfig::default() };
+//! let store = open_store(&config.store_url, taskcore::StoreOptions::default()).await?;
+//! let server = BoundServer::bind(config, AppState::new(store)).await?;
+//! server.serve(shutdown_signal()).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! ## Feature flags
+//!
+//! | feature | default | store URL schemes it adds |
+//! |---|---|---|
+//! | (none) | — | `memory:` (always; nothing persists) |
+
+mod app;
+mod config;
+mod dto;
+mod error;
+mod extract;
+mod metered_store;
+pub mod metrics;
+mod open_store;
+mod openapi;
+pub mod routes;
+mod server;
+mod state;
+
+pub use app::{Limits, router};
+pub use config::{DEFAULT_BIND, DEFAULT_STORE_URL, LogFormat, ServerConfig};
+pub use dto::{
+    ChangeJson, ChangesJson, CreateRoomBody, CreateTaskBody, CreatedRoom, DeletedTask, JoinRoomBody, JoinedRoom,
+    PriorityCountsJson, RoomJson, StatsJson, TaskJson, TaskList, TaskMessage, UpdateTaskBody,
+};
+pub use error::{ApiError, ApiResult, ErrorBody};
+pub use metered_store::MeteredStore;
+pub use open_store::{BACKENDS, Backend, OpenStoreError, compiled_schemes, open_store, redact_url};
+pub use openapi::ApiDoc;
+pub use server::{BoundServer, ServeError, shutdown_signal};
+pub use state::AppState;
+
+/// The version of this build.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,111 @@
+//! [`MeteredStore`]: a [`TaskStore`] decorator that times every storage operation into
+//! [`STORE_OPERATION_DURATION`](crate::metrics::STORE_OPERATION_DURATION), by backend, operation
+//! and outcome, and counts tasks created and completed, without the backends knowing about
+//! metrics.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Instant;
+
+use async_trait::async_trait;
+use taskcore::{
+    ChangeBatch, IdempotencyKey, Inserted, MemberName, Result, Room, RoomCode, Task, TaskCounts, TaskDraft, TaskPage,
+    TaskQuery, TaskStore, TaskWrite,
+};
+use time::OffsetDateTime;
+
+use crate::metrics::{STORE_OPERATION_DURATION, TASKS_COMPLETED_TOTAL, TASKS_CREATED_TOTAL};
+
+/// Wraps a store and records the latency of each call.
+#[derive(Debug, Clone)]
+pub struct MeteredStore {
+    inner: Arc<dyn TaskStore>,
+}
+
+impl MeteredStore {
+    /// Meters `inner`.
+    pub fn new(inner: Arc<dyn TaskStore>) -> Self {
+        Self { inner }
+    }
+
+    async fn timed<T>(&self, op: &'static str, call: impl Future<Output = Result<T>>) -> Result<T> {
+        let started = Instant::now();
+        let result = call.await;
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(taskcore::Error::NotFound { .. }) => "not_found",
+            Err(taskcore::Error::Invalid { .. }) => "invalid",
+            Err(taskcore::Error::Conflict { .. } | taskcore::Error::AlreadyExists { .. }) => "conflict",
+            Err(taskcore::Error::Unavailable { .. }) => "unavailable",
+            Err(_) => "error",
+        };
+        metrics::histogram!(STORE_OPERATION_DURATION, "backend" => self.inner.backend(), "op" => op, "outcome" => outcome)
+            .record(started.elapsed().as_secs_f64());
+        result
+    }
+}
+
+#[async_trait]
+impl TaskStore for MeteredStore {
+    fn backend(&self) -> &'static str {
+        self.inner.backend()
+    }
+
+    async fn ping(&self) -> Result<()> {
+        self.timed("ping", self.inner.ping()).await
+    }
+
+    async fn insert_room(&self, room: &Room) -> Result<()> {
+        self.timed("insert_room", self.inner.insert_room(room)).await
+    }
+
+    async fn room(&self, code: &RoomCode) -> Result<Room> {
+        self.timed("room", self.inner.room(code)).await
+    }
+
+    async fn add_member(&self, code: &RoomCode, member: &MemberName, at: OffsetDateTime) -> Result<Room> {
+        self.timed("add_member", self.inner.add_member(code, member, at)).await
+    }
+
+    async fn insert_task(&self, code: &RoomCode, draft: TaskDraft, key: Option<&IdempotencyKey>) -> Result<Inserted> {
+        let inserted = self.timed("insert_task", self.inner.insert_task(code, draft, key)).await?;
+        if matches!(inserted, Inserted::Created(_)) {
+            metrics::counter!(TASKS_CREATED_TOTAL).increment(1);
+        }
+        Ok(inserted)
+    }
+
+    async fn task(&self, code: &RoomCode, number: u64) -> Result<Task> {
+        self.timed("task", self.inner.task(code, number)).await
+    }
+
+    async fn update_task(&self, code: &RoomCode, task: &Task, expected_version: u64, write: TaskWrite) -> Result<Task> {
+        let updated = self.timed("update_task", self.inner.update_task(code, task, expected_version, write)).await?;
+        if write == TaskWrite::Completed {
+            metrics::counter!(TASKS_COMPLETED_TOTAL).increment(1);
+        }
+        Ok(updated)
+    }
+
+    async fn delete_task(
+        &self,
+        code: &RoomCode,
+        number: u64,
+        expected_version: Option<u64>,
+        at: OffsetDateTime,
+    ) -> Result<Task> {
+        self.timed("delete_task", self.inner.delete_task(code, number, expected_version, at)).await
+    }
+
+    async fn list_tasks(&self, code: &RoomCode, query: &TaskQuery, now: OffsetDateTime) -> Result<TaskPage> {
+        self.timed("list_tasks", self.inner.list_tasks(code, query, now)).await
+    }
+
+    async fn counts(&self, code: &RoomCode, now: OffsetDateTime) -> Result<TaskCounts> {
+        self.timed("counts", self.inner.counts(code, now)).await
+    }
+
+    async fn changes(&self, code: &RoomCode, since: u64, limit: u32) -> Result<ChangeBatch> {
+        self.timed("changes", self.inner.changes(code, since, limit)).await
+    }
+}

@@ -1,0 +1,88 @@
+//! Prometheus metrics: the process-wide recorder, the HTTP middleware that counts and times
+//! requests by route template, and the names of every metric the service exports (the
+//! monitoring files and their tests refer to these).
+
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use axum::extract::{MatchedPath, Request};
+use axum::middleware::Next;
+use axum::response::Response;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+/// Requests served, by `method`, `route` (the template, such as `/tasks/{id}`) and `status`.
+pub const HTTP_REQUESTS_TOTAL: &str = "http_requests_total";
+/// Request latency histogram in seconds, by `method` and `route`.
+pub const HTTP_REQUEST_DURATION: &str = "http_request_duration_seconds";
+/// Requests being served right now.
+pub const HTTP_REQUESTS_IN_FLIGHT: &str = "http_requests_in_flight";
+/// Storage operation latency histogram in seconds, by `backend`, `op` and `outcome`
+/// (`ok` or the error kind).
+pub const STORE_OPERATION_DURATION: &str = "taskcore_store_operation_duration_seconds";
+/// 1 while the last storage health check passed, 0 after it failed.
+pub const STORE_UP: &str = "taskcore_store_up";
+/// Tasks created (not counting idempotent replays).
+pub const TASKS_CREATED_TOTAL: &str = "taskcore_tasks_created_total";
+/// Tasks completed.
+pub const TASKS_COMPLETED_TOTAL: &str = "taskcore_tasks_completed_total";
+/// Always 1, labelled with `version` and `backend`.
+pub const BUILD_INFO: &str = "taskcore_build_info";
+
+/// Every metric name above, for checks that dashboards and alerts only use names that exist.
+pub const ALL_METRICS: &[&str] = &[
+    HTTP_REQUESTS_TOTAL,
+    HTTP_REQUEST_DURATION,
+    HTTP_REQUESTS_IN_FLIGHT,
+    STORE_OPERATION_DURATION,
+    STORE_UP,
+    TASKS_CREATED_TOTAL,
+    TASKS_COMPLETED_TOTAL,
+    BUILD_INFO,
+];
+
+const LATENCY_BUCKETS: &[f64] = &[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// The process-wide Prometheus recorder, installed on first use. Its upkeep (draining
+/// histogram buffers) runs on a background thread every 5 seconds.
+pub fn prometheus() -> &'static PrometheusHandle {
+    HANDLE.get_or_init(|| {
+        let builder = PrometheusBuilder::new()
+            .set_buckets_for_metric(Matcher::Suffix("_seconds".to_owned()), LATENCY_BUCKETS)
+            .unwrap_or_else(|_| PrometheusBuilder::new());
+        let recorder = builder.build_recorder();
+        let handle = recorder.handle();
+        if metrics::set_global_recorder(recorder).is_err() {
+            tracing::warn!("a metrics recorder was already installed; /metrics may be empty");
+        }
+        let upkeep = handle.clone();
+        let spawned = std::thread::Builder::new().name("metrics-upkeep".into()).spawn(move || {
+            loop {
+                std::thread::park_timeout(Duration::from_secs(5));
+                upkeep.run_upkeep();
+            }
+        });
+        if let Err(error) = spawned {
+            tracing::warn!(%error, "metrics upkeep thread did not start");
+        }
+        handle
+    })
+}
+
+/// Middleware (as a route layer) recording [`HTTP_REQUESTS_TOTAL`], [`HTTP_REQUEST_DURATION`]
+/// and [`HTTP_REQUESTS_IN_FLIGHT`].
+pub async fn track_http(request: Request, next: Next) -> Response {
+    let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str).to_owned();
+    let method = request.method().as_str().to_owned();
+    let in_flight = metrics::gauge!(HTTP_REQUESTS_IN_FLIGHT);
+    in_flight.increment(1.0);
+    let started = Instant::now();
+    let response = next.run(request).await;
+    in_flight.decrement(1.0);
+    let status = response.status().as_u16().to_string();
+    metrics::histogram!(HTTP_REQUEST_DURATION, "method" => method.clone(), "route" => route.clone())
+        .record(started.elapsed().as_secs_f64());
+    metrics::counter!(HTTP_REQUESTS_TOTAL, "method" => method, "route" => route, "status" => status).increment(1);
+    response
+}

@@ -1,0 +1,94 @@
+//! Operations endpoints: `/health` (cheap and honest, 503 when storage is down), `/livez`,
+//! `/readyz` (503 while draining), `/metrics` (Prometheus text), `/api` and `/openapi.json`.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use serde::{Deserialize, Serialize};
+use utoipa::{OpenApi, ToSchema};
+
+use crate::state::AppState;
+
+/// How long a health check waits for the store.
+pub const STORE_CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// `/health` answer.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Health {
+    /// `healthy` or `unhealthy`.
+    pub status: String,
+    /// Now (RFC 3339).
+    pub timestamp: String,
+    /// The server version.
+    pub version: String,
+    /// Seconds since start.
+    pub uptime: u64,
+    /// The storage backend (`sqlite`, `redis`, `postgres`, `memory`).
+    pub backend: String,
+    /// `ok` or `unavailable`.
+    pub storage: String,
+}
+
+/// Liveness and storage health.
+#[utoipa::path(get, path = "/health", tag = "operations",
+    responses((status = 200, body = Health), (status = 503, body = Health)))]
+pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
+    let storage_ok = store_ok(&state).await;
+    let health = Health {
+        status: if storage_ok { "healthy" } else { "unhealthy" }.to_owned(),
+        timestamp: taskcore::format_timestamp(state.tasks.now()),
+        version: crate::VERSION.to_owned(),
+        uptime: state.uptime_seconds(),
+        backend: state.tasks.store().backend().to_owned(),
+        storage: if storage_ok { "ok" } else { "unavailable" }.to_owned(),
+    };
+    (if storage_ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE }, Json(health))
+}
+
+/// The process is alive (no dependency checked).
+#[utoipa::path(get, path = "/livez", tag = "operations", responses((status = 200, description = "alive")))]
+pub async fn livez() -> impl IntoResponse {
+    Json(serde_json::json!({ "status": "alive" }))
+}
+
+/// Ready for traffic: storage answers and the server is not shutting down.
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses((status = 200, description = "ready"), (status = 503, description = "not ready")))]
+pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    let (status, reason) = if state.is_draining() {
+        (StatusCode::SERVICE_UNAVAILABLE, "shutting down")
+    } else if store_ok(&state).await {
+        (StatusCode::OK, "ready")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "storage unavailable")
+    };
+    (status, Json(serde_json::json!({ "status": reason })))
+}
+
+async fn store_ok(state: &AppState) -> bool {
+    let ok = matches!(tokio::time::timeout(STORE_CHECK_TIMEOUT, state.tasks.ping()).await, Ok(Ok(())));
+    metrics::gauge!(crate::metrics::STORE_UP).set(if ok { 1.0 } else { 0.0 });
+    ok
+}
+
+/// Prometheus metrics in the text exposition format.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
+pub async fn metrics() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], crate::metrics::prometheus().render())
+}
+
+/// A line naming the API.
+#[utoipa::path(get, path = "/api", tag = "operations", responses((status = 200, description = "text", content_type = "text/plain")))]
+pub async fn api() -> impl IntoResponse {
+    format!("Task Manager API (taskcore {}) is running. See /openapi.json for every endpoint.", crate::VERSION)
+}
+
+/// This API's OpenAPI 3 description.
+#[utoipa::path(get, path = "/openapi.json", tag = "operations", responses((status = 200, description = "OpenAPI 3 document")))]
+pub async fn openapi() -> impl IntoResponse {
+    Json(crate::openapi::ApiDoc::openapi())
+}

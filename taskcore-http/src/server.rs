@@ -1,0 +1,107 @@
+//! Running the service: [`serve`] binds, serves until a shutdown signal, then stops accepting,
+//! marks itself not ready, and gives in-flight requests a bounded time to finish.
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use tokio::net::TcpListener;
+
+use crate::app::router;
+use crate::config::ServerConfig;
+use crate::state::AppState;
+
+/// Why serving stopped with an error.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServeError {
+    /// The address could not be bound.
+    #[error("could not listen on {addr}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The server failed while serving.
+    #[error("server error")]
+    Io(#[from] std::io::Error),
+}
+
+/// A bound server, not yet serving: tells its real address (useful with port 0).
+#[derive(Debug)]
+pub struct BoundServer {
+    listener: TcpListener,
+    state: AppState,
+    config: ServerConfig,
+}
+
+impl BoundServer {
+    /// Binds `config.bind`.
+    pub async fn bind(config: ServerConfig, state: AppState) -> Result<Self, ServeError> {
+        let listener =
+            TcpListener::bind(config.bind).await.map_err(|source| ServeError::Bind { addr: config.bind, source })?;
+        Ok(Self { listener, state, config })
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> Result<SocketAddr, ServeError> {
+        Ok(self.listener.local_addr()?)
+    }
+
+    /// Serves until `shutdown` completes, then drains: new connections are refused, `/readyz`
+    /// answers 503, and in-flight requests get `shutdown_grace` to finish.
+    pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServeError> {
+        let Self { listener, state, config } = self;
+        let app = router(state.clone(), config.limits);
+        let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();
+        let draining = state.clone();
+        let graceful = async move {
+            shutdown.await;
+            draining.start_draining();
+            tracing::info!("shutdown signal received; finishing in-flight requests");
+            let _ = signalled_tx.send(());
+        };
+        let server = axum::serve(listener, app).with_graceful_shutdown(graceful);
+        let mut server = std::pin::pin!(server.into_future());
+        tokio::select! {
+            result = &mut server => return Ok(result?),
+            _ = signalled_rx => {}
+        }
+        match tokio::time::timeout(config.shutdown_grace, server).await {
+            Ok(result) => Ok(result?),
+            Err(_) => {
+                tracing::warn!(grace = ?config.shutdown_grace, "in-flight requests did not finish in time; stopping");
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT (Ctrl-C).
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::warn!(%error, "cannot listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+}

@@ -1,0 +1,60 @@
+//! The OpenAPI document matches the server (every documented operation is routed, with the
+//! documented method), and `/metrics` exports every metric name the crate declares.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use serde_json::json;
+use support::{Payload, Target};
+
+#[tokio::test]
+async fn every_documented_operation_is_served() {
+    let (api, _clock) = Target::memory();
+    let code = api.room("alice").await;
+    api.task(&code, json!({ "title": "t" })).await;
+    let doc = api.get("/openapi.json").await;
+    assert_eq!(doc.status, 200);
+    assert!(doc.json["openapi"].as_str().unwrap().starts_with("3."));
+    let paths = doc.json["paths"].as_object().unwrap();
+    assert!(paths.len() >= 16, "{} paths documented", paths.len());
+    let mut operations = 0;
+    for (path, item) in paths {
+        for method in ["get", "post", "put", "patch", "delete"] {
+            if item.get(method).is_none() {
+                continue;
+            }
+            operations += 1;
+            let concrete = path.replace("{code}", &code).replace("{id}", "1");
+            let sep = if concrete.contains('?') { '&' } else { '?' };
+            let url = format!("{concrete}{sep}room={code}");
+            let reply = api
+                .send(&method.to_uppercase(), &url, &[], Payload::Json(json!({ "username": "x", "title": "x" })))
+                .await;
+            assert_ne!(reply.status, 405, "{method} {path} is documented but not routed with that method");
+            assert_ne!(
+                reply.json["error"], "no such endpoint; see /openapi.json",
+                "{method} {path} is documented but not routed"
+            );
+        }
+    }
+    assert!(operations >= 19, "{operations} operations documented");
+}
+
+#[tokio::test]
+async fn metrics_exports_every_declared_name() {
+    let (api, _clock) = Target::memory();
+    let code = api.room("alice").await;
+    api.task(&code, json!({ "title": "t" })).await;
+    api.post(&format!("/tasks/1/complete?room={code}"), json!({})).await;
+    api.get("/health").await;
+    let metrics = api.get("/metrics").await;
+    assert_eq!(metrics.status, 200);
+    assert!(metrics.header("content-type").unwrap().starts_with("text/plain"));
+    for name in taskcore_http::metrics::ALL_METRICS {
+        assert!(metrics.text.contains(name), "/metrics lacks {name}:\n{}", metrics.text);
+    }
+    assert!(metrics.text.contains(r#"route="/tasks/{id}/complete""#), "routes are labelled by template");
+    assert!(metrics.text.contains(r#"backend="memory""#));
+    assert!(metrics.text.contains("http_request_duration_seconds_bucket"), "latency is a histogram");
+}

@@ -1,0 +1,385 @@
+//! The HTTP contract: one async fn per behaviour a client relies on, run against any
+//! [`Target`] (in-process over `MemoryStore`, or the real binary over each compiled backend).
+//! Every behaviour makes its own rooms, so behaviours may share one server.
+
+#![allow(clippy::unwrap_used)]
+
+use serde_json::{Value, json};
+
+use super::{Payload, Target};
+
+/// Expands each named behaviour into a `#[tokio::test]` that runs it against `$target`
+/// (an async expression yielding a `Target` and a guard kept alive for the test).
+#[macro_export]
+macro_rules! contract_tests {
+    ($make:path) => {
+        $crate::contract_tests!(@expand $make;
+            create_room_answers_201_with_code_and_room,
+            create_room_requires_a_username,
+            get_room_returns_room_with_tasks_or_404,
+            joining_twice_does_not_duplicate_and_both_forms_work,
+            list_requires_a_known_room,
+            list_filters_by_status_and_priority_with_totals,
+            create_task_takes_room_from_query_or_body,
+            create_task_validates_title_and_due_date,
+            update_is_partial_and_404_for_unknown,
+            delete_answers_deleted_task_and_never_reuses_ids,
+            complete_sets_completed_at,
+            stats_have_the_original_keys,
+            get_task_has_etag_and_if_match_guards_writes,
+            idempotency_key_makes_create_retry_safe,
+            cursor_paging_visits_every_task_once,
+            change_feed_follows_a_room,
+            malformed_requests_get_json_errors,
+            health_and_api_describe_the_service,
+        );
+    };
+    (@expand $make:path; $($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let (target, _guard) = $make().await;
+                support::contract::$name(&target).await;
+            }
+        )*
+    };
+}
+
+pub async fn create_room_answers_201_with_code_and_room(api: &Target) {
+    let reply = api.post("/rooms", json!({ "username": "alice" })).await;
+    assert_eq!(reply.status, 201, "{}", reply.text);
+    let code = reply.json["room_code"].as_str().unwrap();
+    assert_eq!(code.len(), 6);
+    let room = &reply.json["room"];
+    assert_eq!(room["code"], code);
+    assert_eq!(room["owner"], "alice");
+    assert_eq!(room["members"], json!(["alice"]));
+    assert!(room["created_at"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(room["tasks"], json!([]));
+}
+
+pub async fn create_room_requires_a_username(api: &Target) {
+    for body in [json!({}), json!({ "username": "   " }), json!({ "username": null })] {
+        let reply = api.post("/rooms", body.clone()).await;
+        assert_eq!(reply.status, 400, "{body}: {}", reply.text);
+        assert!(reply.json["error"].as_str().unwrap().to_lowercase().contains("username"));
+        assert_eq!(reply.json["field"], "username");
+    }
+}
+
+pub async fn get_room_returns_room_with_tasks_or_404(api: &Target) {
+    let code = api.room("alice").await;
+    api.task(&code, json!({ "title": "first" })).await;
+    let reply = api.get(&format!("/rooms/{}", code.to_lowercase())).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(reply.json["code"], code);
+    assert_eq!(reply.json["tasks"][0]["title"], "first");
+    assert_eq!(reply.json["tasks"][0]["id"], 1);
+    let missing = api.get("/rooms/ZZZZ99").await;
+    assert_eq!(missing.status, 404);
+    assert!(missing.json["error"].as_str().unwrap().contains("not found"));
+}
+
+pub async fn joining_twice_does_not_duplicate_and_both_forms_work(api: &Target) {
+    let code = api.room("alice").await;
+    let first = api.post(&format!("/rooms/{code}/join"), json!({ "username": "bob" })).await;
+    assert_eq!(first.status, 200, "{}", first.text);
+    assert!(first.json["message"].is_string());
+    let again = api.post("/rooms/join", json!({ "room_code": code.to_lowercase(), "username": "bob" })).await;
+    assert_eq!(again.status, 200, "{}", again.text);
+    assert_eq!(again.json["room"]["members"], json!(["alice", "bob"]));
+    let unknown = api.post("/rooms/join", json!({ "room_code": "ZZZZ99", "username": "bob" })).await;
+    assert_eq!(unknown.status, 404);
+    let unknown_path = api.post("/rooms/ZZZZ99/join", json!({ "username": "bob" })).await;
+    assert_eq!(unknown_path.status, 404);
+    let no_name = api.post(&format!("/rooms/{code}/join"), json!({})).await;
+    assert_eq!(no_name.status, 400);
+    let no_code = api.post("/rooms/join", json!({ "username": "bob" })).await;
+    assert_eq!(no_code.status, 400);
+    assert_eq!(no_code.json["field"], "room_code");
+}
+
+pub async fn list_requires_a_known_room(api: &Target) {
+    let none = api.get("/tasks").await;
+    assert_eq!(none.status, 400);
+    assert_eq!(none.json["field"], "room");
+    let unknown = api.get("/tasks?room=ZZZZ99").await;
+    assert_eq!(unknown.status, 404);
+    let malformed = api.get("/tasks?room=no-such!").await;
+    assert_eq!(malformed.status, 400);
+}
+
+pub async fn list_filters_by_status_and_priority_with_totals(api: &Target) {
+    let code = api.room("alice").await;
+    api.task(&code, json!({ "title": "a", "priority": "high" })).await;
+    api.task(&code, json!({ "title": "b", "priority": "low" })).await;
+    api.task(&code, json!({ "title": "c", "priority": "HIGH" })).await;
+    assert_eq!(api.post(&format!("/tasks/1/complete?room={code}"), json!({})).await.status, 200);
+    let all = api.get(&format!("/tasks?room={code}")).await;
+    assert_eq!((all.json["total"].as_u64(), all.json["total_all"].as_u64()), (Some(3), Some(3)));
+    let pending_high = api.get(&format!("/tasks?room={code}&status=pending&priority=high")).await;
+    assert_eq!(pending_high.status, 200, "{}", pending_high.text);
+    let titles: Vec<&str> =
+        pending_high.json["tasks"].as_array().unwrap().iter().map(|t| t["title"].as_str().unwrap()).collect();
+    assert_eq!(titles, ["c"]);
+    assert_eq!((pending_high.json["total"].as_u64(), pending_high.json["total_all"].as_u64()), (Some(1), Some(3)));
+    let completed = api.get(&format!("/tasks?room={code}&status=completed")).await;
+    assert_eq!(completed.json["tasks"][0]["title"], "a");
+    let sorted = api.get(&format!("/tasks?room={code}&sort=-priority&q=")).await;
+    assert_eq!(sorted.status, 400, "empty search text is rejected: {}", sorted.text);
+    let bad = api.get(&format!("/tasks?room={code}&status=done")).await;
+    assert_eq!(bad.status, 400);
+    assert_eq!(bad.json["field"], "status");
+}
+
+pub async fn create_task_takes_room_from_query_or_body(api: &Target) {
+    let code = api.room("alice").await;
+    let reply = api
+        .post(
+            &format!("/tasks?room={code}"),
+            json!({ "title": "  Query room ", "description": "d", "due_date": "2026-12-01" }),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.text);
+    assert_eq!(reply.json["message"], "Task created successfully");
+    let task = &reply.json["task"];
+    for key in [
+        "id",
+        "uuid",
+        "title",
+        "description",
+        "priority",
+        "due_date",
+        "completed",
+        "completed_at",
+        "created_at",
+        "updated_at",
+        "tags",
+        "assignee",
+        "version",
+    ] {
+        assert!(task.get(key).is_some(), "task JSON has {key}: {task}");
+    }
+    assert_eq!(task["title"], "Query room");
+    assert_eq!(task["priority"], "medium");
+    assert_eq!(task["due_date"], "2026-12-01T00:00:00Z");
+    assert_eq!(task["completed"], false);
+    assert_eq!(task["completed_at"], Value::Null);
+    assert_eq!(reply.header("etag"), Some("\"1\""));
+    let body_room = api.post("/tasks", json!({ "room_code": code, "title": "Body room" })).await;
+    assert_eq!(body_room.status, 201, "{}", body_room.text);
+    assert_eq!(body_room.json["task"]["id"], 2);
+}
+
+pub async fn create_task_validates_title_and_due_date(api: &Target) {
+    let code = api.room("alice").await;
+    let no_title = api.post(&format!("/tasks?room={code}"), json!({ "description": "x" })).await;
+    assert_eq!(no_title.status, 400);
+    assert_eq!(no_title.json["field"], "title");
+    let bad_due = api.post(&format!("/tasks?room={code}"), json!({ "title": "t", "due_date": "next week" })).await;
+    assert_eq!(bad_due.status, 400);
+    assert_eq!(bad_due.json["field"], "due_date");
+    assert!(bad_due.json["error"].as_str().unwrap().contains("YYYY-MM-DD"), "{}", bad_due.text);
+    let bad_priority = api.post(&format!("/tasks?room={code}"), json!({ "title": "t", "priority": "urgent" })).await;
+    assert_eq!(bad_priority.status, 400);
+    assert_eq!(bad_priority.json["field"], "priority");
+    let wrong_type = api.post(&format!("/tasks?room={code}"), json!({ "title": 5 })).await;
+    assert_eq!(wrong_type.status, 422, "{}", wrong_type.text);
+    let list = api.get(&format!("/tasks?room={code}")).await;
+    assert_eq!(list.json["total_all"], 0, "nothing was created by bad input");
+}
+
+pub async fn update_is_partial_and_404_for_unknown(api: &Target) {
+    let code = api.room("alice").await;
+    api.task(&code, json!({ "title": "t", "description": "keep", "priority": "high", "due_date": "2026-12-01" })).await;
+    let reply = api.put(&format!("/tasks/1?room={code}"), json!({ "title": "renamed", "due_date": null })).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert!(reply.json["message"].is_string());
+    let task = &reply.json["task"];
+    assert_eq!(task["title"], "renamed");
+    assert_eq!(task["description"], "keep");
+    assert_eq!(task["priority"], "high");
+    assert_eq!(task["due_date"], Value::Null);
+    assert_eq!(task["version"], 2);
+    let patch =
+        api.send("PATCH", &format!("/tasks/1?room={code}"), &[], Payload::Json(json!({ "completed": true }))).await;
+    assert_eq!(patch.status, 200);
+    assert_eq!(patch.json["task"]["completed"], true);
+    assert_eq!(api.put(&format!("/tasks/99?room={code}"), json!({ "title": "x" })).await.status, 404);
+    let bad_id = api.put(&format!("/tasks/abc?room={code}"), json!({ "title": "x" })).await;
+    assert_eq!(bad_id.status, 400);
+    assert_eq!(bad_id.json["field"], "id");
+}
+
+pub async fn delete_answers_deleted_task_and_never_reuses_ids(api: &Target) {
+    let code = api.room("alice").await;
+    api.task(&code, json!({ "title": "one" })).await;
+    api.task(&code, json!({ "title": "two" })).await;
+    let reply = api.delete(&format!("/tasks/2?room={code}")).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(reply.json["message"], "Task deleted successfully");
+    assert_eq!(reply.json["deleted_task"]["title"], "two");
+    assert_eq!(api.delete(&format!("/tasks/2?room={code}")).await.status, 404);
+    assert_eq!(api.task(&code, json!({ "title": "three" })).await["id"], 3);
+}
+
+pub async fn complete_sets_completed_at(api: &Target) {
+    let code = api.room("alice").await;
+    api.task(&code, json!({ "title": "t" })).await;
+    let reply = api.post(&format!("/tasks/1/complete?room={code}"), json!({})).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(reply.json["task"]["completed"], true);
+    assert!(reply.json["task"]["completed_at"].is_string());
+    let reopened = api.post(&format!("/tasks/1/reopen?room={code}"), json!({})).await;
+    assert_eq!(reopened.json["task"]["completed_at"], Value::Null);
+    assert_eq!(api.post(&format!("/tasks/9/complete?room={code}"), json!({})).await.status, 404);
+}
+
+pub async fn stats_have_the_original_keys(api: &Target) {
+    let code = api.room("alice").await;
+    api.task(&code, json!({ "title": "a", "due_date": "2001-01-01" })).await;
+    api.task(&code, json!({ "title": "b", "priority": "high" })).await;
+    api.task(&code, json!({ "title": "c" })).await;
+    api.post(&format!("/tasks/2/complete?room={code}"), json!({})).await;
+    let reply = api.get(&format!("/tasks/stats?room={code}")).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(reply.json["total_tasks"], 3);
+    assert_eq!(reply.json["completed_tasks"], 1);
+    assert_eq!(reply.json["pending_tasks"], 2);
+    assert_eq!(reply.json["overdue_tasks"], 1);
+    assert_eq!(reply.json["completion_rate"], 33.33);
+    assert_eq!(reply.json["by_priority"], json!({ "low": 0, "medium": 2, "high": 1 }));
+    assert_eq!(api.get("/tasks/stats").await.status, 400);
+}
+
+pub async fn get_task_has_etag_and_if_match_guards_writes(api: &Target) {
+    let code = api.room("alice").await;
+    api.task(&code, json!({ "title": "t" })).await;
+    let got = api.get(&format!("/tasks/1?room={code}")).await;
+    assert_eq!(got.status, 200);
+    assert_eq!(got.json["title"], "t");
+    assert_eq!(got.header("etag"), Some("\"1\""));
+    let path = format!("/tasks/1?room={code}");
+    let ok = api.send("PUT", &path, &[("if-match", "\"1\"")], Payload::Json(json!({ "title": "v2" }))).await;
+    assert_eq!(ok.status, 200, "{}", ok.text);
+    assert_eq!(ok.header("etag"), Some("\"2\""));
+    let stale = api.send("PUT", &path, &[("if-match", "\"1\"")], Payload::Json(json!({ "title": "lost" }))).await;
+    assert_eq!(stale.status, 412, "{}", stale.text);
+    assert_eq!(stale.json["task"]["title"], "v2");
+    assert_eq!(stale.json["current_version"], 2);
+    let stale_delete = api.send("DELETE", &path, &[("if-match", "\"1\"")], Payload::None).await;
+    assert_eq!(stale_delete.status, 412);
+    let body_version = api.put(&path, json!({ "title": "x", "expected_version": 1 })).await;
+    assert_eq!(body_version.status, 409);
+    let bad_header = api.send("PUT", &path, &[("if-match", "yesterday")], Payload::Json(json!({ "title": "x" }))).await;
+    assert_eq!(bad_header.status, 400);
+    assert_eq!(api.get(&path).await.json["title"], "v2");
+    assert_eq!(api.get(&format!("/tasks/7?room={code}")).await.status, 404);
+}
+
+pub async fn idempotency_key_makes_create_retry_safe(api: &Target) {
+    let code = api.room("alice").await;
+    let path = format!("/tasks?room={code}");
+    let body = json!({ "title": "once" });
+    let first = api.send("POST", &path, &[("idempotency-key", "abc-123")], Payload::Json(body.clone())).await;
+    let second = api.send("POST", &path, &[("idempotency-key", "abc-123")], Payload::Json(body.clone())).await;
+    assert_eq!((first.status, second.status), (201, 201));
+    assert_eq!(first.json["task"]["uuid"], second.json["task"]["uuid"]);
+    assert_eq!(second.header("idempotent-replayed"), Some("true"));
+    assert_eq!(first.header("idempotent-replayed"), None);
+    assert_eq!(api.get(&path).await.json["total_all"], 1);
+    let bad = api.send("POST", &path, &[("idempotency-key", "")], Payload::Json(body)).await;
+    assert_eq!(bad.status, 400);
+}
+
+pub async fn cursor_paging_visits_every_task_once(api: &Target) {
+    let code = api.room("alice").await;
+    for i in 0..7 {
+        api.task(&code, json!({ "title": format!("t{i}") })).await;
+    }
+    let mut seen = Vec::new();
+    let mut path = format!("/tasks?room={code}&limit=3&sort=-number");
+    loop {
+        let page = api.get(&path).await;
+        assert_eq!(page.status, 200, "{}", page.text);
+        seen.extend(page.json["tasks"].as_array().unwrap().iter().map(|t| t["id"].as_u64().unwrap()));
+        match page.json["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/tasks?room={code}&limit=3&sort=-number&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, [7, 6, 5, 4, 3, 2, 1]);
+    let bad = api.get(&format!("/tasks?room={code}&cursor=garbage&limit=3")).await;
+    assert_eq!(bad.status, 400);
+    assert_eq!(bad.json["field"], "cursor");
+}
+
+pub async fn change_feed_follows_a_room(api: &Target) {
+    let code = api.room("alice").await;
+    api.post(&format!("/rooms/{code}/join"), json!({ "username": "bob" })).await;
+    api.task(&code, json!({ "title": "t" })).await;
+    api.delete(&format!("/tasks/1?room={code}")).await;
+    let reply = api.get(&format!("/rooms/{code}/changes?since=0")).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let kinds: Vec<&str> =
+        reply.json["changes"].as_array().unwrap().iter().map(|c| c["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["member_joined", "task_created", "task_deleted"]);
+    assert_eq!(reply.json["latest"], 3);
+    assert_eq!(reply.json["changes"][2]["task_id"], 1);
+    let tail = api.get(&format!("/rooms/{code}/changes?since=2")).await;
+    assert_eq!(tail.json["changes"].as_array().unwrap().len(), 1);
+    assert_eq!(api.get(&format!("/rooms/{code}/changes?since=9")).await.status, 400);
+}
+
+pub async fn malformed_requests_get_json_errors(api: &Target) {
+    let code = api.room("alice").await;
+    let path = format!("/tasks?room={code}");
+    let syntax = api
+        .send(
+            "POST",
+            &path,
+            &[],
+            Payload::Raw { content_type: Some("application/json"), bytes: b"{\"title\": ".to_vec() },
+        )
+        .await;
+    assert_eq!(syntax.status, 400, "{}", syntax.text);
+    assert_eq!(syntax.json["code"], "malformed_json");
+    let wrong_type = api
+        .send("POST", &path, &[], Payload::Raw { content_type: Some("text/plain"), bytes: b"title=x".to_vec() })
+        .await;
+    assert_eq!(wrong_type.status, 415, "{}", wrong_type.text);
+    assert!(wrong_type.json["error"].is_string());
+    let huge = serde_json::to_vec(&json!({ "title": "x", "description": "a".repeat(300_000) })).unwrap();
+    let too_big =
+        api.send("POST", &path, &[], Payload::Raw { content_type: Some("application/json"), bytes: huge }).await;
+    assert_eq!(too_big.status, 413, "{}", too_big.text);
+    assert_eq!(too_big.json["code"], "payload_too_large");
+    let unknown = api.get("/no/such/route").await;
+    assert_eq!(unknown.status, 404);
+    assert!(unknown.json["error"].is_string());
+    let method = api.send("DELETE", "/rooms", &[], Payload::None).await;
+    assert_eq!(method.status, 405);
+    assert!(method.json["error"].is_string(), "{}", method.text);
+    assert!(method.header("allow").is_some());
+    assert_eq!(api.get(&path).await.json["total_all"], 0, "nothing was created");
+}
+
+pub async fn health_and_api_describe_the_service(api: &Target) {
+    let health = api.get("/health").await;
+    assert_eq!(health.status, 200, "{}", health.text);
+    assert_eq!(health.json["status"], "healthy");
+    assert_eq!(health.json["storage"], "ok");
+    for key in ["timestamp", "version", "uptime", "backend"] {
+        assert!(health.json.get(key).is_some(), "health has {key}");
+    }
+    assert!(health.json["uptime"].is_u64());
+    let api_text = api.get("/api").await;
+    assert_eq!(api_text.status, 200);
+    assert!(api_text.text.contains("Task Manager API"));
+    assert_eq!(api.get("/livez").await.status, 200);
+    assert_eq!(api.get("/readyz").await.status, 200);
+    let metrics = api.get("/metrics").await;
+    assert_eq!(metrics.status, 200);
+    assert!(metrics.text.contains("http_requests_total"), "{}", metrics.text);
+    assert!(metrics.header("x-request-id").is_some(), "every response carries a request id");
+}
