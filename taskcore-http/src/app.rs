@@ -15,7 +15,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::error::{ApiError, ErrorBody};
-use crate::routes::{ops, rooms, tasks};
+use crate::routes::{events, ops, rooms, tasks, ui};
 use crate::state::AppState;
 
 /// Limits the router enforces.
@@ -56,6 +56,10 @@ pub fn router(state: AppState, limits: Limits) -> Router {
         .route("/metrics", get(ops::metrics))
         .route("/api", get(ops::api))
         .route("/openapi.json", get(ops::openapi))
+        .route("/rooms/{code}/events", get(events::events))
+        .route("/", get(ui::home))
+        .route("/tasks.html", get(ui::tasks_page))
+        .route("/assets/{name}", get(ui::asset))
         .route_layer(middleware::from_fn(crate::metrics::track_http))
         .fallback(not_found)
         .with_state(state);

@@ -30,8 +30,8 @@ mod config;
 mod dto;
 mod error;
 mod extract;
-mod metered_store;
 pub mod metrics;
+mod observed_store;
 mod open_store;
 mod openapi;
 pub mod routes;
@@ -45,7 +45,7 @@ pub use dto::{
     PriorityCountsJson, RoomJson, StatsJson, TaskJson, TaskList, TaskMessage, UpdateTaskBody,
 };
 pub use error::{ApiError, ApiResult, ErrorBody};
-pub use metered_store::MeteredStore;
+pub use observed_store::ObservedStore;
 pub use open_store::{BACKENDS, Backend, OpenStoreError, compiled_schemes, open_store, redact_url};
 pub use openapi::ApiDoc;
 pub use server::{BoundServer, ServeError, shutdown_signal};

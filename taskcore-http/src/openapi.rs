@@ -3,7 +3,7 @@
 
 use utoipa::OpenApi;
 
-use crate::routes::{ops, rooms, tasks};
+use crate::routes::{events, ops, rooms, tasks};
 
 /// The API description.
 #[derive(OpenApi)]
@@ -11,6 +11,7 @@ use crate::routes::{ops, rooms, tasks};
     info(title = "taskcore", description = "Collaborative task management: rooms, members, tasks, stats and a change feed."),
     paths(
         rooms::create_room, rooms::get_room, rooms::join_room, rooms::join_room_by_code, rooms::changes,
+        events::events,
         tasks::list_tasks, tasks::create_task, tasks::get_task, tasks::update_task, tasks::complete_task,
         tasks::reopen_task, tasks::delete_task, tasks::stats,
         ops::health, ops::livez, ops::readyz, ops::metrics, ops::api, ops::openapi,

@@ -5,30 +5,41 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use taskcore::{TaskManager, TaskStore};
+use taskcore::{RoomCode, TaskManager, TaskStore};
 
-use crate::metered_store::MeteredStore;
+use tokio::sync::broadcast;
+
+use crate::observed_store::ObservedStore;
 
 /// Shared state of the service. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct AppState {
-    /// The domain facade.
+    /// The domain facade, over the observed store.
     pub tasks: TaskManager,
+    observed: ObservedStore,
     started: Instant,
     draining: Arc<AtomicBool>,
 }
 
 impl AppState {
-    /// State over `store`, metered; the clock is the system clock.
+    /// State over `store` with the system clock.
     pub fn new(store: Arc<dyn TaskStore>) -> Self {
-        Self::with_manager(TaskManager::new(Arc::new(MeteredStore::new(store))))
+        Self::with_manager(TaskManager::new(store))
     }
 
-    /// State over an existing manager (tests use one with a manual clock).
+    /// State over a manager's store and clock (tests pass one with a manual clock). The store is
+    /// wrapped in an [`ObservedStore`] for metrics and live events.
     pub fn with_manager(tasks: TaskManager) -> Self {
+        let observed = ObservedStore::new(Arc::clone(tasks.store()));
+        let tasks = tasks.with_store(Arc::new(observed.clone()));
         metrics::gauge!(crate::metrics::BUILD_INFO, "version" => crate::VERSION, "backend" => tasks.store().backend())
             .set(1.0);
-        Self { tasks, started: Instant::now(), draining: Arc::new(AtomicBool::new(false)) }
+        Self { tasks, observed, started: Instant::now(), draining: Arc::new(AtomicBool::new(false)) }
+    }
+
+    /// A receiver of the codes of rooms written to through this state from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<RoomCode> {
+        self.observed.subscribe()
     }
 
     /// Seconds since the state was made.

@@ -73,6 +73,13 @@ impl TaskManager {
         Ok(self)
     }
 
+    /// The same manager (clock, code length) over another store — for wrapping the store in a
+    /// decorator such as a metrics layer.
+    pub fn with_store(mut self, store: Arc<dyn TaskStore>) -> Self {
+        self.store = store;
+        self
+    }
+
     /// The store underneath.
     pub fn store(&self) -> &Arc<dyn TaskStore> {
         &self.store

@@ -1,5 +1,8 @@
-//! The API's handlers, one file per resource: rooms, tasks, operations endpoints.
+//! The handlers, one file per resource: rooms, tasks, the live event stream, operations
+//! endpoints and the web UI.
 
+pub mod events;
 pub mod ops;
 pub mod rooms;
 pub mod tasks;
+pub mod ui;

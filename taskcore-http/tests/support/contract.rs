@@ -30,6 +30,7 @@ macro_rules! contract_tests {
             idempotency_key_makes_create_retry_safe,
             cursor_paging_visits_every_task_once,
             change_feed_follows_a_room,
+            event_stream_pushes_changes_as_they_happen,
             malformed_requests_get_json_errors,
             health_and_api_describe_the_service,
         );
@@ -329,6 +330,29 @@ pub async fn change_feed_follows_a_room(api: &Target) {
     let tail = api.get(&format!("/rooms/{code}/changes?since=2")).await;
     assert_eq!(tail.json["changes"].as_array().unwrap().len(), 1);
     assert_eq!(api.get(&format!("/rooms/{code}/changes?since=9")).await.status, 400);
+}
+
+pub async fn event_stream_pushes_changes_as_they_happen(api: &Target) {
+    let code = api.room("alice").await;
+    api.task(&code, json!({ "title": "before" })).await;
+    let replay = api
+        .read_stream(&format!("/rooms/{code}/events?since=0"), std::time::Duration::from_secs(5), |t| {
+            t.contains("id: 1")
+        })
+        .await;
+    assert!(replay.contains("event: change"), "{replay}");
+    assert!(replay.contains("\"title\":\"before\""), "{replay}");
+    let path = format!("/rooms/{code}/events");
+    let (text, _) = tokio::join!(
+        api.read_stream(&path, std::time::Duration::from_secs(5), |t| t.contains("\"title\":\"live\"")),
+        async {
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            api.task(&code, json!({ "title": "live" })).await;
+        }
+    );
+    assert!(text.contains("id: 2"), "a change made while listening arrives: {text}");
+    assert!(!text.contains("\"title\":\"before\""), "without since, only new changes: {text}");
+    assert_eq!(api.head_of_get("/rooms/ZZZZ99/events").await.0, 404);
 }
 
 pub async fn malformed_requests_get_json_errors(api: &Target) {

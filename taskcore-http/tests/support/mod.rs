@@ -14,7 +14,7 @@ use axum::http::{HeaderMap, Method, Request};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use taskcore::{ManualClock, MemoryStore, TaskManager, TaskStore};
-use taskcore_http::{AppState, Limits, MeteredStore, router};
+use taskcore_http::{AppState, Limits, router};
 use tower::ServiceExt;
 
 /// A response, body read.
@@ -49,7 +49,7 @@ impl Target {
     /// An in-process API over a fresh `MemoryStore`, with a manual clock.
     pub fn memory() -> (Self, ManualClock) {
         let clock = ManualClock::new(time::macros::datetime!(2026-03-10 12:00:00 UTC));
-        let store: Arc<dyn TaskStore> = Arc::new(MeteredStore::new(Arc::new(MemoryStore::new())));
+        let store: Arc<dyn TaskStore> = Arc::new(MemoryStore::new());
         let tasks = TaskManager::new(store).with_clock(Arc::new(clock.clone()));
         let limits = Limits { request_timeout: Duration::from_secs(5), body_limit: 16 * 1024 };
         (Self::InProcess(router(AppState::with_manager(tasks), limits)), clock)
@@ -96,6 +96,54 @@ impl Target {
                 reply(status, headers, &body)
             }
         }
+    }
+
+    /// The status and headers of a GET, without reading the body (for endless streams).
+    pub async fn head_of_get(&self, path: &str) -> (u16, HeaderMap) {
+        match self {
+            Self::InProcess(app) => {
+                let request = Request::builder().uri(path).body(Body::empty()).unwrap();
+                let response = app.clone().oneshot(request).await.unwrap();
+                (response.status().as_u16(), response.headers().clone())
+            }
+            Self::Remote { base, client } => {
+                let response = client.get(format!("{base}{path}")).send().await.unwrap();
+                (response.status().as_u16(), response.headers().clone())
+            }
+        }
+    }
+
+    /// Reads a server-sent event stream until `done` says the text so far is enough, or
+    /// `within` passes; returns the text read.
+    pub async fn read_stream(&self, path: &str, within: Duration, done: impl Fn(&str) -> bool) -> String {
+        let mut text = String::new();
+        let read = async {
+            match self {
+                Self::InProcess(app) => {
+                    let request = Request::builder().uri(path).body(Body::empty()).unwrap();
+                    let mut body = app.clone().oneshot(request).await.unwrap().into_body();
+                    while let Some(Ok(frame)) = body.frame().await {
+                        if let Some(data) = frame.data_ref() {
+                            text.push_str(&String::from_utf8_lossy(data));
+                        }
+                        if done(&text) {
+                            break;
+                        }
+                    }
+                }
+                Self::Remote { base, client } => {
+                    let mut response = client.get(format!("{base}{path}")).send().await.unwrap();
+                    while let Ok(Some(chunk)) = response.chunk().await {
+                        text.push_str(&String::from_utf8_lossy(&chunk));
+                        if done(&text) {
+                            break;
+                        }
+                    }
+                }
+            }
+        };
+        let _ = tokio::time::timeout(within, read).await;
+        text
     }
 
     pub async fn get(&self, path: &str) -> Reply {

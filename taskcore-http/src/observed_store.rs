@@ -1,7 +1,8 @@
-//! [`MeteredStore`]: a [`TaskStore`] decorator that times every storage operation into
-//! [`STORE_OPERATION_DURATION`](crate::metrics::STORE_OPERATION_DURATION), by backend, operation
-//! and outcome, and counts tasks created and completed, without the backends knowing about
-//! metrics.
+//! [`ObservedStore`]: a [`TaskStore`] decorator that watches every storage call without the
+//! backends knowing: it times each operation into
+//! [`STORE_OPERATION_DURATION`](crate::metrics::STORE_OPERATION_DURATION) by backend, operation
+//! and outcome, counts tasks created and completed, and announces every successful write to a
+//! room on a broadcast channel (live event streams wake on it).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -13,19 +14,37 @@ use taskcore::{
     TaskQuery, TaskStore, TaskWrite,
 };
 use time::OffsetDateTime;
+use tokio::sync::broadcast;
 
 use crate::metrics::{STORE_OPERATION_DURATION, TASKS_COMPLETED_TOTAL, TASKS_CREATED_TOTAL};
 
-/// Wraps a store and records the latency of each call.
+/// How many room announcements may queue for a slow listener before it skips ahead.
+const ANNOUNCE_CAPACITY: usize = 1024;
+
+/// Wraps a store, records the latency of each call and announces writes.
 #[derive(Debug, Clone)]
-pub struct MeteredStore {
+pub struct ObservedStore {
     inner: Arc<dyn TaskStore>,
+    writes: broadcast::Sender<RoomCode>,
 }
 
-impl MeteredStore {
-    /// Meters `inner`.
+impl ObservedStore {
+    /// Observes `inner`.
     pub fn new(inner: Arc<dyn TaskStore>) -> Self {
-        Self { inner }
+        Self { inner, writes: broadcast::channel(ANNOUNCE_CAPACITY).0 }
+    }
+
+    /// A receiver of the codes of rooms written to from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<RoomCode> {
+        self.writes.subscribe()
+    }
+
+    fn announce<T>(&self, code: &RoomCode, result: Result<T>) -> Result<T> {
+        if result.is_ok() {
+            // No receiver is fine: nobody is watching the room.
+            let _ = self.writes.send(code.clone());
+        }
+        result
     }
 
     async fn timed<T>(&self, op: &'static str, call: impl Future<Output = Result<T>>) -> Result<T> {
@@ -46,7 +65,7 @@ impl MeteredStore {
 }
 
 #[async_trait]
-impl TaskStore for MeteredStore {
+impl TaskStore for ObservedStore {
     fn backend(&self) -> &'static str {
         self.inner.backend()
     }
@@ -64,7 +83,8 @@ impl TaskStore for MeteredStore {
     }
 
     async fn add_member(&self, code: &RoomCode, member: &MemberName, at: OffsetDateTime) -> Result<Room> {
-        self.timed("add_member", self.inner.add_member(code, member, at)).await
+        let result = self.timed("add_member", self.inner.add_member(code, member, at)).await;
+        self.announce(code, result)
     }
 
     async fn insert_task(&self, code: &RoomCode, draft: TaskDraft, key: Option<&IdempotencyKey>) -> Result<Inserted> {
@@ -72,7 +92,7 @@ impl TaskStore for MeteredStore {
         if matches!(inserted, Inserted::Created(_)) {
             metrics::counter!(TASKS_CREATED_TOTAL).increment(1);
         }
-        Ok(inserted)
+        self.announce(code, Ok(inserted))
     }
 
     async fn task(&self, code: &RoomCode, number: u64) -> Result<Task> {
@@ -84,7 +104,7 @@ impl TaskStore for MeteredStore {
         if write == TaskWrite::Completed {
             metrics::counter!(TASKS_COMPLETED_TOTAL).increment(1);
         }
-        Ok(updated)
+        self.announce(code, Ok(updated))
     }
 
     async fn delete_task(
@@ -94,7 +114,8 @@ impl TaskStore for MeteredStore {
         expected_version: Option<u64>,
         at: OffsetDateTime,
     ) -> Result<Task> {
-        self.timed("delete_task", self.inner.delete_task(code, number, expected_version, at)).await
+        let result = self.timed("delete_task", self.inner.delete_task(code, number, expected_version, at)).await;
+        self.announce(code, result)
     }
 
     async fn list_tasks(&self, code: &RoomCode, query: &TaskQuery, now: OffsetDateTime) -> Result<TaskPage> {
