@@ -245,8 +245,8 @@ async fn a_room_is_worked_through_the_browser_and_stays_live_between_two_people(
 
     // A fuller board for the picture, created through the API: the page shows it live.
     let api = server.target();
-    let soon = taskcore::format_timestamp(time::OffsetDateTime::now_utc() + time::Duration::days(2));
-    let tomorrow = taskcore::format_timestamp(time::OffsetDateTime::now_utc() + time::Duration::hours(20));
+    let soon = taskcore::format_timestamp(taskcore::Clock::now(&taskcore::SystemClock) + time::Duration::days(2));
+    let tomorrow = taskcore::format_timestamp(taskcore::Clock::now(&taskcore::SystemClock) + time::Duration::hours(20));
     api.task(
         &code,
         json!({ "title": "Prepare the demo", "priority": "high", "description": "Slides and a live run-through",
