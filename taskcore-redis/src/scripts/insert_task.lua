@@ -22,8 +22,7 @@ local json = ARGV[5] .. num .. ARGV[6]
 local f = fields_from_args(9)
 f.mc, f.md, f.mp, f.mt = f.mc .. pad, f.md .. pad, f.mp .. pad, f.mt .. pad
 local tkey = base .. ':t:' .. num
-redis.call('HSET', tkey, 'j', json, 'v', 1, 'id', ARGV[4], 's', ARGV[7])
-hset_fields(tkey, f)
+hset_fields(tkey, f, 'j', json, 'v', 1, 'id', ARGV[4], 's', ARGV[7])
 index(base, n, f, true)
 count(meta, f, 1)
 if key ~= '' then

@@ -92,8 +92,12 @@ local function fields_from_args(from)
   return f
 end
 
-local function hset_fields(tkey, f)
+-- Writes the task hash: the given leading field/value pairs and the indexed fields f, in one HSET.
+local function hset_fields(tkey, f, ...)
+  local args = { ... }
   for _, name in ipairs(INDEXED) do
-    redis.call('HSET', tkey, name, f[name])
+    args[#args + 1] = name
+    args[#args + 1] = f[name]
   end
+  redis.call('HSET', tkey, unpack(args))
 end
