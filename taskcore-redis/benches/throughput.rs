@@ -113,6 +113,17 @@ fn print_table(rows: &[Row]) {
     }
 }
 
+/// The reference for a create: one hash written and one counter bumped, in one pipeline.
+async fn reference_write(conn: &mut redis::aio::MultiplexedConnection, hash: &str, counter: &str) {
+    let _: (u64,) = redis::pipe()
+        .hset(hash, "j", "{\"title\":\"a reference task of about the same size\"}")
+        .ignore()
+        .incr(counter, 1)
+        .query_async(conn)
+        .await
+        .expect("hset+incr");
+}
+
 /// Runs `op` `rounds` times one after another; returns mean µs and the per-op costs.
 async fn measure<F, Fut>(meter: &mut Meter, rounds: u32, mut op: F) -> (f64, f64, f64)
 where
@@ -157,13 +168,7 @@ async fn main() {
     let (hset_incr, ..) = measure(&mut meter, ROUNDS, |i| {
         let mut conn = raw.clone();
         async move {
-            let _: (u64,) = redis::pipe()
-                .hset(format!("ref:t:{i}"), "j", "{\"title\":\"a reference task of about the same size\"}")
-                .ignore()
-                .incr("ref:next", 1)
-                .query_async(&mut conn)
-                .await
-                .expect("hset+incr");
+            reference_write(&mut conn, &format!("ref:t:{i}"), "ref:next").await;
         }
     })
     .await;
@@ -253,14 +258,7 @@ async fn main() {
         let conn = raw.clone();
         writers.spawn(async move {
             for i in 0..concurrent / 64 {
-                let mut conn = conn.clone();
-                let _: (u64,) = redis::pipe()
-                    .hset(format!("ref:load:{w}:{i}"), "j", "{\"title\":\"a reference task of about the same size\"}")
-                    .ignore()
-                    .incr("ref:load:next", 1)
-                    .query_async(&mut conn)
-                    .await
-                    .expect("hset+incr");
+                reference_write(&mut conn.clone(), &format!("ref:load:{w}:{i}"), "ref:load:next").await;
             }
         });
     }

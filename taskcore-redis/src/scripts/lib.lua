@@ -63,11 +63,35 @@ local function index(base, n, f, add)
   if f.a ~= '' then s(base .. ':s:who:' .. f.a) end
 end
 
+-- The hash key and the stored {version, JSON, id} of task n, checked against the expected
+-- version ('' for any); or nil and the refusal reply (room or task missing, version conflict).
+local function find_task(meta, base, n, expected)
+  if redis.call('EXISTS', meta) == 0 then
+    return nil, { 'noroom' }
+  end
+  local tkey = base .. ':t:' .. dec(n)
+  local stored = redis.call('HMGET', tkey, 'v', 'j', 'id')
+  if not stored[1] then
+    return nil, { 'notask' }
+  end
+  if expected ~= '' and stored[1] ~= expected then
+    return nil, { 'conflict', stored[1] }
+  end
+  return tkey, stored
+end
+
 -- Adds delta to the room's stats counters for a task with fields f.
 local function count(meta, f, delta)
   redis.call('HINCRBY', meta, 'total', delta)
   if f.d == '1' then redis.call('HINCRBY', meta, 'done', delta) end
   redis.call('HINCRBY', meta, 'p' .. f.p, delta)
+end
+
+-- Takes task n (hash tkey) out of every index and counter, as its stored fields say.
+local function unindex(meta, base, n, tkey)
+  local old = read_indexed(tkey)
+  index(base, n, old, false)
+  count(meta, old, -1)
 end
 
 -- Appends one change record ("<at>\n<kind>\n<payload>") with the room's next sequence number
