@@ -32,7 +32,7 @@ impl Scripts {
             insert_task: with_lib!("scripts/insert_task.lua"),
             update_task: with_lib!("scripts/update_task.lua"),
             delete_task: with_lib!("scripts/delete_task.lua"),
-            list_tasks: Script::new(include_str!("scripts/list_tasks.lua")),
+            list_tasks: with_lib!("scripts/list_tasks.lua"),
         }
     }
 }

@@ -1,13 +1,13 @@
 //! Listing is answered from the indexes: on a private `redis-server` holding a room of 20,000
 //! tasks, `INFO commandstats` shows that a page of 50 reads about 50 task hashes — in the first
-//! page, in a page from the middle, with filters and in every sort — and that statistics read
-//! no task hash at all.
+//! page, in a page from the middle, with filters and in every sort — that a selective filter
+//! starts from its set instead of walking the room, and that statistics read no task hash.
 
 mod support;
 
 use std::sync::Arc;
 
-use taskcore::{NewTask, Priority, SortDir, SortKey, StoreOptions, TaskManager, TaskQuery};
+use taskcore::{MemberName, NewTask, Priority, SortDir, SortKey, StoreOptions, TaskManager, TaskQuery};
 use tokio::task::JoinSet;
 
 use support::{PrivateRedis, open_private};
@@ -86,10 +86,32 @@ async fn a_page_of_50_in_a_room_of_20000_reads_about_50_hashes() {
     assert!((51..=60).contains(&reads), "a page after 10,000 tasks read {reads} task hashes");
     assert!(middle_cursor.is_some());
 
+    // A selective filter (10 tasks assigned to bob, all after the 20,000 others) starts from the
+    // filter's set instead of walking the whole number index to find them.
+    tasks.join_room(&room.code, "Bob").await.unwrap();
+    for i in 0..10 {
+        tasks.create_task(&room.code, &NewTask::titled(format!("for bob {i}")).assignee("bob"), None).await.unwrap();
+    }
+    for (what, query) in [
+        ("bob's tasks by number", TaskQuery::default().assignee(MemberName::parse("BOB").unwrap())),
+        (
+            "bob's tasks by title, descending",
+            TaskQuery::default().assignee(MemberName::parse("bob").unwrap()).sort(SortKey::Title, SortDir::Desc),
+        ),
+    ] {
+        reset_stats(&server).await;
+        let page = tasks.list_tasks(&room.code, &query).await.unwrap();
+        assert_eq!((page.items.len(), page.matched), (10, 10), "{what}");
+        let visited = server.command_calls("sismember").await + server.command_calls("zrangebylex").await;
+        assert!(visited <= 30, "{what}: looked at {visited} index entries for 10 matches");
+        let reads = hash_reads(&server).await;
+        assert!(reads <= 30, "{what}: read {reads} task hashes for 10 matches");
+    }
+
     // Statistics come from counters and one index count, never from task hashes.
     reset_stats(&server).await;
     let stats = tasks.stats(&room.code).await.unwrap();
-    assert_eq!(stats.total, TASKS);
+    assert_eq!(stats.total, TASKS + 10);
     assert_eq!(hash_reads(&server).await, 1, "stats read only the room's counters (one HMGET)");
     assert_eq!(server.command_calls("zlexcount").await, 1, "overdue is one ZLEXCOUNT");
 }

@@ -6,10 +6,14 @@
 --   11 due at or after (encoded, ''), 12 due before (encoded, ''), 13 overdue at (encoded now, '').
 -- Returns {'noroom'} or {'ok', total, matched, json...}.
 --
--- Items: walk the sort index from the cursor in order, in batches, keep the tasks that pass the
--- filters (set filters by SISMEMBER, the rest on three fields of the task hash) until enough are
--- found; only those rows' JSON is read. Matched: from set cardinalities when only set filters are
--- used, else by counting the candidates of the narrowest index (due range, smallest set, or all).
+-- Candidates come from the narrowest index the filters name: a due-date range (pending tasks with
+-- a due date for overdue) or the smallest filter set; without one, every task.
+-- Items: when the candidates are few (size^2 < wanted * total), filter them, order their sort
+-- members byte-wise and take the first ones after the cursor; otherwise walk the sort index from
+-- the cursor in order, in batches, keeping tasks that pass the filters (set filters by
+-- SISMEMBER, the rest on three fields of the task hash) until enough are found. Only the rows
+-- returned have their JSON read. Matched: from set cardinalities when only set filters are used,
+-- else by counting the candidates that pass.
 local meta, base = KEYS[1], ARGV[1]
 if redis.call('EXISTS', meta) == 0 then
   return { 'noroom' }
@@ -73,20 +77,82 @@ local function walk(key, min, max, reverse, visit)
   end
 end
 
-local rows = {}
-local min, max = '-', '+'
-if cursor ~= '' then
-  if desc then max = '(' .. cursor else min = '(' .. cursor end
-end
-walk(index_key, min, max, desc, function(num)
-  if passes(num) then
-    rows[#rows + 1] = redis.call('HGET', base .. ':t:' .. num, 'j')
-    if #rows >= wanted then return false end
-  end
-  return true
-end)
-
 local total = tonumber(redis.call('HGET', meta, 'total'))
+
+-- The narrowest candidate source: {size, each(visit)}, or nil for every task.
+local source = nil
+local function consider(size, each)
+  if source == nil or size < source.size then source = { size = size, each = each } end
+end
+if due_after ~= '' or due_before ~= '' or overdue_at ~= '' then
+  local key = base .. ':z:due'
+  local upper = due_before
+  if overdue_at ~= '' then
+    key = base .. ':z:pdue'
+    if upper == '' or lt(overdue_at, upper) then upper = overdue_at end
+  end
+  local lo, hi = '-', '+'
+  if due_after ~= '' then lo = '[' .. due_after end
+  if upper ~= '' then hi = '(' .. upper end
+  consider(redis.call('ZLEXCOUNT', key, lo, hi), function(visit) walk(key, lo, hi, false, visit) end)
+end
+for _, set in ipairs(sets) do
+  consider(redis.call('SCARD', set), function(visit)
+    for _, num in ipairs(redis.call('SMEMBERS', set)) do visit(num) end
+  end)
+end
+local function each_candidate(visit)
+  if source then source.each(visit) else walk(base .. ':z:number', '-', '+', false, visit) end
+end
+
+-- Byte-wise a < b for any two strings.
+local function bytes_lt(a, b)
+  for i = 1, math.min(#a, #b) do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x < y end
+  end
+  return #a < #b
+end
+
+local SORT_FIELD = { created = 'mc', due = 'md', priority = 'mp', title = 'mt' }
+local function sort_member(num)
+  local field = SORT_FIELD[ARGV[2]]
+  if field then return redis.call('HGET', base .. ':t:' .. num, field) end
+  return number_member(tonumber(num))
+end
+
+local rows = {}
+if source and source.size * source.size < wanted * total then
+  local picked = {}
+  each_candidate(function(num)
+    if passes(num) then
+      local member = sort_member(num)
+      local after = cursor == '' or (desc and bytes_lt(member, cursor)) or (not desc and bytes_lt(cursor, member))
+      if after then picked[#picked + 1] = member end
+    end
+  end)
+  if desc then
+    table.sort(picked, function(a, b) return bytes_lt(b, a) end)
+  else
+    table.sort(picked, bytes_lt)
+  end
+  for i = 1, math.min(wanted, #picked) do
+    rows[i] = redis.call('HGET', base .. ':t:' .. number_of(picked[i]), 'j')
+  end
+else
+  local min, max = '-', '+'
+  if cursor ~= '' then
+    if desc then max = '(' .. cursor else min = '(' .. cursor end
+  end
+  walk(index_key, min, max, desc, function(num)
+    if passes(num) then
+      rows[#rows + 1] = redis.call('HGET', base .. ':t:' .. num, 'j')
+      if #rows >= wanted then return false end
+    end
+    return true
+  end)
+end
+
 local matched = 0
 if not row_filters then
   if #sets == 0 then
@@ -97,33 +163,9 @@ if not row_filters then
     matched = redis.call('SINTERCARD', #sets, unpack(sets))
   end
 else
-  local function tally(num)
+  each_candidate(function(num)
     if passes(num) then matched = matched + 1 end
-    return true
-  end
-  if due_after ~= '' or due_before ~= '' or overdue_at ~= '' then
-    -- Candidates from the due index (pending-with-due index for overdue), bounded by the range.
-    local key = base .. ':z:due'
-    local upper = due_before
-    if overdue_at ~= '' then
-      key = base .. ':z:pdue'
-      if upper == '' or lt(overdue_at, upper) then upper = overdue_at end
-    end
-    local lo = '-'
-    if due_after ~= '' then lo = '[' .. due_after end
-    local hi = '+'
-    if upper ~= '' then hi = '(' .. upper end
-    walk(key, lo, hi, false, tally)
-  elseif #sets > 0 then
-    local smallest, size = nil, nil
-    for _, set in ipairs(sets) do
-      local card = redis.call('SCARD', set)
-      if size == nil or card < size then smallest, size = set, card end
-    end
-    for _, num in ipairs(redis.call('SMEMBERS', smallest)) do tally(num) end
-  else
-    walk(base .. ':z:number', '-', '+', false, tally)
-  end
+  end)
 end
 
 local out = { 'ok', string.format('%d', total), string.format('%d', matched) }
