@@ -56,8 +56,9 @@ pub fn delete_prefix(url: &str, prefix: &str) {
     let Ok(client) = redis::Client::open(url) else { return };
     let Ok(mut conn) = client.get_connection() else { return };
     for pattern in [format!("{{{prefix}:*"), format!("{prefix}:*")] {
-        let keys: Vec<String> = match redis::cmd("KEYS").arg(&pattern).query(&mut conn) {
-            Ok(keys) => keys,
+        // SCAN, not KEYS: the shared Redis serves other test runs meanwhile.
+        let keys: Vec<String> = match redis::Commands::scan_match(&mut conn, &pattern) {
+            Ok(iter) => iter.filter_map(Result::ok).collect(),
             Err(_) => continue,
         };
         for chunk in keys.chunks(500) {
