@@ -1,7 +1,7 @@
 //! Fault tests against a private `redis-server` with `appendonly yes` and `appendfsync always`:
 //! killing it mid-run makes operations `Unavailable` within a bounded time (no hang, no panic),
 //! and after a restart on the same port and directory the same store instance works again and
-//! every acknowledged write is there.
+//! every acknowledged write is there. A stopped (hung) server is `Unavailable` by the timeouts.
 
 mod support;
 
@@ -105,6 +105,29 @@ async fn killed_redis_is_unavailable_then_the_same_store_recovers_every_acknowle
     assert!(next.number > *acknowledged.keys().last().unwrap(), "numbers continue after the restart");
     let stats = tasks.stats(&room.code).await.unwrap();
     assert_eq!(stats.total, page.total + 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_redis_is_unavailable_within_the_timeout_then_recovers() {
+    let server = PrivateRedis::start().await;
+    let store = open_private(&server, StoreOptions::default()).await;
+    let tasks = TaskManager::new(Arc::new(store.clone()));
+    let room = tasks.create_room("alice").await.unwrap();
+    server.signal("STOP");
+    let hung = tokio::time::timeout(BOUND, tasks.create_task(&room.code, &NewTask::titled("stuck?"), None))
+        .await
+        .expect("a write to a hung redis must not hang");
+    server.signal("CONT");
+    assert!(matches!(hung, Err(Error::Unavailable { .. })), "write to a hung redis: {hung:?}");
+    wait_until_answers(&store).await;
+    let after = tasks.create_task(&room.code, &NewTask::titled("after"), None).await.unwrap().into_task();
+    assert_eq!(tasks.task(&room.code, after.number).await.unwrap(), after);
+    // The timed-out write may or may not have been applied (Unavailable says so); either way the
+    // room stays consistent: counters and listing agree.
+    let page = tasks.list_tasks(&room.code, &TaskQuery::default()).await.unwrap();
+    assert!((1..=2).contains(&page.total), "{page:?}");
+    assert_eq!(page.items.len() as u64, page.total);
+    assert_eq!(page.items.last().map(|t| t.number), Some(after.number));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -165,6 +165,14 @@ impl PrivateRedis {
         }
     }
 
+    /// Sends `signal` (`STOP`, `CONT`) to the server: a stopped server keeps its connections
+    /// open but answers nothing, like a hung or partitioned host.
+    pub fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().expect("the server is running").id();
+        let status = Command::new("kill").arg(format!("-{signal}")).arg(pid.to_string()).status().expect("run kill");
+        assert!(status.success(), "kill -{signal} {pid}");
+    }
+
     /// Starts the server (again) on the same port and directory and waits until it answers,
     /// which includes loading its append-only file.
     pub async fn restart(&mut self) {
