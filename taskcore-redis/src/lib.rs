@@ -58,6 +58,17 @@
 //! (sort value, then number), without the 53-bit limit of float scores, and a keyset cursor is
 //! an exclusive `ZRANGEBYLEX` bound.
 //!
+//! ## Listing and statistics
+//!
+//! One script answers a listing from a consistent snapshot: it walks the sort index of the
+//! query's order from the cursor (`ZRANGEBYLEX`), checks set filters with `SISMEMBER` and the
+//! due-range, overdue and text filters on three fields of the task hash, and reads the JSON of
+//! only the `limit + 1` rows it returns; when the narrowest filter set or due range is small it
+//! orders those candidates instead of walking. `matched` comes from `SCARD`/`SINTERCARD` when
+//! only set filters are used and from counting candidates otherwise. Statistics are the room's
+//! counters plus one `ZLEXCOUNT` over the pending-by-due index. The crate README has the cost
+//! model (one round trip per operation) and benchmark figures.
+//!
 //! ## Atomicity
 //!
 //! Every write is one Lua script run with `EVALSHA` (the script is loaded again when Redis
