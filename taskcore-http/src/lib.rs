@@ -24,6 +24,7 @@
 //! | feature | default | store URL schemes it adds |
 //! |---|---|---|
 //! | (none) | — | `memory:` (always; nothing persists) |
+//! | `redis` | no | `redis://[user:password@]host:port[/db]` (key prefix from `TASKCORE_REDIS_PREFIX`) |
 
 mod app;
 mod config;

@@ -22,7 +22,7 @@ pub const BACKENDS: &[Backend] = &[
     Backend { schemes: &["memory"], feature: None, compiled_in: true },
     // Backends whose crates do not exist yet are known, so their URLs get a clear answer.
     Backend { schemes: &["sqlite"], feature: Some("sqlite"), compiled_in: false },
-    Backend { schemes: &["redis", "rediss"], feature: Some("redis"), compiled_in: false },
+    Backend { schemes: &["redis", "rediss"], feature: Some("redis"), compiled_in: cfg!(feature = "redis") },
     Backend { schemes: &["postgres", "postgresql"], feature: Some("postgres"), compiled_in: false },
 ];
 
@@ -78,7 +78,8 @@ pub fn compiled_schemes() -> String {
 }
 
 /// Opens the store a URL names: `memory:` (always), `sqlite:…`, `redis://…`,
-/// `postgres://…` (each with its feature).
+/// `postgres://…` (each with its feature). For Redis, the key prefix comes from
+/// `TASKCORE_REDIS_PREFIX` (default `taskcore`).
 pub async fn open_store(url: &str, options: StoreOptions) -> Result<Arc<dyn TaskStore>, OpenStoreError> {
     let Some((scheme, _)) = url.split_once(':') else {
         return Err(OpenStoreError::NoScheme { url: redact_url(url), known: compiled_schemes() });
@@ -95,9 +96,16 @@ pub async fn open_store(url: &str, options: StoreOptions) -> Result<Arc<dyn Task
 }
 
 async fn open_compiled(scheme: &str, url: &str, options: StoreOptions) -> taskcore::Result<Arc<dyn TaskStore>> {
-    let _ = url;
     match scheme {
         "memory" => Ok(Arc::new(MemoryStore::with_options(options))),
+        #[cfg(feature = "redis")]
+        "redis" | "rediss" => {
+            let mut config = taskcore_redis::RedisConfig::new(url);
+            if let Ok(prefix) = std::env::var(taskcore_redis::PREFIX_ENV) {
+                config = config.prefix(prefix);
+            }
+            Ok(Arc::new(taskcore_redis::RedisStore::open(config, options).await?))
+        }
         other => Err(taskcore::Error::Backend { message: format!("no opener for scheme '{other}'"), source: None }),
     }
 }

@@ -22,6 +22,126 @@ mod memory {
     crate::contract_tests!(memory_server);
 }
 
+#[cfg(feature = "redis")]
+mod redis_store {
+    //! The contract over the machine's Redis (`TASKCORE_TEST_REDIS_URL`, default
+    //! `redis://127.0.0.1:6379`), each test in its own key prefix, deleted afterwards; and a
+    //! Redis outage answered with 503 until Redis is back.
+
+    use std::path::PathBuf;
+
+    use super::*;
+
+    fn redis_url() -> String {
+        std::env::var("TASKCORE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+    }
+
+    /// Deletes the test's keys when the test ends.
+    struct Prefix {
+        name: String,
+        _server: ServerProcess,
+    }
+
+    impl Drop for Prefix {
+        fn drop(&mut self) {
+            let Ok(mut connection) = redis::Client::open(redis_url()).and_then(|c| c.get_connection()) else { return };
+            for pattern in [format!("{}:*", self.name), format!("{{{}:*", self.name)] {
+                let keys: Vec<String> = redis::cmd("KEYS").arg(&pattern).query(&mut connection).unwrap_or_default();
+                if !keys.is_empty() {
+                    let _: redis::RedisResult<()> = redis::cmd("DEL").arg(keys).query(&mut connection);
+                }
+            }
+        }
+    }
+
+    async fn redis_server() -> (Target, Prefix) {
+        let url = redis_url();
+        assert!(
+            redis::Client::open(url.as_str()).and_then(|c| c.get_connection()).is_ok(),
+            "no Redis at {url}: start one (`redis-server --daemonize yes`, or `bash .ci/services.sh`) or set TASKCORE_TEST_REDIS_URL"
+        );
+        let name = format!("tc-http-{}", uuid::Uuid::now_v7().simple());
+        let server = ServerProcess::start_with_env(&url, &[], &[("TASKCORE_REDIS_PREFIX", name.as_str())]).await;
+        (server.target(), Prefix { name, _server: server })
+    }
+
+    crate::contract_tests!(redis_server);
+
+    struct PrivateRedis {
+        child: std::process::Child,
+        port: u16,
+        dir: PathBuf,
+    }
+
+    impl PrivateRedis {
+        fn start(port: u16, dir: PathBuf) -> Self {
+            let child = std::process::Command::new("redis-server")
+                .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes"])
+                .args(["--appendfsync", "always", "--dir", dir.to_str().unwrap()])
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .expect("redis-server is installed (apt-get install redis-server)");
+            let mut redis = Self { child, port, dir };
+            for _ in 0..200 {
+                if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return redis;
+                }
+                std::thread::park_timeout(Duration::from_millis(20));
+            }
+            let _ = redis.child.kill();
+            let _ = redis.child.wait();
+            panic!("private redis-server did not start on {port}");
+        }
+    }
+
+    impl Drop for PrivateRedis {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn redis_outage_is_503_and_the_server_recovers_without_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let redis = PrivateRedis::start(free_port(), dir.path().to_owned());
+        let url = format!("redis://127.0.0.1:{}", redis.port);
+        let server = ServerProcess::start(&url, &[]).await;
+        let api = server.target();
+        let code = api.room("alice").await;
+        api.task(&code, json!({ "title": "survives" })).await;
+
+        let (port, dir) = (redis.port, redis.dir.clone());
+        drop(redis);
+        let started = Instant::now();
+        let health = api.get("/health").await;
+        assert_eq!(health.status, 503, "{}", health.text);
+        assert_eq!(health.json["storage"], "unavailable");
+        let list = api.get(&format!("/tasks?room={code}")).await;
+        assert_eq!(list.status, 503, "{}", list.text);
+        assert_eq!(list.json["code"], "unavailable");
+        assert_eq!(list.header("retry-after"), Some("1"));
+        assert!(!list.text.contains("refused"), "driver details are not leaked: {}", list.text);
+        assert_eq!(api.get("/readyz").await.status, 503);
+        assert!(started.elapsed() < Duration::from_secs(20), "outage answers are bounded in time");
+
+        let _redis = PrivateRedis::start(port, dir);
+        let mut recovered = false;
+        for _ in 0..100 {
+            if api.get("/health").await.status == 200 {
+                recovered = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(recovered, "the same server process recovers once Redis is back");
+        let task = api.get(&format!("/tasks/1?room={code}")).await;
+        assert_eq!(task.status, 200, "{}", task.text);
+        assert_eq!(task.json["title"], "survives");
+        assert_eq!(api.task(&code, json!({ "title": "after" })).await["id"], 2);
+    }
+}
+
 #[tokio::test]
 async fn healthcheck_subcommand_reports_health_by_exit_code() {
     let server = ServerProcess::start("memory:", &[]).await;

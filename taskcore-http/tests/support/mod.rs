@@ -198,10 +198,16 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Starts the binary on a free port with `store_url` and waits until `/livez` answers.
     pub async fn start(store_url: &str, extra_args: &[&str]) -> Self {
+        Self::start_with_env(store_url, extra_args, &[]).await
+    }
+
+    /// [`ServerProcess::start`] with extra environment variables.
+    pub async fn start_with_env(store_url: &str, extra_args: &[&str], env: &[(&str, &str)]) -> Self {
         let port = free_port();
         let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_taskcore-server"))
             .args(["--bind", &format!("127.0.0.1:{port}"), "--store", store_url, "--log", "warn"])
             .args(extra_args)
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .kill_on_drop(true)

@@ -1,0 +1,109 @@
+//! # taskcore-redis
+//!
+//! A [`TaskStore`](taskcore::TaskStore) in Redis: the store that several server replicas share.
+//! [`RedisStore`] passes the whole taskcore conformance suite; every write is one atomic Lua
+//! script, listings and statistics are answered from indexes and counters, and a store keeps
+//! working (after `Unavailable` errors while it is down) when Redis restarts.
+//!
+//! ```no_run
+//! # async fn demo() -> taskcore::Result<()> {
+//! use std::sync::Arc;
+//! use taskcore::{NewTask, StoreOptions, TaskManager, TaskQuery};
+//! use taskcore_redis::{RedisConfig, RedisStore};
+//!
+//! let config = RedisConfig::new("redis://127.0.0.1:6379/0").prefix("myapp");
+//! let store = RedisStore::open(config, StoreOptions::default()).await?;
+//! let tasks = TaskManager::new(Arc::new(store));
+//!
+//! let room = tasks.create_room("alice").await?;
+//! tasks.create_task(&room.code, &NewTask::titled("Plan the sprint"), None).await?;
+//! let page = tasks.list_tasks(&room.code, &TaskQuery::default()).await?;
+//! assert_eq!(page.items.len(), 1);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! ## Configuration
+//!
+//! [`RedisConfig`]: the URL (`redis://[user:password@]host:port[/db]` or `unix:///path`;
+//! `rediss://` is refused with a clear error — TLS is not compiled in, terminate TLS in a proxy),
+//! a key **prefix** (default `taskcore`) so that applications and parallel tests share one
+//! Redis, and timeouts: connect (1 s), response (2 s) and a bound on a whole operation including
+//! reconnection attempts (5 s). [`RedisConfig::from_env`] reads `TASKCORE_REDIS_URL` and
+//! `TASKCORE_REDIS_PREFIX`. [`StoreOptions`](taskcore::StoreOptions) sets the change retention.
+//!
+//! ## Key layout
+//!
+//! `<p>` is the prefix, `<C>` the room code. Every key of a room starts with the hash tag
+//! `{<p>:<C>}`, so a room lives in one Redis Cluster slot and its scripts touch one node.
+//!
+//! | key | type | holds |
+//! |---|---|---|
+//! | `<p>:schema` | string | layout version (`1`); a newer major version is refused at open |
+//! | `{<p>:<C>}:meta` | hash | `owner`, `created`; counters `next` (last task number), `seq` (last change), `total`, `done`, `p0` `p1` `p2` (per priority) |
+//! | `{<p>:<C>}:members` | list | member names in joining order |
+//! | `{<p>:<C>}:mkeys` | hash | case-folded member key → name (uniqueness) |
+//! | `{<p>:<C>}:idem` | hash | idempotency key → task number |
+//! | `{<p>:<C>}:t:<n>` | hash | task `n`: `j` (its JSON), `v` (version), `id`, `s` (search text), and the indexed fields `d` `p` `due` `tags` `a` `mc` `md` `mp` `mt` |
+//! | `{<p>:<C>}:z:number`, `:z:created`, `:z:due`, `:z:priority`, `:z:title` | sorted set | every task, one index per sort key |
+//! | `{<p>:<C>}:z:pdue` | sorted set | pending tasks that have a due date, by due date (overdue) |
+//! | `{<p>:<C>}:s:open`, `:s:done`, `:s:p:<rank>`, `:s:tag:<tag>`, `:s:who:<member key>` | set | task numbers per status, priority, tag, assignee |
+//! | `{<p>:<C>}:changes` | sorted set | the change feed, scored by sequence number |
+//!
+//! The sort indexes are *lexicographic* sorted sets (all scores 0): a member is the sort value
+//! encoded so that byte order is value order — integers (number, creation and due time in
+//! microseconds with `NO_DUE_DATE` for none, priority rank) as 16 hex digits with the sign bit
+//! flipped, titles case-folded as they are — then a NUL, then the number as 20 zero-padded
+//! digits. Byte order of members is therefore exactly [`TaskQuery::compare`](taskcore::TaskQuery::compare)
+//! (sort value, then number), without the 53-bit limit of float scores, and a keyset cursor is
+//! an exclusive `ZRANGEBYLEX` bound.
+//!
+//! ## Listing and statistics
+//!
+//! One script answers a listing from a consistent snapshot: it walks the sort index of the
+//! query's order from the cursor (`ZRANGEBYLEX`), checks set filters with `SISMEMBER` and the
+//! due-range, overdue and text filters on three fields of the task hash, and reads the JSON of
+//! only the `limit + 1` rows it returns; when the narrowest filter set or due range is small it
+//! orders those candidates instead of walking. `matched` comes from `SCARD`/`SINTERCARD` when
+//! only set filters are used and from counting candidates otherwise. Statistics are the room's
+//! counters plus one `ZLEXCOUNT` over the pending-by-due index. The crate README has the cost
+//! model (one round trip per operation) and benchmark figures.
+//!
+//! ## Atomicity
+//!
+//! Every write is one Lua script run with `EVALSHA` (the script is loaded again when Redis
+//! answers `NOSCRIPT`): inserting a room (`AlreadyExists` when taken), adding a member
+//! (idempotent by case-folded key), inserting a task (idempotency key, number allocation, hash,
+//! indexes, counters, change append and retention trim), updating (version check, index moves,
+//! counters, change) and deleting (conditional, tombstone). Redis runs a script alone and does
+//! not roll it back, so each script checks everything first and only then writes; a refusal
+//! (`noroom`, `notask`, `conflict`) writes nothing. No operation reads on the client and
+//! writes back. Reads are one script (listing: items and counts from one snapshot) or one
+//! `MULTI`/`EXEC` pipeline.
+//!
+//! ## Durability
+//!
+//! The store acknowledges a write when Redis has applied it in memory. What survives a crash
+//! is Redis's persistence setting: with `appendonly yes` and `appendfsync always` every
+//! acknowledged write is on disk before the reply; with `appendfsync everysec` (the Redis
+//! default for AOF) up to about one second of acknowledged writes can be lost on a power loss or
+//! kernel crash (not on a plain process crash); RDB snapshots alone lose everything since the
+//! last snapshot. Deployments that must not lose acknowledged writes use
+//! `appendonly yes` + `appendfsync always`. See the crate README for the trade-offs and the
+//! cost model.
+//!
+//! ## Failures
+//!
+//! Connection refused, reset or timed out, and a server that is loading or read-only, are
+//! `Unavailable`; everything else from Redis is `Backend`. No operation waits longer than the
+//! operation timeout. The connection is re-established in the background by the same store.
+
+mod config;
+mod error;
+mod keys;
+mod record;
+mod script;
+mod store;
+
+pub use config::{DEFAULT_PREFIX, DEFAULT_URL, PREFIX_ENV, RedisConfig, URL_ENV};
+pub use store::RedisStore;

@@ -1,0 +1,65 @@
+//! The Lua scripts of every multi-key write and of listing, loaded once per store. Each runs
+//! with `redis::Script`, which sends `EVALSHA` and, when the server answers `NOSCRIPT` (after a
+//! restart or `SCRIPT FLUSH`), loads the script and retries — so a restarted Redis needs no
+//! special handling. Write scripts validate everything before their first write, because Redis
+//! does not roll a script back.
+
+use redis::Script;
+
+/// Every script of the store, with its SHA1 computed once.
+#[derive(Debug)]
+pub(crate) struct Scripts {
+    pub(crate) insert_room: Script,
+    pub(crate) add_member: Script,
+    pub(crate) insert_task: Script,
+    pub(crate) update_task: Script,
+    pub(crate) delete_task: Script,
+    pub(crate) list_tasks: Script,
+}
+
+/// A script with the shared helpers of `scripts/lib.lua` in front of it.
+macro_rules! with_lib {
+    ($file:literal) => {
+        Script::new(concat!(include_str!("scripts/lib.lua"), "\n", include_str!($file)))
+    };
+}
+
+impl Scripts {
+    pub(crate) fn new() -> Self {
+        Self {
+            insert_room: Script::new(include_str!("scripts/insert_room.lua")),
+            add_member: with_lib!("scripts/add_member.lua"),
+            insert_task: with_lib!("scripts/insert_task.lua"),
+            update_task: with_lib!("scripts/update_task.lua"),
+            delete_task: with_lib!("scripts/delete_task.lua"),
+            list_tasks: with_lib!("scripts/list_tasks.lua"),
+        }
+    }
+}
+
+/// What a script answered: a status word and its string results.
+#[derive(Debug)]
+pub(crate) struct Reply {
+    parts: Vec<String>,
+}
+
+impl Reply {
+    pub(crate) fn new(parts: Vec<String>) -> Self {
+        Self { parts }
+    }
+
+    /// The status word (`ok`, `noroom`, `conflict`, …).
+    pub(crate) fn status(&self) -> &str {
+        self.parts.first().map_or("", String::as_str)
+    }
+
+    /// The result at `index` (1 is the first after the status), empty when missing.
+    pub(crate) fn get(&self, index: usize) -> &str {
+        self.parts.get(index).map_or("", String::as_str)
+    }
+
+    /// The results from `index` on.
+    pub(crate) fn rest(&self, index: usize) -> &[String] {
+        self.parts.get(index..).unwrap_or_default()
+    }
+}

@@ -1,0 +1,396 @@
+//! [`RedisStore`]: the [`TaskStore`] over Redis. Writes are one Lua script each (see
+//! `scripts/`); reads are one script (listing) or one `MULTI`/`EXEC` pipeline — every operation
+//! is one round trip once connected. Every call is bounded by the operation timeout and maps
+//! driver failures to `Unavailable` or `Backend`.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{RedisResult, Script};
+use taskcore::{
+    ChangeBatch, Error, IdempotencyKey, Inserted, MemberName, PriorityCounts, Result, Room, RoomCode, SortDir,
+    StatusFilter, StoreOptions, Task, TaskCounts, TaskDraft, TaskPage, TaskQuery, TaskStore, TaskWrite, check_since,
+    from_unix_micros, unix_micros,
+};
+use time::OffsetDateTime;
+
+use crate::config::RedisConfig;
+use crate::error::{from_redis, timed_out};
+use crate::keys::{Keys, RoomKeys, SCHEMA_VERSION, index_name};
+use crate::record::{
+    corrupt, cursor_member, encode_instant, from_json, indexed_fields, parse_change, split_at_number, to_json,
+    write_record,
+};
+use crate::script::{Reply, Scripts};
+
+/// A [`TaskStore`] in Redis, shared by every process that opens the same URL and prefix.
+///
+/// Cheap to clone (clones share one auto-reconnecting connection). See the
+/// [crate docs](crate) for the key layout, atomicity and durability.
+#[derive(Clone)]
+pub struct RedisStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    conn: ConnectionManager,
+    keys: Keys,
+    options: StoreOptions,
+    scripts: Scripts,
+    config: RedisConfig,
+}
+
+impl fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("config", &self.inner.config)
+            .field("options", &self.inner.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisStore {
+    /// Connects to the Redis of `config` and checks the schema version of its prefix (writing
+    /// it on first use).
+    ///
+    /// - bad URL or prefix → `Invalid` on `url` or `prefix`;
+    /// - Redis unreachable within the operation timeout → `Unavailable`;
+    /// - the prefix holds data of a newer major schema version → `Backend`.
+    ///
+    /// The connection reconnects by itself: after a Redis restart the same store works again.
+    pub async fn open(config: RedisConfig, options: StoreOptions) -> Result<Self> {
+        config.check()?;
+        let client = redis::Client::open(config.url())
+            .map_err(|e| Error::invalid("url", format!("{} is not a Redis URL: {e}", config.redacted_url())))?;
+        let manager_config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(config.connect_timeout_value()))
+            .set_response_timeout(Some(config.response_timeout_value()))
+            .set_number_of_retries(config.reconnect_retries_value())
+            .set_max_delay(Duration::from_millis(500));
+        let conn = ConnectionManager::new_lazy_with_config(client, manager_config).map_err(from_redis)?;
+        let store = Self {
+            inner: Arc::new(Inner {
+                conn,
+                keys: Keys::new(config.key_prefix()),
+                options: StoreOptions::default().change_retention(options.change_retention),
+                scripts: Scripts::new(),
+                config,
+            }),
+        };
+        store.check_schema().await?;
+        Ok(store)
+    }
+
+    /// The key prefix (namespace) of this store.
+    pub fn prefix(&self) -> &str {
+        self.inner.config.key_prefix()
+    }
+
+    async fn check_schema(&self) -> Result<()> {
+        let key = self.inner.keys.schema();
+        let mut conn = self.conn();
+        let (stored,): (String,) = self
+            .run(async move {
+                redis::pipe()
+                    .cmd("SET")
+                    .arg(&key)
+                    .arg(SCHEMA_VERSION)
+                    .arg("NX")
+                    .ignore()
+                    .get(&key)
+                    .query_async(&mut conn)
+                    .await
+            })
+            .await?;
+        let major: u32 = stored.split('.').next().and_then(|major| major.parse().ok()).ok_or_else(|| {
+            corrupt(format!("schema version {stored:?} of prefix {} is not a version", self.prefix()))
+        })?;
+        if major > SCHEMA_VERSION {
+            return Err(corrupt(format!(
+                "prefix {} holds schema version {stored}, newer than the {SCHEMA_VERSION} this build of \
+                 taskcore-redis understands; upgrade taskcore-redis",
+                self.prefix()
+            )));
+        }
+        Ok(())
+    }
+
+    fn conn(&self) -> ConnectionManager {
+        self.inner.conn.clone()
+    }
+
+    fn room_keys(&self, code: &RoomCode) -> RoomKeys {
+        self.inner.keys.room(code)
+    }
+
+    fn retention(&self) -> String {
+        self.inner.options.change_retention.to_string()
+    }
+
+    /// Runs one Redis call within the operation timeout.
+    async fn run<T>(&self, call: impl Future<Output = RedisResult<T>>) -> Result<T> {
+        let limit = self.inner.config.operation_timeout_value();
+        match tokio::time::timeout(limit, call).await {
+            Ok(result) => result.map_err(from_redis),
+            Err(_) => Err(timed_out(limit)),
+        }
+    }
+
+    /// Runs a script of the room: `KEYS[1]` is the room's meta hash, `ARGV[1]` its key base.
+    async fn eval(&self, script: &Script, room: &RoomKeys, args: &[String]) -> Result<Reply> {
+        let mut invocation = script.key(room.meta());
+        invocation.arg(&room.base);
+        for arg in args {
+            invocation.arg(arg);
+        }
+        let mut conn = self.conn();
+        self.run(async move { invocation.invoke_async::<Vec<String>>(&mut conn).await }).await.map(Reply::new)
+    }
+}
+
+/// Reads a stored member name back.
+fn stored_member(name: &str) -> Result<MemberName> {
+    MemberName::parse(name).map_err(|e| Error::backend("stored member name is invalid", e))
+}
+
+fn stored_number(text: &str, what: &str) -> Result<u64> {
+    text.parse().map_err(|_| corrupt(format!("stored {what} {text:?} is not a number")))
+}
+
+fn stored_room(code: &RoomCode, owner: &str, created: &str, members: &[String]) -> Result<Room> {
+    let created = from_unix_micros(created.parse().map_err(|_| corrupt("room creation time is not a number"))?)?;
+    Ok(Room {
+        code: code.clone(),
+        owner: stored_member(owner)?,
+        members: members.iter().map(|name| stored_member(name)).collect::<Result<_>>()?,
+        created_at: created,
+    })
+}
+
+/// The error of a script's refusal, or `unexpected` if the status is not a refusal.
+fn refusal(reply: &Reply, code: &RoomCode, number: u64, expected: u64) -> Error {
+    match reply.status() {
+        "noroom" => Error::room_not_found(code),
+        "notask" => Error::task_not_found(code, number),
+        "conflict" => match reply.get(1).parse() {
+            Ok(current) => Error::Conflict { expected, current },
+            Err(_) => corrupt("stored task version is not a number"),
+        },
+        other => corrupt(format!("unexpected script reply {other:?}")),
+    }
+}
+
+#[async_trait]
+impl TaskStore for RedisStore {
+    fn backend(&self) -> &'static str {
+        "redis"
+    }
+
+    async fn ping(&self) -> Result<()> {
+        let mut conn = self.conn();
+        let _: String = self.run(async move { redis::cmd("PING").query_async(&mut conn).await }).await?;
+        Ok(())
+    }
+
+    async fn insert_room(&self, room: &Room) -> Result<()> {
+        let mut args = vec![room.owner.as_str().to_owned(), unix_micros(room.created_at).to_string()];
+        for member in &room.members {
+            args.extend([member.key(), member.as_str().to_owned()]);
+        }
+        let reply = self.eval(&self.inner.scripts.insert_room, &self.room_keys(&room.code), &args).await?;
+        match reply.status() {
+            "ok" => Ok(()),
+            "exists" => Err(Error::AlreadyExists { what: "room", key: room.code.to_string() }),
+            _ => Err(refusal(&reply, &room.code, 0, 0)),
+        }
+    }
+
+    async fn room(&self, code: &RoomCode) -> Result<Room> {
+        let keys = self.room_keys(code);
+        let mut conn = self.conn();
+        let ((owner, created), members): ((Option<String>, Option<String>), Vec<String>) = self
+            .run(async move {
+                redis::pipe()
+                    .atomic()
+                    .hmget(keys.meta(), &["owner", "created"])
+                    .lrange(keys.members(), 0, -1)
+                    .query_async(&mut conn)
+                    .await
+            })
+            .await?;
+        match (owner, created) {
+            (Some(owner), Some(created)) => stored_room(code, &owner, &created, &members),
+            _ => Err(Error::room_not_found(code)),
+        }
+    }
+
+    async fn add_member(&self, code: &RoomCode, member: &MemberName, at: OffsetDateTime) -> Result<Room> {
+        let args = [self.retention(), member.key(), member.as_str().to_owned(), unix_micros(at).to_string()];
+        let reply = self.eval(&self.inner.scripts.add_member, &self.room_keys(code), &args).await?;
+        match reply.status() {
+            "ok" => stored_room(code, reply.get(1), reply.get(2), reply.rest(3)),
+            _ => Err(refusal(&reply, code, 0, 0)),
+        }
+    }
+
+    async fn insert_task(&self, code: &RoomCode, draft: TaskDraft, key: Option<&IdempotencyKey>) -> Result<Inserted> {
+        let mut task = draft.into_task(0);
+        let (before, after) = split_at_number(&task)?;
+        let mut args = vec![
+            self.retention(),
+            key.map(|k| k.as_str().to_owned()).unwrap_or_default(),
+            task.id.to_string(),
+            before,
+            after,
+            task.search_text(),
+            unix_micros(task.created_at).to_string(),
+        ];
+        args.extend(indexed_fields(&task, false));
+        let reply = self.eval(&self.inner.scripts.insert_task, &self.room_keys(code), &args).await?;
+        match reply.status() {
+            "created" => {
+                task.number = stored_number(reply.get(1), "task number")?;
+                Ok(Inserted::Created(task))
+            }
+            "replayed" => Ok(Inserted::Replayed(from_json(reply.get(1))?)),
+            "notask" => Err(Error::task_not_found(code, stored_number(reply.get(1), "task number")?)),
+            _ => Err(refusal(&reply, code, 0, 0)),
+        }
+    }
+
+    async fn task(&self, code: &RoomCode, number: u64) -> Result<Task> {
+        let keys = self.room_keys(code);
+        let mut conn = self.conn();
+        let (room_exists, json): (bool, Option<String>) = self
+            .run(async move {
+                redis::pipe().atomic().exists(keys.meta()).hget(keys.task(number), "j").query_async(&mut conn).await
+            })
+            .await?;
+        match (room_exists, json) {
+            (false, _) => Err(Error::room_not_found(code)),
+            (true, None) => Err(Error::task_not_found(code, number)),
+            (true, Some(json)) => from_json(&json),
+        }
+    }
+
+    async fn update_task(&self, code: &RoomCode, task: &Task, expected_version: u64, write: TaskWrite) -> Result<Task> {
+        let mut args = vec![
+            self.retention(),
+            task.number.to_string(),
+            expected_version.to_string(),
+            task.version.to_string(),
+            to_json(task)?,
+            task.search_text(),
+            write_record(task, write)?,
+        ];
+        args.extend(indexed_fields(task, true));
+        let reply = self.eval(&self.inner.scripts.update_task, &self.room_keys(code), &args).await?;
+        match reply.status() {
+            "ok" => Ok(task.clone()),
+            _ => Err(refusal(&reply, code, task.number, expected_version)),
+        }
+    }
+
+    async fn delete_task(
+        &self,
+        code: &RoomCode,
+        number: u64,
+        expected_version: Option<u64>,
+        at: OffsetDateTime,
+    ) -> Result<Task> {
+        let args = [
+            self.retention(),
+            number.to_string(),
+            expected_version.map(|v| v.to_string()).unwrap_or_default(),
+            unix_micros(at).to_string(),
+        ];
+        let reply = self.eval(&self.inner.scripts.delete_task, &self.room_keys(code), &args).await?;
+        match reply.status() {
+            "ok" => from_json(reply.get(1)),
+            _ => Err(refusal(&reply, code, number, expected_version.unwrap_or_default())),
+        }
+    }
+
+    async fn list_tasks(&self, code: &RoomCode, query: &TaskQuery, now: OffsetDateTime) -> Result<TaskPage> {
+        let status = match query.status {
+            StatusFilter::All => "",
+            StatusFilter::Pending => "open",
+            StatusFilter::Completed => "done",
+        };
+        let args = [
+            index_name(query.sort.key).to_owned(),
+            if query.sort.dir == SortDir::Desc { "desc" } else { "asc" }.to_owned(),
+            query.after.as_ref().map(cursor_member).unwrap_or_default(),
+            (u64::from(query.limit) + 1).to_string(),
+            status.to_owned(),
+            query.priority.map(|p| p.rank().to_string()).unwrap_or_default(),
+            query.tag.as_ref().map(|t| t.as_str().to_owned()).unwrap_or_default(),
+            query.assignee.as_ref().map(MemberName::key).unwrap_or_default(),
+            query.text.as_ref().map(|t| t.as_str().to_owned()).unwrap_or_default(),
+            query.due_after.map(encode_instant).unwrap_or_default(),
+            query.due_before.map(encode_instant).unwrap_or_default(),
+            if query.overdue { encode_instant(now) } else { String::new() },
+        ];
+        let reply = self.eval(&self.inner.scripts.list_tasks, &self.room_keys(code), &args).await?;
+        if reply.status() != "ok" {
+            return Err(refusal(&reply, code, 0, 0));
+        }
+        let total = stored_number(reply.get(1), "task total")?;
+        let matched = stored_number(reply.get(2), "match count")?;
+        let rows = reply.rest(3).iter().map(|json| from_json(json)).collect::<Result<Vec<_>>>()?;
+        Ok(TaskPage::from_rows(rows, query, matched, total))
+    }
+
+    async fn counts(&self, code: &RoomCode, now: OffsetDateTime) -> Result<TaskCounts> {
+        let keys = self.room_keys(code);
+        let mut conn = self.conn();
+        let (fields, overdue): (Vec<Option<u64>>, u64) = self
+            .run(async move {
+                redis::pipe()
+                    .atomic()
+                    .hmget(keys.meta(), &["total", "done", "p0", "p1", "p2"])
+                    .zlexcount(keys.pending_due(), "-", format!("({}", encode_instant(now)))
+                    .query_async(&mut conn)
+                    .await
+            })
+            .await?;
+        let [Some(total), Some(completed), Some(low), Some(medium), Some(high)] = fields[..] else {
+            return Err(Error::room_not_found(code));
+        };
+        Ok(TaskCounts { total, completed, overdue, by_priority: PriorityCounts { low, medium, high } })
+    }
+
+    async fn changes(&self, code: &RoomCode, since: u64, limit: u32) -> Result<ChangeBatch> {
+        let keys = self.room_keys(code);
+        let mut conn = self.conn();
+        let (latest, oldest, members): (Option<u64>, Vec<String>, Vec<String>) = self
+            .run(async move {
+                redis::pipe()
+                    .atomic()
+                    .hget(keys.meta(), "seq")
+                    .zrange(keys.changes(), 0, 0)
+                    .zrangebyscore_limit(
+                        keys.changes(),
+                        format!("({since}"),
+                        "+inf",
+                        0,
+                        isize::try_from(limit).unwrap_or(isize::MAX),
+                    )
+                    .query_async(&mut conn)
+                    .await
+            })
+            .await?;
+        let latest = latest.ok_or_else(|| Error::room_not_found(code))?;
+        let oldest = match oldest.first() {
+            Some(member) => Some(parse_change(member)?.seq),
+            None => None,
+        };
+        check_since(since, oldest, latest)?;
+        let changes = members.iter().map(|member| parse_change(member)).collect::<Result<_>>()?;
+        Ok(ChangeBatch { changes, latest })
+    }
+}

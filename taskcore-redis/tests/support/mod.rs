@@ -1,0 +1,241 @@
+//! Shared set-up of the Redis tests: the machine's Redis with a fresh key prefix per store (and
+//! its keys deleted afterwards), and private `redis-server` processes that fault tests kill.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use taskcore::{
+    ChangeBatch, IdempotencyKey, Inserted, MemberName, Result, Room, RoomCode, StoreOptions, Task, TaskCounts,
+    TaskDraft, TaskPage, TaskQuery, TaskStore, TaskWrite,
+};
+use taskcore_redis::{RedisConfig, RedisStore};
+use time::OffsetDateTime;
+
+/// The environment variable naming the Redis the tests use.
+pub const TEST_URL_ENV: &str = "TASKCORE_TEST_REDIS_URL";
+
+/// The machine's Redis: `TASKCORE_TEST_REDIS_URL`, default `redis://127.0.0.1:6379`.
+pub fn shared_url() -> String {
+    std::env::var(TEST_URL_ENV).unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
+/// A key prefix no other test uses.
+pub fn unique_prefix() -> String {
+    format!("tc-test-{}", uuid::Uuid::now_v7().simple())
+}
+
+/// Opens a store on the shared Redis under `prefix`, panicking with how to get a Redis when
+/// there is none.
+pub async fn open_on_shared(prefix: &str, options: StoreOptions) -> RedisStore {
+    let url = shared_url();
+    match RedisStore::open(RedisConfig::new(&url).prefix(prefix), options).await {
+        Ok(store) => store,
+        Err(err) => panic!(
+            "the Redis tests need a Redis server at {url} ({err}). Start one with \
+             `redis-server --daemonize yes --save \"\" --appendonly no`, or point {TEST_URL_ENV} at one \
+             (for example redis://127.0.0.1:6380/0)."
+        ),
+    }
+}
+
+/// A store on the shared Redis in a fresh prefix, whose keys are deleted when it is dropped.
+pub async fn scoped_store(options: StoreOptions) -> ScopedStore {
+    let prefix = unique_prefix();
+    let store = open_on_shared(&prefix, options).await;
+    ScopedStore { store, url: shared_url(), prefix }
+}
+
+/// Deletes every key of `prefix` from the Redis at `url` (blocking; for test clean-up).
+pub fn delete_prefix(url: &str, prefix: &str) {
+    let Ok(client) = redis::Client::open(url) else { return };
+    let Ok(mut conn) = client.get_connection() else { return };
+    for pattern in [format!("{{{prefix}:*"), format!("{prefix}:*")] {
+        // SCAN, not KEYS: the shared Redis serves other test runs meanwhile.
+        let keys: Vec<String> = match redis::Commands::scan_match(&mut conn, &pattern) {
+            Ok(iter) => iter.filter_map(Result::ok).collect(),
+            Err(_) => continue,
+        };
+        for chunk in keys.chunks(500) {
+            let _: redis::RedisResult<()> = redis::cmd("UNLINK").arg(chunk).query(&mut conn);
+        }
+    }
+}
+
+/// A [`RedisStore`] that deletes its prefix's keys when dropped.
+#[derive(Debug)]
+pub struct ScopedStore {
+    /// The store.
+    pub store: RedisStore,
+    url: String,
+    prefix: String,
+}
+
+impl Drop for ScopedStore {
+    fn drop(&mut self) {
+        let (url, prefix) = (self.url.clone(), self.prefix.clone());
+        // A plain thread: the drop may run on a runtime worker, where blocking I/O is not welcome.
+        let _ = std::thread::spawn(move || delete_prefix(&url, &prefix)).join();
+    }
+}
+
+#[async_trait]
+impl TaskStore for ScopedStore {
+    fn backend(&self) -> &'static str {
+        self.store.backend()
+    }
+    async fn ping(&self) -> Result<()> {
+        self.store.ping().await
+    }
+    async fn insert_room(&self, room: &Room) -> Result<()> {
+        self.store.insert_room(room).await
+    }
+    async fn room(&self, code: &RoomCode) -> Result<Room> {
+        self.store.room(code).await
+    }
+    async fn add_member(&self, code: &RoomCode, member: &MemberName, at: OffsetDateTime) -> Result<Room> {
+        self.store.add_member(code, member, at).await
+    }
+    async fn insert_task(&self, code: &RoomCode, draft: TaskDraft, key: Option<&IdempotencyKey>) -> Result<Inserted> {
+        self.store.insert_task(code, draft, key).await
+    }
+    async fn task(&self, code: &RoomCode, number: u64) -> Result<Task> {
+        self.store.task(code, number).await
+    }
+    async fn update_task(&self, code: &RoomCode, task: &Task, expected: u64, write: TaskWrite) -> Result<Task> {
+        self.store.update_task(code, task, expected, write).await
+    }
+    async fn delete_task(
+        &self,
+        code: &RoomCode,
+        number: u64,
+        expected: Option<u64>,
+        at: OffsetDateTime,
+    ) -> Result<Task> {
+        self.store.delete_task(code, number, expected, at).await
+    }
+    async fn list_tasks(&self, code: &RoomCode, query: &TaskQuery, now: OffsetDateTime) -> Result<TaskPage> {
+        self.store.list_tasks(code, query, now).await
+    }
+    async fn counts(&self, code: &RoomCode, now: OffsetDateTime) -> Result<TaskCounts> {
+        self.store.counts(code, now).await
+    }
+    async fn changes(&self, code: &RoomCode, since: u64, limit: u32) -> Result<ChangeBatch> {
+        self.store.changes(code, since, limit).await
+    }
+}
+
+/// A `redis-server` of this test alone, on a free port, persisting to an append-only file with
+/// `appendfsync always` in its own directory. Killed (and its directory removed) on drop.
+#[derive(Debug)]
+pub struct PrivateRedis {
+    child: Option<Child>,
+    /// The port it listens on (kept across restarts).
+    pub port: u16,
+    /// Its data directory (kept across restarts).
+    pub dir: PathBuf,
+}
+
+impl PrivateRedis {
+    /// Starts a server on a free port and waits until it answers.
+    pub async fn start() -> Self {
+        let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+        let dir = std::env::temp_dir().join(format!("taskcore-redis-{}", uuid::Uuid::now_v7().simple()));
+        std::fs::create_dir_all(&dir).expect("a temporary directory");
+        let mut server = Self { child: None, port, dir };
+        server.restart().await;
+        server
+    }
+
+    /// `redis://127.0.0.1:<port>/0`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+
+    /// Kills the server with SIGKILL (no shutdown save) and reaps it.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().expect("kill redis-server");
+            child.wait().expect("reap redis-server");
+        }
+    }
+
+    /// Sends `signal` (`STOP`, `CONT`) to the server: a stopped server keeps its connections
+    /// open but answers nothing, like a hung or partitioned host.
+    pub fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().expect("the server is running").id();
+        let status = Command::new("kill").arg(format!("-{signal}")).arg(pid.to_string()).status().expect("run kill");
+        assert!(status.success(), "kill -{signal} {pid}");
+    }
+
+    /// Starts the server (again) on the same port and directory and waits until it answers,
+    /// which includes loading its append-only file.
+    pub async fn restart(&mut self) {
+        assert!(self.child.is_none(), "the server is still running");
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes"])
+            .args(["--appendfsync", "always", "--dir"])
+            .arg(&self.dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server must be installed (apt-get install redis-server) to run the fault tests");
+        self.child = Some(child);
+        let client = redis::Client::open(self.url()).expect("url");
+        for _ in 0..200 {
+            if let Ok(mut conn) = client.get_multiplexed_async_connection().await {
+                let pong: redis::RedisResult<String> = redis::cmd("PING").query_async(&mut conn).await;
+                if pong.is_ok() {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("redis-server on port {} did not answer within 10 s", self.port);
+    }
+
+    /// One command against the server, outside any store (for `INFO`, `CONFIG RESETSTAT`).
+    pub async fn command<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> T {
+        let client = redis::Client::open(self.url()).expect("url");
+        let mut conn = client.get_multiplexed_async_connection().await.expect("connect to the private redis");
+        cmd.query_async(&mut conn).await.expect("command on the private redis")
+    }
+
+    /// How many times each command ran since the last `CONFIG RESETSTAT`, from `INFO commandstats`.
+    pub async fn command_calls(&self, command: &str) -> u64 {
+        let info: String = self.command(redis::cmd("INFO").arg("commandstats")).await;
+        let prefix = format!("cmdstat_{command}:calls=");
+        info.lines()
+            .find_map(|line| line.strip_prefix(&prefix))
+            .and_then(|rest| rest.split(',').next())
+            .and_then(|calls| calls.parse().ok())
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A store on a private server with short timeouts, so that failures surface quickly.
+pub async fn open_private(server: &PrivateRedis, options: StoreOptions) -> RedisStore {
+    let config = RedisConfig::new(server.url())
+        .prefix("fault")
+        .connect_timeout(Duration::from_millis(500))
+        .response_timeout(Duration::from_secs(1))
+        .operation_timeout(Duration::from_secs(3));
+    RedisStore::open(config, options).await.expect("open a store on the private redis")
+}
+
+/// An `Arc<dyn TaskStore>` of a [`ScopedStore`].
+pub fn shared(store: ScopedStore) -> Arc<dyn TaskStore> {
+    Arc::new(store)
+}
