@@ -95,6 +95,7 @@ pub async fn open_store(url: &str, options: StoreOptions) -> Result<Arc<dyn Task
     opened.map_err(|source| OpenStoreError::Open { url: redact_url(url), source })
 }
 
+#[cfg_attr(not(feature = "redis"), allow(unused_variables))] // `url` is read by backend arms only
 async fn open_compiled(scheme: &str, url: &str, options: StoreOptions) -> taskcore::Result<Arc<dyn TaskStore>> {
     match scheme {
         "memory" => Ok(Arc::new(MemoryStore::with_options(options))),
