@@ -5,16 +5,16 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::{StatusCode, header};
-use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::error::{ApiError, ErrorBody};
+use crate::layers::{HttpMetricsLayer, JsonErrorsLayer, SequentialRequestId};
 use crate::routes::{events, ops, rooms, tasks, ui};
 use crate::state::AppState;
 
@@ -60,11 +60,11 @@ pub fn router(state: AppState, limits: Limits) -> Router {
         .route("/", get(ui::home))
         .route("/tasks.html", get(ui::tasks_page))
         .route("/assets/{name}", get(ui::asset))
-        .route_layer(middleware::from_fn(crate::metrics::track_http))
+        .route_layer(HttpMetricsLayer)
         .fallback(not_found)
         .with_state(state);
     api.layer(DefaultBodyLimit::max(limits.body_limit))
-        .layer(middleware::from_fn(json_errors))
+        .layer(JsonErrorsLayer)
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.request_timeout))
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("a handler panicked");
@@ -76,45 +76,9 @@ pub fn router(state: AppState, limits: Limits) -> Router {
             tracing::info_span!("request", method = %request.method(), uri = %request.uri(), request_id = %id)
         }))
         .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(SetRequestIdLayer::x_request_id(SequentialRequestId::default()))
 }
 
 async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, ErrorBody::new("not_found", "no such endpoint; see /openapi.json"))
-}
-
-/// Gives every error response that is not JSON yet (405 from routing, 408 from the timeout,
-/// 413 from the body limit, …) a JSON body naming the problem.
-async fn json_errors(request: Request, next: Next) -> Response {
-    let response = next.run(request).await;
-    let status = response.status();
-    let is_json =
-        response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    if !(status.is_client_error() || status.is_server_error()) || is_json {
-        return response;
-    }
-    let (code, message) = match status {
-        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "method not allowed on this endpoint"),
-        StatusCode::REQUEST_TIMEOUT => ("timeout", "the request took too long"),
-        StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "the request body is too large"),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", "the body must be JSON"),
-        s if s.is_server_error() => ("internal", "internal server error"),
-        _ => ("bad_request", "the request is not valid"),
-    };
-    let (parts, body) = response.into_parts();
-    let detail = if status.is_client_error() { plain_text(body).await } else { None };
-    let message = detail.map_or_else(|| message.to_owned(), |d| format!("{message}: {d}"));
-    let mut rebuilt = ApiError::new(status, ErrorBody::new(code, message)).into_response();
-    for name in [header::ALLOW, header::RETRY_AFTER] {
-        if let Some(value) = parts.headers.get(&name) {
-            rebuilt.headers_mut().insert(name, value.clone());
-        }
-    }
-    rebuilt
-}
-
-async fn plain_text(body: axum::body::Body) -> Option<String> {
-    let bytes = axum::body::to_bytes(body, 4096).await.ok()?;
-    let text = String::from_utf8_lossy(&bytes).trim().to_owned();
-    (!text.is_empty()).then_some(text)
 }

@@ -31,6 +31,7 @@ mod config;
 mod dto;
 mod error;
 mod extract;
+mod layers;
 pub mod metrics;
 mod observed_store;
 mod open_store;

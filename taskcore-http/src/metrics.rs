@@ -1,13 +1,9 @@
-//! Prometheus metrics: the process-wide recorder, the HTTP middleware that counts and times
-//! requests by route template, and the names of every metric the service exports (the
+//! Prometheus metrics: the process-wide recorder and the names of every metric the service exports (the
 //! monitoring files and their tests refer to these).
 
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use axum::extract::{MatchedPath, Request};
-use axum::middleware::Next;
-use axum::response::Response;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 /// Requests served, by `method`, `route` (the template, such as `/tasks/{id}`) and `status`.
@@ -68,21 +64,4 @@ pub fn prometheus() -> &'static PrometheusHandle {
         }
         handle
     })
-}
-
-/// Middleware (as a route layer) recording [`HTTP_REQUESTS_TOTAL`], [`HTTP_REQUEST_DURATION`]
-/// and [`HTTP_REQUESTS_IN_FLIGHT`].
-pub async fn track_http(request: Request, next: Next) -> Response {
-    let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str).to_owned();
-    let method = request.method().as_str().to_owned();
-    let in_flight = metrics::gauge!(HTTP_REQUESTS_IN_FLIGHT);
-    in_flight.increment(1.0);
-    let started = Instant::now();
-    let response = next.run(request).await;
-    in_flight.decrement(1.0);
-    let status = response.status().as_u16().to_string();
-    metrics::histogram!(HTTP_REQUEST_DURATION, "method" => method.clone(), "route" => route.clone())
-        .record(started.elapsed().as_secs_f64());
-    metrics::counter!(HTTP_REQUESTS_TOTAL, "method" => method, "route" => route, "status" => status).increment(1);
-    response
 }
