@@ -1,0 +1,330 @@
+//! The write operations of the store as SQL on the writer's connection. Each runs inside the
+//! savepoint the [writer](crate::writer) opens for it, so an error leaves nothing behind; number
+//! and sequence allocation happen in the same transaction as the write they number.
+
+use sqlx::{Row, SqliteConnection};
+use taskcore::{
+    ChangeEvent, Error, IdempotencyKey, Inserted, MemberName, Result, Room, RoomCode, Task, TaskDraft, TaskWrite,
+    unix_micros,
+};
+use time::OffsetDateTime;
+
+use crate::error::db;
+use crate::row::{self, ROOM_COLUMNS, TASK_COLUMN_COUNT, TASK_COLUMNS, TaskValues, event_json, number_param};
+
+/// A write the writer runs for a caller.
+#[derive(Debug)]
+pub(crate) enum Op {
+    /// [`taskcore::TaskStore::insert_room`].
+    InsertRoom(Room),
+    /// [`taskcore::TaskStore::add_member`].
+    AddMember(RoomCode, MemberName, OffsetDateTime),
+    /// [`taskcore::TaskStore::insert_task`].
+    InsertTask(RoomCode, TaskDraft, Option<IdempotencyKey>),
+    /// [`taskcore::TaskStore::update_task`].
+    UpdateTask(RoomCode, Task, u64, TaskWrite),
+    /// [`taskcore::TaskStore::delete_task`].
+    DeleteTask(RoomCode, u64, Option<u64>, OffsetDateTime),
+}
+
+/// What an [`Op`] returns.
+#[derive(Debug)]
+pub(crate) enum Done {
+    /// A room was stored.
+    RoomInserted,
+    /// The room after a join.
+    Room(Room),
+    /// A created or replayed task.
+    Inserted(Inserted),
+    /// An updated or deleted task.
+    Task(Task),
+}
+
+/// A change appended by an operation: the room and its new latest sequence number, which the
+/// writer uses to apply retention once per room and batch.
+pub(crate) type Appended = Option<(i64, i64)>;
+
+/// Runs `op`.
+pub(crate) async fn apply(conn: &mut SqliteConnection, op: &Op) -> Result<(Done, Appended)> {
+    match op {
+        Op::InsertRoom(room) => insert_room(conn, room).await.map(|()| (Done::RoomInserted, None)),
+        Op::AddMember(code, member, at) => {
+            add_member(conn, code, member, *at).await.map(|(room, appended)| (Done::Room(room), appended))
+        }
+        Op::InsertTask(code, draft, key) => {
+            insert_task(conn, code, draft, key.as_ref()).await.map(|(done, appended)| (Done::Inserted(done), appended))
+        }
+        Op::UpdateTask(code, task, expected, write) => {
+            update_task(conn, code, task, *expected, *write).await.map(|(task, seq)| (Done::Task(task), Some(seq)))
+        }
+        Op::DeleteTask(code, number, expected, at) => {
+            delete_task(conn, code, *number, *expected, *at).await.map(|(task, seq)| (Done::Task(task), Some(seq)))
+        }
+    }
+}
+
+async fn insert_room(conn: &mut SqliteConnection, room: &Room) -> Result<()> {
+    let id: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO rooms (code, owner, created_at) VALUES (?, ?, ?) ON CONFLICT (code) DO NOTHING RETURNING id",
+    )
+    .bind(room.code.as_str())
+    .bind(room.owner.as_str())
+    .bind(unix_micros(room.created_at))
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db)?;
+    let id = id.ok_or_else(|| Error::AlreadyExists { what: "room", key: room.code.to_string() })?;
+    for (position, member) in (1_i64..).zip(&room.members) {
+        sqlx::query("INSERT INTO members (room_id, position, name, name_key) VALUES (?, ?, ?, ?)")
+            .bind(id)
+            .bind(position)
+            .bind(member.as_str())
+            .bind(member.key())
+            .execute(&mut *conn)
+            .await
+            .map_err(db)?;
+    }
+    Ok(())
+}
+
+async fn room_id(conn: &mut SqliteConnection, code: &RoomCode) -> Result<i64> {
+    sqlx::query_scalar("SELECT id FROM rooms WHERE code = ?")
+        .bind(code.as_str())
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db)?
+        .ok_or_else(|| Error::room_not_found(code))
+}
+
+/// Allocates the room's next change sequence number: `(room id, seq)`.
+async fn next_seq(conn: &mut SqliteConnection, code: &RoomCode) -> Result<(i64, i64)> {
+    let row = sqlx::query("UPDATE rooms SET last_seq = last_seq + 1 WHERE code = ? RETURNING id, last_seq")
+        .bind(code.as_str())
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db)?
+        .ok_or_else(|| Error::room_not_found(code))?;
+    Ok((row.get(0), row.get(1)))
+}
+
+async fn append(
+    conn: &mut SqliteConnection,
+    room: i64,
+    seq: i64,
+    at: OffsetDateTime,
+    event: &ChangeEvent,
+) -> Result<()> {
+    sqlx::query("INSERT INTO changes (room_id, seq, at, event) VALUES (?, ?, ?, ?)")
+        .bind(room)
+        .bind(seq)
+        .bind(unix_micros(at))
+        .bind(event_json(event)?)
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
+    Ok(())
+}
+
+async fn add_member(
+    conn: &mut SqliteConnection,
+    code: &RoomCode,
+    member: &MemberName,
+    at: OffsetDateTime,
+) -> Result<(Room, Appended)> {
+    let id = room_id(conn, code).await?;
+    let added = sqlx::query(
+        "INSERT INTO members (room_id, position, name, name_key) \
+         SELECT ?1, COALESCE(MAX(position), 0) + 1, ?2, ?3 FROM members WHERE room_id = ?1 \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(id)
+    .bind(member.as_str())
+    .bind(member.key())
+    .execute(&mut *conn)
+    .await
+    .map_err(db)?
+    .rows_affected()
+        == 1;
+    let appended = if added {
+        let (id, seq) = next_seq(conn, code).await?;
+        append(conn, id, seq, at, &ChangeEvent::MemberJoined { member: member.clone() }).await?;
+        Some((id, seq))
+    } else {
+        None
+    };
+    let sql = format!("SELECT {ROOM_COLUMNS} FROM rooms AS r WHERE r.id = ?");
+    let row = sqlx::query(&sql).bind(id).fetch_one(&mut *conn).await.map_err(db)?;
+    Ok((row::room(&row)?, appended))
+}
+
+async fn load_task(conn: &mut SqliteConnection, room: i64, number: i64) -> Result<Option<Task>> {
+    let sql = format!("SELECT {TASK_COLUMNS} FROM tasks AS t WHERE t.room_id = ? AND t.number = ?");
+    let row = sqlx::query(&sql).bind(room).bind(number).fetch_optional(&mut *conn).await.map_err(db)?;
+    row.map(|row| row::task(&row, 0)).transpose()
+}
+
+async fn insert_task(
+    conn: &mut SqliteConnection,
+    code: &RoomCode,
+    draft: &TaskDraft,
+    key: Option<&IdempotencyKey>,
+) -> Result<(Inserted, Appended)> {
+    if let Some(key) = key {
+        let row = sqlx::query(
+            "SELECT r.id, k.number FROM rooms AS r \
+             LEFT JOIN idempotency_keys AS k ON k.room_id = r.id AND k.key = ?2 WHERE r.code = ?1",
+        )
+        .bind(code.as_str())
+        .bind(key.as_str())
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db)?
+        .ok_or_else(|| Error::room_not_found(code))?;
+        let (room, used): (i64, Option<i64>) = (row.get(0), row.get(1));
+        if let Some(number) = used {
+            let task = load_task(conn, room, number).await?;
+            let number = row::unsigned(number)?;
+            return task
+                .map(|task| (Inserted::Replayed(task), None))
+                .ok_or_else(|| Error::task_not_found(code, number));
+        }
+    }
+    let row = sqlx::query(
+        "UPDATE rooms SET last_number = last_number + 1, last_seq = last_seq + 1 WHERE code = ? \
+         RETURNING id, last_number, last_seq",
+    )
+    .bind(code.as_str())
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db)?
+    .ok_or_else(|| Error::room_not_found(code))?;
+    let (room, number, seq): (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
+    let task = draft.clone().into_task(row::unsigned(number)?);
+    let values = TaskValues::of(&task)?;
+    sqlx::query(
+        "INSERT INTO tasks (room_id, number, id, title, description, priority, due, tags, assignee, assignee_key, \
+         completed, completed_at, created_at, updated_at, version, title_key, search) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(room)
+    .bind(values.number)
+    .bind(&values.id)
+    .bind(&task.title)
+    .bind(&task.description)
+    .bind(values.priority)
+    .bind(values.due)
+    .bind(&values.tags)
+    .bind(task.assignee.as_ref().map(MemberName::as_str))
+    .bind(&values.assignee_key)
+    .bind(task.completed)
+    .bind(values.completed_at)
+    .bind(values.created_at)
+    .bind(values.updated_at)
+    .bind(values.version)
+    .bind(&values.title_key)
+    .bind(&values.search)
+    .execute(&mut *conn)
+    .await
+    .map_err(db)?;
+    if let Some(key) = key {
+        sqlx::query("INSERT INTO idempotency_keys (room_id, key, number) VALUES (?, ?, ?)")
+            .bind(room)
+            .bind(key.as_str())
+            .bind(number)
+            .execute(&mut *conn)
+            .await
+            .map_err(db)?;
+    }
+    append(conn, room, seq, task.created_at, &ChangeEvent::TaskCreated { task: task.clone() }).await?;
+    Ok((Inserted::Created(task), Some((room, seq))))
+}
+
+/// Why a conditional write on `(room, number)` touched no row: the task is gone or moved on.
+async fn missed(conn: &mut SqliteConnection, code: &RoomCode, room: i64, number: u64, expected: u64) -> Error {
+    let current: Result<Option<i64>> = sqlx::query_scalar("SELECT version FROM tasks WHERE room_id = ? AND number = ?")
+        .bind(room)
+        .bind(number_param(number))
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db);
+    match current {
+        Ok(Some(current)) => match row::unsigned(current) {
+            Ok(current) => Error::Conflict { expected, current },
+            Err(e) => e,
+        },
+        Ok(None) => Error::task_not_found(code, number),
+        Err(e) => e,
+    }
+}
+
+async fn update_task(
+    conn: &mut SqliteConnection,
+    code: &RoomCode,
+    task: &Task,
+    expected: u64,
+    write: TaskWrite,
+) -> Result<(Task, (i64, i64))> {
+    let (room, seq) = next_seq(conn, code).await?;
+    let values = TaskValues::of(task)?;
+    let updated = sqlx::query(
+        "UPDATE tasks SET id = ?, title = ?, description = ?, priority = ?, due = ?, tags = ?, assignee = ?, \
+         assignee_key = ?, completed = ?, completed_at = ?, created_at = ?, updated_at = ?, version = ?, \
+         title_key = ?, search = ? \
+         WHERE room_id = ? AND number = ? AND version = ?",
+    )
+    .bind(&values.id)
+    .bind(&task.title)
+    .bind(&task.description)
+    .bind(values.priority)
+    .bind(values.due)
+    .bind(&values.tags)
+    .bind(task.assignee.as_ref().map(MemberName::as_str))
+    .bind(&values.assignee_key)
+    .bind(task.completed)
+    .bind(values.completed_at)
+    .bind(values.created_at)
+    .bind(values.updated_at)
+    .bind(values.version)
+    .bind(&values.title_key)
+    .bind(&values.search)
+    .bind(room)
+    .bind(values.number)
+    .bind(i64::try_from(expected).unwrap_or(-1))
+    .execute(&mut *conn)
+    .await
+    .map_err(db)?
+    .rows_affected();
+    if updated == 0 {
+        return Err(missed(conn, code, room, task.number, expected).await);
+    }
+    append(conn, room, seq, task.updated_at, &ChangeEvent::of_task_write(write, task.clone())).await?;
+    Ok((task.clone(), (room, seq)))
+}
+
+async fn delete_task(
+    conn: &mut SqliteConnection,
+    code: &RoomCode,
+    number: u64,
+    expected: Option<u64>,
+    at: OffsetDateTime,
+) -> Result<(Task, (i64, i64))> {
+    let (room, seq) = next_seq(conn, code).await?;
+    let sql = format!(
+        "DELETE FROM tasks WHERE room_id = ?1 AND number = ?2 AND (?3 IS NULL OR version = ?3) RETURNING {}",
+        TASK_COLUMNS.replace("t.", "")
+    );
+    let row = sqlx::query(&sql)
+        .bind(room)
+        .bind(number_param(number))
+        .bind(expected.map(|v| i64::try_from(v).unwrap_or(-1)))
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db)?;
+    let Some(row) = row else {
+        return Err(missed(conn, code, room, number, expected.unwrap_or(0)).await);
+    };
+    debug_assert_eq!(row.len(), TASK_COLUMN_COUNT);
+    let task = row::task(&row, 0)?;
+    append(conn, room, seq, at, &ChangeEvent::TaskDeleted { number, id: task.id }).await?;
+    Ok((task, (room, seq)))
+}

@@ -1,0 +1,217 @@
+//! SQL for listings: a [`TaskQuery`]'s filters, order and keyset cursor as one `SELECT` over the
+//! room's tasks, and the `COUNT` of matches when the maintained counters cannot answer it.
+//!
+//! Every statement constrains `room_id`, and every index of `tasks` starts with it, so no
+//! listing reads another room's rows. The semantics are those of [`TaskQuery::matches`],
+//! [`TaskQuery::compare`] and [`TaskQuery::is_after_cursor`], over the precomputed columns.
+
+use sqlx::sqlite::{SqliteArguments, SqliteRow};
+use sqlx::{Arguments, Row};
+use taskcore::{NO_DUE_DATE, Result, SortDir, SortKey, SortValue, TaskCounts, TaskQuery, unix_micros};
+use time::OffsetDateTime;
+
+use crate::error::{corrupt, db};
+use crate::row::{TASK_COLUMNS, unsigned};
+
+/// A value bound to a `?`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Param {
+    /// An integer.
+    Int(i64),
+    /// Text.
+    Text(String),
+}
+
+/// One statement and its parameters, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Statement {
+    /// The SQL text.
+    pub(crate) sql: String,
+    /// The values of its `?`s.
+    pub(crate) params: Vec<Param>,
+}
+
+impl Statement {
+    /// The parameters as sqlx arguments.
+    pub(crate) fn arguments(&self) -> Result<SqliteArguments<'_>> {
+        let mut args = SqliteArguments::default();
+        for param in &self.params {
+            match param {
+                Param::Int(value) => args.add(*value),
+                Param::Text(value) => args.add(value.as_str()),
+            }
+            .map_err(|e| taskcore::Error::backend("a query parameter does not encode", e))?;
+        }
+        Ok(args)
+    }
+}
+
+/// The column a sort key orders by.
+fn sort_column(key: SortKey) -> &'static str {
+    match key {
+        SortKey::Number => "t.number",
+        SortKey::Created => "t.created_at",
+        SortKey::Due => "t.due",
+        SortKey::Priority => "t.priority",
+        SortKey::Title => "t.title_key",
+    }
+}
+
+/// Whether the maintained per-room counters answer `matched` (no filter other than status and
+/// priority).
+pub(crate) fn counters_answer(query: &TaskQuery) -> bool {
+    query.tag.is_none()
+        && query.assignee.is_none()
+        && query.text.is_none()
+        && query.due_before.is_none()
+        && query.due_after.is_none()
+        && !query.overdue
+}
+
+/// The `WHERE` clause of the filters, starting with the room.
+fn filters(room: i64, query: &TaskQuery, now: OffsetDateTime) -> (String, Vec<Param>) {
+    let mut sql = String::from("t.room_id = ?");
+    let mut params = vec![Param::Int(room)];
+    let mut term = |clause: &str, values: Vec<Param>| {
+        sql.push_str(" AND ");
+        sql.push_str(clause);
+        params.extend(values);
+    };
+    match query.status {
+        taskcore::StatusFilter::All => {}
+        taskcore::StatusFilter::Pending => term("t.completed = 0", vec![]),
+        taskcore::StatusFilter::Completed => term("t.completed = 1", vec![]),
+    }
+    if let Some(priority) = query.priority {
+        term("t.priority = ?", vec![Param::Int(i64::from(priority.rank()))]);
+    }
+    if let Some(tag) = &query.tag {
+        term(
+            "t.number IN (SELECT g.number FROM task_tags AS g WHERE g.room_id = ? AND g.tag = ?)",
+            vec![Param::Int(room), Param::Text(tag.as_str().to_owned())],
+        );
+    }
+    if let Some(member) = &query.assignee {
+        term("t.assignee_key = ?", vec![Param::Text(member.key())]);
+    }
+    if let Some(text) = &query.text {
+        // instr() matches literally: no LIKE wildcards, and the case folding is the domain's.
+        term("instr(t.search, ?) > 0", vec![Param::Text(text.as_str().to_owned())]);
+    }
+    if let Some(before) = query.due_before {
+        // NO_DUE_DATE is never before an instant.
+        term("t.due < ?", vec![Param::Int(unix_micros(before))]);
+    }
+    if let Some(after) = query.due_after {
+        term("t.due >= ? AND t.due <> ?", vec![Param::Int(unix_micros(after)), Param::Int(NO_DUE_DATE)]);
+    }
+    if query.overdue {
+        term("t.completed = 0 AND t.due < ?", vec![Param::Int(unix_micros(now))]);
+    }
+    (sql, params)
+}
+
+/// The page query: up to `limit + 1` matching tasks after the cursor, in the query's order.
+pub(crate) fn items(room: i64, query: &TaskQuery, now: OffsetDateTime) -> Statement {
+    let (mut where_sql, mut params) = filters(room, query, now);
+    let column = sort_column(query.sort.key);
+    let (cmp, dir) = match query.sort.dir {
+        SortDir::Asc => (">", "ASC"),
+        SortDir::Desc => ("<", "DESC"),
+    };
+    if let Some(cursor) = &query.after {
+        let number = i64::try_from(cursor.number).unwrap_or(i64::MAX);
+        if query.sort.key == SortKey::Number {
+            where_sql.push_str(&format!(" AND t.number {cmp} ?"));
+        } else {
+            where_sql.push_str(&format!(" AND ({column}, t.number) {cmp} (?, ?)"));
+            params.push(match &cursor.value {
+                SortValue::Int(value) => Param::Int(*value),
+                SortValue::Text(value) => Param::Text(value.clone()),
+            });
+        }
+        params.push(Param::Int(number));
+    }
+    let order = if query.sort.key == SortKey::Number {
+        format!("t.number {dir}")
+    } else {
+        format!("{column} {dir}, t.number {dir}")
+    };
+    params.push(Param::Int(i64::from(query.limit) + 1));
+    Statement {
+        sql: format!("SELECT {TASK_COLUMNS} FROM tasks AS t WHERE {where_sql} ORDER BY {order} LIMIT ?"),
+        params,
+    }
+}
+
+/// The count of matching tasks (ignoring cursor and limit).
+pub(crate) fn matched(room: i64, query: &TaskQuery, now: OffsetDateTime) -> Statement {
+    let (where_sql, params) = filters(room, query, now);
+    Statement { sql: format!("SELECT COUNT(*) FROM tasks AS t WHERE {where_sql}"), params }
+}
+
+/// The room's counters: one row `(room id, completed, priority, n)` per completion state and
+/// priority; no rows when the room does not exist.
+pub(crate) const COUNTERS_SQL: &str = "SELECT c.room_id, c.completed, c.priority, c.n FROM task_counts AS c \
+     WHERE c.room_id = (SELECT id FROM rooms WHERE code = ?)";
+
+/// Pending tasks of a room due before an instant, through `tasks_by_status_due`.
+pub(crate) const OVERDUE_SQL: &str =
+    "SELECT COUNT(*) FROM tasks AS t WHERE t.room_id = ? AND t.completed = 0 AND t.due < ?";
+
+/// The counters of a room as read by [`COUNTERS_SQL`].
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Counters {
+    /// `(completed, priority rank, tasks)`.
+    cells: Vec<(bool, u8, u64)>,
+}
+
+impl Counters {
+    /// Decodes the rows of [`COUNTERS_SQL`]: the room id (`None` when there are no rows, i.e.
+    /// no such room) and the counters.
+    pub(crate) fn from_rows(rows: &[SqliteRow]) -> Result<(Option<i64>, Self)> {
+        let mut room = None;
+        let mut cells = Vec::with_capacity(rows.len());
+        for row in rows {
+            room = Some(row.try_get::<i64, _>(0).map_err(db)?);
+            let completed: bool = row.try_get(1).map_err(db)?;
+            let rank: i64 = row.try_get(2).map_err(db)?;
+            let count: i64 = row.try_get(3).map_err(db)?;
+            let rank = u8::try_from(rank).map_err(|e| corrupt("counter", e))?;
+            cells.push((completed, rank, unsigned(count)?));
+        }
+        Ok((room, Self { cells }))
+    }
+
+    /// Every task of the room.
+    pub(crate) fn total(&self) -> u64 {
+        self.cells.iter().map(|c| c.2).sum()
+    }
+
+    /// The tasks passing the status and priority filters of `query`.
+    pub(crate) fn matching(&self, query: &TaskQuery) -> u64 {
+        self.cells
+            .iter()
+            .filter(|(completed, rank, _)| {
+                query.status.admits(*completed) && query.priority.is_none_or(|p| p.rank() == *rank)
+            })
+            .map(|c| c.2)
+            .sum()
+    }
+
+    /// The counts of a room, with `overdue` counted separately.
+    pub(crate) fn counts(&self, overdue: u64) -> TaskCounts {
+        let mut counts = TaskCounts { total: self.total(), overdue, ..TaskCounts::default() };
+        for (completed, rank, n) in &self.cells {
+            if *completed {
+                counts.completed += n;
+            }
+            match rank {
+                0 => counts.by_priority.low += n,
+                1 => counts.by_priority.medium += n,
+                _ => counts.by_priority.high += n,
+            }
+        }
+        counts
+    }
+}
