@@ -10,7 +10,7 @@ use taskcore::{
 use time::OffsetDateTime;
 
 use crate::error::db;
-use crate::row::{self, ROOM_COLUMNS, TASK_COLUMN_COUNT, TASK_COLUMNS, TaskValues, event_json, number_param};
+use crate::row::{self, ROOM_COLUMNS, TASK_COLUMNS, TaskValues, event_json, number_param};
 
 /// A write the writer runs for a caller.
 #[derive(Debug)]
@@ -40,25 +40,30 @@ pub(crate) enum Done {
     Task(Task),
 }
 
-/// A change appended by an operation: the room and its new latest sequence number, which the
-/// writer uses to apply retention once per room and batch.
-pub(crate) type Appended = Option<(i64, i64)>;
+impl Op {
+    /// The room whose change feed this operation may append to.
+    pub(crate) fn feed(&self) -> Option<&RoomCode> {
+        match self {
+            Op::InsertRoom(_) => None,
+            Op::AddMember(code, ..)
+            | Op::InsertTask(code, ..)
+            | Op::UpdateTask(code, ..)
+            | Op::DeleteTask(code, ..) => Some(code),
+        }
+    }
+}
 
 /// Runs `op`.
-pub(crate) async fn apply(conn: &mut SqliteConnection, op: &Op) -> Result<(Done, Appended)> {
+pub(crate) async fn apply(conn: &mut SqliteConnection, op: &Op) -> Result<Done> {
     match op {
-        Op::InsertRoom(room) => insert_room(conn, room).await.map(|()| (Done::RoomInserted, None)),
-        Op::AddMember(code, member, at) => {
-            add_member(conn, code, member, *at).await.map(|(room, appended)| (Done::Room(room), appended))
-        }
-        Op::InsertTask(code, draft, key) => {
-            insert_task(conn, code, draft, key.as_ref()).await.map(|(done, appended)| (Done::Inserted(done), appended))
-        }
+        Op::InsertRoom(room) => insert_room(conn, room).await.map(|()| Done::RoomInserted),
+        Op::AddMember(code, member, at) => add_member(conn, code, member, *at).await.map(Done::Room),
+        Op::InsertTask(code, draft, key) => insert_task(conn, code, draft, key.as_ref()).await.map(Done::Inserted),
         Op::UpdateTask(code, task, expected, write) => {
-            update_task(conn, code, task, *expected, *write).await.map(|(task, seq)| (Done::Task(task), Some(seq)))
+            update_task(conn, code, task, *expected, *write).await.map(Done::Task)
         }
         Op::DeleteTask(code, number, expected, at) => {
-            delete_task(conn, code, *number, *expected, *at).await.map(|(task, seq)| (Done::Task(task), Some(seq)))
+            delete_task(conn, code, *number, *expected, *at).await.map(Done::Task)
         }
     }
 }
@@ -130,7 +135,7 @@ async fn add_member(
     code: &RoomCode,
     member: &MemberName,
     at: OffsetDateTime,
-) -> Result<(Room, Appended)> {
+) -> Result<Room> {
     let id = room_id(conn, code).await?;
     let added = sqlx::query(
         "INSERT INTO members (room_id, position, name, name_key) \
@@ -145,16 +150,13 @@ async fn add_member(
     .map_err(db)?
     .rows_affected()
         == 1;
-    let appended = if added {
+    if added {
         let (id, seq) = next_seq(conn, code).await?;
         append(conn, id, seq, at, &ChangeEvent::MemberJoined { member: member.clone() }).await?;
-        Some((id, seq))
-    } else {
-        None
-    };
+    }
     let sql = format!("SELECT {ROOM_COLUMNS} FROM rooms AS r WHERE r.id = ?");
     let row = sqlx::query(&sql).bind(id).fetch_one(&mut *conn).await.map_err(db)?;
-    Ok((row::room(&row)?, appended))
+    row::room(&row)
 }
 
 async fn load_task(conn: &mut SqliteConnection, room: i64, number: i64) -> Result<Option<Task>> {
@@ -163,12 +165,41 @@ async fn load_task(conn: &mut SqliteConnection, room: i64, number: i64) -> Resul
     row.map(|row| row::task(&row, 0)).transpose()
 }
 
+/// The columns a task write sets, in the order [`bind_task`] binds them.
+const TASK_SET: &str = "id, title, description, priority, due, tags, assignee, assignee_key, completed, \
+     completed_at, created_at, updated_at, version, title_key, search";
+
+/// `?` for each of [`TASK_SET`].
+const TASK_SET_PARAMS: &str = "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?";
+
+type Query<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
+
+/// Binds the [`TASK_SET`] values of `task`.
+fn bind_task<'q>(query: Query<'q>, task: &'q Task, values: &'q TaskValues) -> Query<'q> {
+    query
+        .bind(&values.id)
+        .bind(&task.title)
+        .bind(&task.description)
+        .bind(values.priority)
+        .bind(values.due)
+        .bind(&values.tags)
+        .bind(task.assignee.as_ref().map(MemberName::as_str))
+        .bind(&values.assignee_key)
+        .bind(task.completed)
+        .bind(values.completed_at)
+        .bind(values.created_at)
+        .bind(values.updated_at)
+        .bind(values.version)
+        .bind(&values.title_key)
+        .bind(&values.search)
+}
+
 async fn insert_task(
     conn: &mut SqliteConnection,
     code: &RoomCode,
     draft: &TaskDraft,
     key: Option<&IdempotencyKey>,
-) -> Result<(Inserted, Appended)> {
+) -> Result<Inserted> {
     if let Some(key) = key {
         let row = sqlx::query(
             "SELECT r.id, k.number FROM rooms AS r \
@@ -184,75 +215,60 @@ async fn insert_task(
         if let Some(number) = used {
             let task = load_task(conn, room, number).await?;
             let number = row::unsigned(number)?;
-            return task
-                .map(|task| (Inserted::Replayed(task), None))
-                .ok_or_else(|| Error::task_not_found(code, number));
+            return task.map(Inserted::Replayed).ok_or_else(|| Error::task_not_found(code, number));
         }
     }
-    let row = sqlx::query(
-        "UPDATE rooms SET last_number = last_number + 1, last_seq = last_seq + 1 WHERE code = ? \
-         RETURNING id, last_number, last_seq",
-    )
-    .bind(code.as_str())
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(db)?
-    .ok_or_else(|| Error::room_not_found(code))?;
-    let (room, number, seq): (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
-    let task = draft.clone().into_task(row::unsigned(number)?);
+    // One round trip: allocate the number and the sequence, store the task (and its key), append
+    // the change, and read back what was allocated. Each statement after the first runs only if
+    // the one before it wrote its row (changes() = 1), so an unknown room writes nothing.
+    // The event is encoded here with number 0; SQL puts the allocated number in.
+    let mut task = draft.clone().into_task(0);
     let values = TaskValues::of(&task)?;
-    sqlx::query(
-        "INSERT INTO tasks (room_id, number, id, title, description, priority, due, tags, assignee, assignee_key, \
-         completed, completed_at, created_at, updated_at, version, title_key, search) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(room)
-    .bind(values.number)
-    .bind(&values.id)
-    .bind(&task.title)
-    .bind(&task.description)
-    .bind(values.priority)
-    .bind(values.due)
-    .bind(&values.tags)
-    .bind(task.assignee.as_ref().map(MemberName::as_str))
-    .bind(&values.assignee_key)
-    .bind(task.completed)
-    .bind(values.completed_at)
-    .bind(values.created_at)
-    .bind(values.updated_at)
-    .bind(values.version)
-    .bind(&values.title_key)
-    .bind(&values.search)
-    .execute(&mut *conn)
-    .await
-    .map_err(db)?;
+    let event = event_json(&ChangeEvent::TaskCreated { task: task.clone() })?;
+    let key_sql = if key.is_some() {
+        "INSERT INTO idempotency_keys (room_id, key, number) \
+         SELECT id, ?, last_number FROM rooms WHERE code = ? AND changes() = 1;"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "UPDATE rooms SET last_number = last_number + 1, last_seq = last_seq + 1 WHERE code = ?;
+         INSERT INTO tasks (room_id, number, {TASK_SET}) \
+         SELECT id, last_number, {TASK_SET_PARAMS} FROM rooms WHERE code = ? AND changes() = 1;
+         {key_sql}
+         INSERT INTO changes (room_id, seq, at, event) \
+         SELECT id, last_seq, ?, json_set(?, '$.task.number', last_number) FROM rooms WHERE code = ? AND changes() = 1;
+         SELECT last_number FROM rooms WHERE code = ? AND changes() = 1;"
+    );
+    let mut query = bind_task(sqlx::query(&sql).bind(code.as_str()), &task, &values).bind(code.as_str());
     if let Some(key) = key {
-        sqlx::query("INSERT INTO idempotency_keys (room_id, key, number) VALUES (?, ?, ?)")
-            .bind(room)
-            .bind(key.as_str())
-            .bind(number)
-            .execute(&mut *conn)
-            .await
-            .map_err(db)?;
+        query = query.bind(key.as_str()).bind(code.as_str());
     }
-    append(conn, room, seq, task.created_at, &ChangeEvent::TaskCreated { task: task.clone() }).await?;
-    Ok((Inserted::Created(task), Some((room, seq))))
+    let query = query.bind(values.created_at).bind(&event).bind(code.as_str()).bind(code.as_str());
+    let row = query.fetch_optional(&mut *conn).await.map_err(db)?.ok_or_else(|| Error::room_not_found(code))?;
+    task.number = row::unsigned(row.try_get(0).map_err(db)?)?;
+    Ok(Inserted::Created(task))
 }
 
-/// Why a conditional write on `(room, number)` touched no row: the task is gone or moved on.
-async fn missed(conn: &mut SqliteConnection, code: &RoomCode, room: i64, number: u64, expected: u64) -> Error {
-    let current: Result<Option<i64>> = sqlx::query_scalar("SELECT version FROM tasks WHERE room_id = ? AND number = ?")
-        .bind(room)
-        .bind(number_param(number))
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db);
-    match current {
-        Ok(Some(current)) => match row::unsigned(current) {
+/// Why a write to task `number` of the room touched no row: the room or the task is gone, or
+/// the task moved on from `expected`.
+async fn missed(conn: &mut SqliteConnection, code: &RoomCode, number: u64, expected: u64) -> Error {
+    let found: Result<Option<Option<i64>>> = sqlx::query_scalar(
+        "SELECT t.version FROM rooms AS r LEFT JOIN tasks AS t ON t.room_id = r.id AND t.number = ?2 \
+         WHERE r.code = ?1",
+    )
+    .bind(code.as_str())
+    .bind(number_param(number))
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db);
+    match found {
+        Ok(None) => Error::room_not_found(code),
+        Ok(Some(None)) => Error::task_not_found(code, number),
+        Ok(Some(Some(current))) => match row::unsigned(current) {
             Ok(current) => Error::Conflict { expected, current },
             Err(e) => e,
         },
-        Ok(None) => Error::task_not_found(code, number),
         Err(e) => e,
     }
 }
@@ -263,42 +279,35 @@ async fn update_task(
     task: &Task,
     expected: u64,
     write: TaskWrite,
-) -> Result<(Task, (i64, i64))> {
-    let (room, seq) = next_seq(conn, code).await?;
+) -> Result<Task> {
+    // One round trip: the conditional update, then — only if it wrote the row — the sequence
+    // number and the change.
     let values = TaskValues::of(task)?;
-    let updated = sqlx::query(
-        "UPDATE tasks SET id = ?, title = ?, description = ?, priority = ?, due = ?, tags = ?, assignee = ?, \
-         assignee_key = ?, completed = ?, completed_at = ?, created_at = ?, updated_at = ?, version = ?, \
-         title_key = ?, search = ? \
-         WHERE room_id = ? AND number = ? AND version = ?",
-    )
-    .bind(&values.id)
-    .bind(&task.title)
-    .bind(&task.description)
-    .bind(values.priority)
-    .bind(values.due)
-    .bind(&values.tags)
-    .bind(task.assignee.as_ref().map(MemberName::as_str))
-    .bind(&values.assignee_key)
-    .bind(task.completed)
-    .bind(values.completed_at)
-    .bind(values.created_at)
-    .bind(values.updated_at)
-    .bind(values.version)
-    .bind(&values.title_key)
-    .bind(&values.search)
-    .bind(room)
-    .bind(values.number)
-    .bind(i64::try_from(expected).unwrap_or(-1))
-    .execute(&mut *conn)
-    .await
-    .map_err(db)?
-    .rows_affected();
-    if updated == 0 {
-        return Err(missed(conn, code, room, task.number, expected).await);
+    let event = event_json(&ChangeEvent::of_task_write(write, task.clone()))?;
+    let sql = format!(
+        "UPDATE tasks SET ({TASK_SET}) = ({TASK_SET_PARAMS}) \
+         WHERE room_id = (SELECT id FROM rooms WHERE code = ?) AND number = ? AND version = ?;
+         UPDATE rooms SET last_seq = last_seq + 1 WHERE code = ? AND changes() = 1;
+         INSERT INTO changes (room_id, seq, at, event) \
+         SELECT id, last_seq, ?, ? FROM rooms WHERE code = ? AND changes() = 1;"
+    );
+    let written = bind_task(sqlx::query(&sql), task, &values)
+        .bind(code.as_str())
+        .bind(values.number)
+        .bind(i64::try_from(expected).unwrap_or(-1))
+        .bind(code.as_str())
+        .bind(values.updated_at)
+        .bind(&event)
+        .bind(code.as_str())
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?
+        .rows_affected();
+    match written {
+        3 => Ok(task.clone()),
+        0 => Err(missed(conn, code, task.number, expected).await),
+        other => Err(Error::Backend { message: format!("a task update wrote {other} of 3 rows"), source: None }),
     }
-    append(conn, room, seq, task.updated_at, &ChangeEvent::of_task_write(write, task.clone())).await?;
-    Ok((task.clone(), (room, seq)))
 }
 
 async fn delete_task(
@@ -307,24 +316,24 @@ async fn delete_task(
     number: u64,
     expected: Option<u64>,
     at: OffsetDateTime,
-) -> Result<(Task, (i64, i64))> {
-    let (room, seq) = next_seq(conn, code).await?;
+) -> Result<Task> {
     let sql = format!(
-        "DELETE FROM tasks WHERE room_id = ?1 AND number = ?2 AND (?3 IS NULL OR version = ?3) RETURNING {}",
+        "DELETE FROM tasks WHERE room_id = (SELECT id FROM rooms WHERE code = ?1) AND number = ?2 \
+         AND (?3 IS NULL OR version = ?3) RETURNING {}",
         TASK_COLUMNS.replace("t.", "")
     );
     let row = sqlx::query(&sql)
-        .bind(room)
+        .bind(code.as_str())
         .bind(number_param(number))
         .bind(expected.map(|v| i64::try_from(v).unwrap_or(-1)))
         .fetch_optional(&mut *conn)
         .await
         .map_err(db)?;
     let Some(row) = row else {
-        return Err(missed(conn, code, room, number, expected.unwrap_or(0)).await);
+        return Err(missed(conn, code, number, expected.unwrap_or(0)).await);
     };
-    debug_assert_eq!(row.len(), TASK_COLUMN_COUNT);
     let task = row::task(&row, 0)?;
+    let (room, seq) = next_seq(conn, code).await?;
     append(conn, room, seq, at, &ChangeEvent::TaskDeleted { number, id: task.id }).await?;
-    Ok((task, (room, seq)))
+    Ok(task)
 }

@@ -7,7 +7,7 @@
 
 use sqlx::sqlite::{SqliteArguments, SqliteRow};
 use sqlx::{Arguments, Row};
-use taskcore::{NO_DUE_DATE, Result, SortDir, SortKey, SortValue, TaskCounts, TaskQuery, unix_micros};
+use taskcore::{NO_DUE_DATE, Result, SortDir, SortKey, SortValue, StatusFilter, TaskCounts, TaskQuery, unix_micros};
 use time::OffsetDateTime;
 
 use crate::error::{corrupt, db};
@@ -68,27 +68,36 @@ pub(crate) fn counters_answer(query: &TaskQuery) -> bool {
         && !query.overdue
 }
 
-/// The `WHERE` clause of the filters, starting with the room.
-fn filters(room: i64, query: &TaskQuery, now: OffsetDateTime) -> (String, Vec<Param>) {
-    let mut sql = String::from("t.room_id = ?");
-    let mut params = vec![Param::Int(room)];
+/// The id of the room whose code is the next parameter: an uncorrelated subquery, evaluated
+/// once per statement and usable as an index constraint.
+const ROOM: &str = "(SELECT id FROM rooms WHERE code = ?)";
+
+/// The room's counters as a JSON array of `[completed, priority, n]`.
+const COUNTERS_JSON: &str = "(SELECT json_group_array(json_array(c.completed, c.priority, c.n)) \
+     FROM task_counts AS c WHERE c.room_id = (SELECT id FROM rooms WHERE code = ?))";
+
+/// The `WHERE` clause of the filters, starting with the room. The tag filter is left out when
+/// `with_tag` is false (the caller joins `task_tags` instead).
+fn filters(code: &str, query: &TaskQuery, now: OffsetDateTime, with_tag: bool) -> (String, Vec<Param>) {
+    let mut sql = format!("t.room_id = {ROOM}");
+    let mut params = vec![Param::Text(code.to_owned())];
     let mut term = |clause: &str, values: Vec<Param>| {
         sql.push_str(" AND ");
         sql.push_str(clause);
         params.extend(values);
     };
     match query.status {
-        taskcore::StatusFilter::All => {}
-        taskcore::StatusFilter::Pending => term("t.completed = 0", vec![]),
-        taskcore::StatusFilter::Completed => term("t.completed = 1", vec![]),
+        StatusFilter::All => {}
+        StatusFilter::Pending => term("t.completed = 0", vec![]),
+        StatusFilter::Completed => term("t.completed = 1", vec![]),
     }
     if let Some(priority) = query.priority {
         term("t.priority = ?", vec![Param::Int(i64::from(priority.rank()))]);
     }
-    if let Some(tag) = &query.tag {
+    if let Some(tag) = query.tag.as_ref().filter(|_| with_tag) {
         term(
-            "t.number IN (SELECT g.number FROM task_tags AS g WHERE g.room_id = ? AND g.tag = ?)",
-            vec![Param::Int(room), Param::Text(tag.as_str().to_owned())],
+            &format!("t.number IN (SELECT g.number FROM task_tags AS g WHERE g.room_id = {ROOM} AND g.tag = ?)"),
+            vec![Param::Text(code.to_owned()), Param::Text(tag.as_str().to_owned())],
         );
     }
     if let Some(member) = &query.assignee {
@@ -111,9 +120,22 @@ fn filters(room: i64, query: &TaskQuery, now: OffsetDateTime) -> (String, Vec<Pa
     (sql, params)
 }
 
-/// The page query: up to `limit + 1` matching tasks after the cursor, in the query's order.
-pub(crate) fn items(room: i64, query: &TaskQuery, now: OffsetDateTime) -> Statement {
-    let (mut where_sql, mut params) = filters(room, query, now);
+/// The page query: up to `limit + 1` matching tasks after the cursor, in the query's order. Each
+/// row carries, after the task columns, the room's counters (JSON) and the match count (`NULL`
+/// when the counters answer it): both are uncorrelated subqueries, computed once, so a page is
+/// one statement. A page without rows says nothing about the room; see [`matched`] and
+/// [`COUNTERS_SQL`].
+pub(crate) fn page(code: &str, query: &TaskQuery, now: OffsetDateTime) -> Statement {
+    let mut params = vec![Param::Text(code.to_owned())];
+    let matched_sql = if counters_answer(query) {
+        "NULL".to_owned()
+    } else {
+        let count = matched(code, query, now);
+        params.extend(count.params);
+        format!("({})", count.sql)
+    };
+    let (mut where_sql, filter_params) = filters(code, query, now, true);
+    params.extend(filter_params);
     let column = sort_column(query.sort.key);
     let (cmp, dir) = match query.sort.dir {
         SortDir::Asc => (">", "ASC"),
@@ -139,15 +161,40 @@ pub(crate) fn items(room: i64, query: &TaskQuery, now: OffsetDateTime) -> Statem
     };
     params.push(Param::Int(i64::from(query.limit) + 1));
     Statement {
-        sql: format!("SELECT {TASK_COLUMNS} FROM tasks AS t WHERE {where_sql} ORDER BY {order} LIMIT ?"),
+        sql: format!(
+            "SELECT {TASK_COLUMNS}, {COUNTERS_JSON}, {matched_sql} FROM tasks AS t WHERE {where_sql} \
+             ORDER BY {order} LIMIT ?"
+        ),
         params,
     }
 }
 
-/// The count of matching tasks (ignoring cursor and limit).
-pub(crate) fn matched(room: i64, query: &TaskQuery, now: OffsetDateTime) -> Statement {
-    let (where_sql, params) = filters(room, query, now);
-    Statement { sql: format!("SELECT COUNT(*) FROM tasks AS t WHERE {where_sql}"), params }
+/// The count of matching tasks (ignoring cursor and limit). With a tag filter the count walks
+/// the tag's index entries instead of the room's tasks, and reads only the index when the tag is
+/// the only filter.
+pub(crate) fn matched(code: &str, query: &TaskQuery, now: OffsetDateTime) -> Statement {
+    let Some(tag) = &query.tag else {
+        let (where_sql, params) = filters(code, query, now, true);
+        return Statement { sql: format!("SELECT COUNT(*) FROM tasks AS t WHERE {where_sql}"), params };
+    };
+    let tag_params = vec![Param::Text(code.to_owned()), Param::Text(tag.as_str().to_owned())];
+    let only_tag = query.status == StatusFilter::All
+        && query.priority.is_none()
+        && counters_answer(&TaskQuery { tag: None, ..query.clone() });
+    if only_tag {
+        return Statement {
+            sql: format!("SELECT COUNT(*) FROM task_tags AS g WHERE g.room_id = {ROOM} AND g.tag = ?"),
+            params: tag_params,
+        };
+    }
+    let (where_sql, params) = filters(code, query, now, false);
+    Statement {
+        sql: format!(
+            "SELECT COUNT(*) FROM task_tags AS g JOIN tasks AS t ON t.room_id = g.room_id AND t.number = g.number \
+             WHERE g.room_id = {ROOM} AND g.tag = ? AND {where_sql}"
+        ),
+        params: tag_params.into_iter().chain(params).collect(),
+    }
 }
 
 /// The room's counters: one row `(room id, completed, priority, n)` per completion state and
@@ -155,9 +202,12 @@ pub(crate) fn matched(room: i64, query: &TaskQuery, now: OffsetDateTime) -> Stat
 pub(crate) const COUNTERS_SQL: &str = "SELECT c.room_id, c.completed, c.priority, c.n FROM task_counts AS c \
      WHERE c.room_id = (SELECT id FROM rooms WHERE code = ?)";
 
-/// Pending tasks of a room due before an instant, through `tasks_by_status_due`.
-pub(crate) const OVERDUE_SQL: &str =
-    "SELECT COUNT(*) FROM tasks AS t WHERE t.room_id = ? AND t.completed = 0 AND t.due < ?";
+/// [`COUNTERS_SQL`] with, in a fifth column, the room's pending tasks due before `?2` (counted
+/// once, through `tasks_by_status_due`): the whole of [`taskcore::TaskStore::counts`].
+pub(crate) const COUNTS_SQL: &str = "SELECT c.room_id, c.completed, c.priority, c.n, \
+     (SELECT COUNT(*) FROM tasks AS t WHERE t.room_id = (SELECT id FROM rooms WHERE code = ?1) \
+      AND t.completed = 0 AND t.due < ?2) \
+     FROM task_counts AS c WHERE c.room_id = (SELECT id FROM rooms WHERE code = ?1)";
 
 /// The counters of a room as read by [`COUNTERS_SQL`].
 #[derive(Debug, Clone, Default)]
@@ -181,6 +231,18 @@ impl Counters {
             cells.push((completed, rank, unsigned(count)?));
         }
         Ok((room, Self { cells }))
+    }
+
+    /// Decodes the [`COUNTERS_JSON`] column of a page.
+    pub(crate) fn from_json(json: &str) -> Result<Self> {
+        let cells: Vec<(i64, i64, i64)> = serde_json::from_str(json).map_err(|e| corrupt("counters", e))?;
+        let cells = cells
+            .into_iter()
+            .map(|(completed, rank, n)| {
+                Ok((completed != 0, u8::try_from(rank).map_err(|e| corrupt("counter", e))?, unsigned(n)?))
+            })
+            .collect::<Result<_>>()?;
+        Ok(Self { cells })
     }
 
     /// Every task of the room.

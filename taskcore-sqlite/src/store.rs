@@ -17,8 +17,8 @@ use time::OffsetDateTime;
 use crate::config::{Durability, SqliteConfig};
 use crate::error::db;
 use crate::ops::{Done, Op};
-use crate::query::{self, COUNTERS_SQL, Counters, OVERDUE_SQL, Statement};
-use crate::row::{self, ROOM_COLUMNS, TASK_COLUMNS, number_param, unsigned};
+use crate::query::{self, COUNTERS_SQL, COUNTS_SQL, Counters, Statement};
+use crate::row::{self, ROOM_COLUMNS, TASK_COLUMN_COUNT, TASK_COLUMNS, number_param, unsigned};
 use crate::schema;
 use crate::writer::Writer;
 
@@ -105,38 +105,30 @@ impl SqliteStore {
         self.inner.read.close().await;
     }
 
-    /// `EXPLAIN QUERY PLAN` of every statement a listing with `query` runs in the room `code`
-    /// (the page, then the match count when the counters do not answer it): one line per plan
-    /// step, for diagnosing slow listings.
+    /// `EXPLAIN QUERY PLAN` of every statement a listing with `query` in the room `code` may run
+    /// (the page — which carries the counters and the match count — then, for a page without
+    /// rows, the counters and the match count alone): one line per plan step, for diagnosing
+    /// slow listings.
     pub async fn explain_listing(
         &self,
         code: &RoomCode,
         query: &TaskQuery,
         now: OffsetDateTime,
     ) -> Result<Vec<String>> {
-        let (room, _) = self.counters(code).await?;
-        let mut statements = vec![query::items(room, query, now)];
+        let mut plan = self.explain(&query::page(code.as_str(), query, now)).await?;
         if !query::counters_answer(query) {
-            statements.push(query::matched(room, query, now));
-        }
-        let mut plan = Vec::new();
-        for statement in statements {
-            plan.extend(self.explain(&statement).await?);
+            plan.extend(self.explain(&query::matched(code.as_str(), query, now)).await?);
         }
         Ok(plan)
     }
 
-    /// `EXPLAIN QUERY PLAN` of the statements [`TaskStore::counts`] runs.
+    /// `EXPLAIN QUERY PLAN` of the statement [`TaskStore::counts`] runs.
     pub async fn explain_counts(&self, code: &RoomCode, now: OffsetDateTime) -> Result<Vec<String>> {
-        let (room, _) = self.counters(code).await?;
-        let counters = Statement { sql: COUNTERS_SQL.to_owned(), params: vec![query::Param::Text(code.to_string())] };
-        let overdue = Statement {
-            sql: OVERDUE_SQL.to_owned(),
-            params: vec![query::Param::Int(room), query::Param::Int(unix_micros(now))],
+        let counts = Statement {
+            sql: COUNTS_SQL.to_owned(),
+            params: vec![query::Param::Text(code.to_string()), query::Param::Int(unix_micros(now))],
         };
-        let mut plan = self.explain(&counters).await?;
-        plan.extend(self.explain(&overdue).await?);
-        Ok(plan)
+        self.explain(&counts).await
     }
 
     async fn explain(&self, statement: &Statement) -> Result<Vec<String>> {
@@ -238,31 +230,49 @@ impl TaskStore for SqliteStore {
     }
 
     async fn list_tasks(&self, code: &RoomCode, query: &TaskQuery, now: OffsetDateTime) -> Result<TaskPage> {
-        let (room, counters) = self.counters(code).await?;
-        let items = query::items(room, query, now);
-        let rows = sqlx::query_with(&items.sql, items.arguments()?).fetch_all(&self.inner.read).await.map_err(db)?;
+        let page = query::page(code.as_str(), query, now);
+        let rows = sqlx::query_with(&page.sql, page.arguments()?).fetch_all(&self.inner.read).await.map_err(db)?;
         let tasks = rows.iter().map(|row| row::task(row, 0)).collect::<Result<Vec<_>>>()?;
-        let matched = if query::counters_answer(query) {
-            counters.matching(query)
-        } else {
-            let count = query::matched(room, query, now);
-            let n: i64 = sqlx::query_scalar_with(&count.sql, count.arguments()?)
-                .fetch_one(&self.inner.read)
-                .await
-                .map_err(db)?;
-            unsigned(n)?
+        let (counters, matched) = match rows.first() {
+            Some(row) => {
+                let counters: String = row.try_get(TASK_COLUMN_COUNT).map_err(db)?;
+                let matched: Option<i64> = row.try_get(TASK_COLUMN_COUNT + 1).map_err(db)?;
+                (Counters::from_json(&counters)?, matched)
+            }
+            // No rows: the room may not exist, and the counts still have to be read.
+            None => {
+                let (_, counters) = self.counters(code).await?;
+                let matched = if query::counters_answer(query) {
+                    None
+                } else {
+                    let count = query::matched(code.as_str(), query, now);
+                    let n: i64 = sqlx::query_scalar_with(&count.sql, count.arguments()?)
+                        .fetch_one(&self.inner.read)
+                        .await
+                        .map_err(db)?;
+                    Some(n)
+                };
+                (counters, matched)
+            }
+        };
+        let matched = match matched {
+            Some(n) => unsigned(n)?,
+            None => counters.matching(query),
         };
         Ok(TaskPage::from_rows(tasks, query, matched, counters.total()))
     }
 
     async fn counts(&self, code: &RoomCode, now: OffsetDateTime) -> Result<TaskCounts> {
-        let (room, counters) = self.counters(code).await?;
-        let overdue: i64 = sqlx::query_scalar(OVERDUE_SQL)
-            .bind(room)
+        let rows = sqlx::query(COUNTS_SQL)
+            .bind(code.as_str())
             .bind(unix_micros(now))
-            .fetch_one(&self.inner.read)
+            .fetch_all(&self.inner.read)
             .await
             .map_err(db)?;
+        let (Some(_), counters) = Counters::from_rows(&rows)? else {
+            return Err(Error::room_not_found(code));
+        };
+        let overdue: i64 = rows.first().map(|row| row.try_get(4)).transpose().map_err(db)?.unwrap_or(0);
         Ok(counters.counts(unsigned(overdue)?))
     }
 

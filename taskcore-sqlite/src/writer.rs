@@ -7,10 +7,10 @@
 //! only then answers each caller. If the commit fails, every caller of the batch gets the error:
 //! an operation is acknowledged only once it is durable.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 
 use sqlx::{Connection, SqlitePool};
-use taskcore::{Error, Result, first_kept_seq};
+use taskcore::{Error, Result, RoomCode};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::db_shared;
@@ -114,36 +114,41 @@ async fn commit(pool: &SqlitePool, batch: Vec<(Op, oneshot::Sender<Result<Done>>
 
 /// The transaction of one batch: each operation's own outcome, or the error that failed the
 /// whole transaction (nothing of it committed).
+///
+/// Savepoint bookkeeping costs one round trip per operation: releasing one operation's
+/// savepoint and opening the next one's is a single two-statement call.
 async fn run_batch(pool: &SqlitePool, ops: &[Op], retention: u64) -> Result<Vec<Result<Done>>, sqlx::Error> {
     let mut conn = pool.acquire().await?;
     let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
     let mut results = Vec::with_capacity(ops.len());
-    // The newest sequence each room reached in this batch.
-    let mut feeds: HashMap<i64, i64> = HashMap::new();
-    for op in ops {
-        sqlx::query("SAVEPOINT op").execute(&mut *tx).await?;
-        match ops::apply(&mut tx, op).await {
-            Ok((done, appended)) => {
-                sqlx::query("RELEASE op").execute(&mut *tx).await?;
-                if let Some((room, seq)) = appended {
-                    feeds.insert(room, seq);
-                }
-                results.push(Ok(done));
-            }
-            Err(error) => {
-                sqlx::query("ROLLBACK TO op").execute(&mut *tx).await?;
-                sqlx::query("RELEASE op").execute(&mut *tx).await?;
-                results.push(Err(error));
-            }
+    // The rooms whose feeds this batch appended to, for retention.
+    let mut feeds: HashSet<&RoomCode> = HashSet::new();
+    sqlx::query("SAVEPOINT op").execute(&mut *tx).await?;
+    for (i, op) in ops.iter().enumerate() {
+        let result = ops::apply(&mut tx, op).await;
+        let last = i + 1 == ops.len();
+        let next = match (&result, last) {
+            (Ok(_), true) => "RELEASE op",
+            (Ok(_), false) => "RELEASE op; SAVEPOINT op",
+            (Err(_), true) => "ROLLBACK TO op; RELEASE op",
+            (Err(_), false) => "ROLLBACK TO op; RELEASE op; SAVEPOINT op",
+        };
+        sqlx::query(next).execute(&mut *tx).await?;
+        if result.is_ok() {
+            feeds.extend(op.feed());
         }
+        results.push(result);
     }
-    for (room, latest) in feeds {
-        let first_kept = first_kept_seq(u64::try_from(latest).unwrap_or(0), retention);
-        sqlx::query("DELETE FROM changes WHERE room_id = ? AND seq < ?")
-            .bind(room)
-            .bind(i64::try_from(first_kept).unwrap_or(i64::MAX))
-            .execute(&mut *tx)
-            .await?;
+    for code in feeds {
+        // Keep the newest `retention` changes: drop seq <= latest - retention.
+        sqlx::query(
+            "DELETE FROM changes WHERE room_id = (SELECT id FROM rooms WHERE code = ?1) \
+             AND seq <= (SELECT last_seq FROM rooms WHERE code = ?1) - ?2",
+        )
+        .bind(code.as_str())
+        .bind(i64::try_from(retention).unwrap_or(i64::MAX))
+        .execute(&mut *tx)
+        .await?;
     }
     tx.commit().await?;
     Ok(results)
