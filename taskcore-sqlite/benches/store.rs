@@ -59,11 +59,7 @@ fn machine() {
         .and_then(|line| line.split(':').nth(1).map(|m| m.trim().to_owned()))
         .unwrap_or_else(|| "unknown".into());
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
-    out(&format!("machine: {cores} cores ({cpu}); SQLite {}", sqlite_version()));
-}
-
-fn sqlite_version() -> String {
-    "bundled by libsqlite3-sys 0.30".into()
+    out(&format!("machine: {cores} cores, {cpu}; SQLite bundled with sqlx 0.8 (libsqlite3-sys 0.30)"));
 }
 
 fn name(durability: Durability) -> &'static str {
@@ -102,7 +98,7 @@ fn input(i: usize) -> NewTask {
         .description(format!("details of task {i}"))
         .priority(["low", "medium", "high"][i % 3])
         .tags([format!("tag{}", i % 20)]);
-    if i % 4 != 0 {
+    if !i.is_multiple_of(4) {
         let hours = (i as i64 * 7919) % (24 * 360) - 24 * 180; // spread over a year around NOW
         task = task.due_date(taskcore::format_timestamp(NOW + Span::hours(hours)));
     }
@@ -132,50 +128,62 @@ fn per_second(count: usize, elapsed: Duration) -> f64 {
     count as f64 / elapsed.as_secs_f64()
 }
 
+/// One naive insert: its own sqlx transaction around one `INSERT` of a task row.
+async fn naive_insert(pool: &SqlitePool, room_id: i64, number: i64) -> BenchResult {
+    let title = format!("Task {number}: naive");
+    let mut tx = pool.begin().await?;
+    sqlx::query(
+        "INSERT INTO tasks (room_id, number, id, title, description, priority, due, tags, assignee, \
+         assignee_key, completed, completed_at, created_at, updated_at, version, title_key, search) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, 0, NULL, ?, ?, 1, ?, ?)",
+    )
+    .bind(room_id)
+    .bind(number)
+    .bind(uuid::Uuid::now_v7().as_bytes().to_vec())
+    .bind(&title)
+    .bind("details")
+    .bind(number % 3)
+    .bind(taskcore::NO_DUE_DATE)
+    .bind(format!("[\"tag{}\"]", number % 20))
+    .bind(taskcore::unix_micros(NOW))
+    .bind(taskcore::unix_micros(NOW))
+    .bind(title.to_lowercase())
+    .bind(format!("{}\ndetails", title.to_lowercase()))
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Creates/s of the store (64 concurrent callers) and of the naive loop, measured in
+/// alternating rounds on one file so that load from elsewhere hits both alike.
 async fn creates(durability: Durability) -> BenchResult {
+    const ROUNDS: usize = 4;
     let (_dir, url, store) = open(durability).await?;
     let tasks = manager(&store);
     let room = tasks.create_room("bench").await?;
-    let store_count = 20_000;
-    let elapsed = create_concurrently(&tasks, &room.code, store_count).await?;
-    let ours = per_second(store_count, elapsed);
-
-    // The reference: one sqlx transaction per insert of the same row, in a loop, same file.
     let pool = raw_pool(&url, durability, 1).await?;
     let reference_room = tasks.create_room("naive").await?;
     let room_id: i64 = sqlx::query_scalar("SELECT id FROM rooms WHERE code = ?")
         .bind(reference_room.code.as_str())
         .fetch_one(&pool)
         .await?;
-    let naive_count = if durability == Durability::Full { 2_000 } else { 10_000 };
-    let start = Instant::now();
-    for i in 0..naive_count {
-        let title = format!("Task {i}: naive");
-        let mut tx = pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO tasks (room_id, number, id, title, description, priority, due, tags, assignee, \
-             assignee_key, completed, completed_at, created_at, updated_at, version, title_key, search) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, 0, NULL, ?, ?, 1, ?, ?)",
-        )
-        .bind(room_id)
-        .bind(i as i64 + 1)
-        .bind(uuid::Uuid::now_v7().as_bytes().to_vec())
-        .bind(&title)
-        .bind("details")
-        .bind((i % 3) as i64)
-        .bind(taskcore::NO_DUE_DATE)
-        .bind(format!("[\"tag{}\"]", i % 20))
-        .bind(taskcore::unix_micros(NOW))
-        .bind(taskcore::unix_micros(NOW))
-        .bind(title.to_lowercase())
-        .bind(format!("{}\ndetails", title.to_lowercase()))
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
+    let (store_per_round, naive_per_round) = if durability == Durability::Full { (5_000, 500) } else { (5_000, 2_500) };
+    let (mut ours, mut naive) = (Duration::ZERO, Duration::ZERO);
+    let mut number = 0;
+    for _ in 0..ROUNDS {
+        ours += create_concurrently(&tasks, &room.code, store_per_round).await?;
+        let start = Instant::now();
+        for _ in 0..naive_per_round {
+            number += 1;
+            naive_insert(&pool, room_id, number).await?;
+        }
+        naive += start.elapsed();
     }
-    let naive = per_second(naive_count, start.elapsed());
+    let ours = per_second(ROUNDS * store_per_round, ours);
+    let naive = per_second(ROUNDS * naive_per_round, naive);
     out(&format!(
-        "| creates/s, {CALLERS} concurrent callers, synchronous={} | {ours:.0} /s | {naive:.0} /s (one transaction per insert, loop) | {:.1}× |",
+        "| creates/s, {CALLERS} concurrent callers, synchronous={} | {ours:.0} /s | {naive:.0} /s (loop, one sqlx transaction per insert) | {:.1}× |",
         name(durability),
         ours / naive
     ));
@@ -184,20 +192,38 @@ async fn creates(durability: Durability) -> BenchResult {
     Ok(())
 }
 
-/// Mean time of `f` over `iterations` runs after a warm-up.
-async fn mean<F, Fut, T>(iterations: usize, mut f: F) -> BenchResult<Duration>
+/// Mean times of `ours` and `reference`, run in alternating blocks of `block` calls (after a
+/// warm-up block each) so that both see the same machine.
+async fn paired<A, AF, B, BF, T, U>(
+    blocks: usize,
+    block: usize,
+    mut ours: A,
+    mut reference: B,
+) -> BenchResult<(Duration, Duration)>
 where
-    F: FnMut(usize) -> Fut,
-    Fut: std::future::Future<Output = BenchResult<T>>,
+    A: FnMut(usize) -> AF,
+    AF: std::future::Future<Output = BenchResult<T>>,
+    B: FnMut(usize) -> BF,
+    BF: std::future::Future<Output = BenchResult<U>>,
 {
-    for i in 0..iterations / 10 {
-        black_box(f(i).await?);
+    let (mut a, mut b) = (Duration::ZERO, Duration::ZERO);
+    for round in 0..=blocks {
+        let start = Instant::now();
+        for i in 0..block {
+            black_box(ours(round * block + i).await?);
+        }
+        let ours_time = start.elapsed();
+        let start = Instant::now();
+        for i in 0..block {
+            black_box(reference(round * block + i).await?);
+        }
+        if round > 0 {
+            a += ours_time;
+            b += start.elapsed();
+        }
     }
-    let start = Instant::now();
-    for i in 0..iterations {
-        black_box(f(i).await?);
-    }
-    Ok(start.elapsed() / iterations as u32)
+    let calls = u32::try_from(blocks * block)?;
+    Ok((a / calls, b / calls))
 }
 
 fn micros(duration: Duration) -> String {
@@ -213,7 +239,7 @@ async fn reads(big: usize) -> BenchResult {
     for caller in 0..CALLERS {
         let (tasks, code) = (tasks.clone(), room.code.clone());
         completers.spawn(async move {
-            for number in (1..=big as u64).skip(caller).step_by(CALLERS).filter(|n| n % 2 == 0) {
+            for number in (1..=big as u64).skip(caller).step_by(CALLERS).filter(|n| n.is_multiple_of(2)) {
                 tasks.complete_task(&code, number, None).await?;
             }
             Ok::<(), taskcore::Error>(())
@@ -250,18 +276,22 @@ async fn reads(big: usize) -> BenchResult {
     list_pair(&store, &pool, &room, room_id, &tagged, &bare_sql, "tag, by number").await?;
 
     // Stats: maintained counters + an index range for overdue vs a naive aggregate.
-    let ours = mean(2_000, |_| async { Ok(store.counts(&room.code, NOW).await?) }).await?;
-    let naive = mean(200, |_| async {
-        Ok(sqlx::query(
-            "SELECT COUNT(*), SUM(completed), SUM(priority = 0), SUM(priority = 1), SUM(priority = 2), \
-             SUM(completed = 0 AND due < ?2) FROM tasks WHERE room_id = ?1",
-        )
-        .bind(room_id)
-        .bind(taskcore::unix_micros(NOW))
-        .fetch_one(&pool)
-        .await?
-        .get::<i64, _>(0))
-    })
+    let (ours, naive) = paired(
+        5,
+        40,
+        |_| async { Ok(store.counts(&room.code, NOW).await?) },
+        |_| async {
+            Ok(sqlx::query(
+                "SELECT COUNT(*), SUM(completed), SUM(priority = 0), SUM(priority = 1), SUM(priority = 2), \
+                 SUM(completed = 0 AND due < ?2) FROM tasks WHERE room_id = ?1",
+            )
+            .bind(room_id)
+            .bind(taskcore::unix_micros(NOW))
+            .fetch_one(&pool)
+            .await?
+            .get::<i64, _>(0))
+        },
+    )
     .await?;
     let counts = store.counts(&room.code, NOW).await?;
     out(&format!(
@@ -274,17 +304,19 @@ async fn reads(big: usize) -> BenchResult {
 
     // A task by number.
     let pick = |i: usize| ((i * 7919) % big) as u64 + 1;
-    let ours = mean(20_000, |i| {
-        let store = &store;
-        let code = &room.code;
-        async move { Ok(store.task(code, pick(i)).await?) }
-    })
-    .await?;
-    let bare = mean(20_000, |i| {
-        let pool = &pool;
-        let sql = format!("SELECT {COLUMNS} FROM tasks WHERE room_id = ? AND number = ?");
-        async move { Ok(sqlx::query(&sql).bind(room_id).bind(pick(i) as i64).fetch_one(pool).await?.len()) }
-    })
+    let by_number = format!("SELECT {COLUMNS} FROM tasks WHERE room_id = ? AND number = ?");
+    let (ours, bare) = paired(
+        10,
+        1_000,
+        |i| {
+            let (store, code) = (&store, &room.code);
+            async move { Ok(store.task(code, pick(i)).await?) }
+        },
+        |i| {
+            let (pool, sql) = (&pool, &by_number);
+            async move { Ok(sqlx::query(sql).bind(room_id).bind(pick(i) as i64).fetch_one(pool).await?.len()) }
+        },
+    )
     .await?;
     out(&format!(
         "| get by number | {} | {} (bare primary-key select) | {:.2}× |",
@@ -311,21 +343,25 @@ async fn list_pair(
     let bare_numbers: Vec<i64> = rows.iter().map(|row| row.get(0)).collect();
     let page_numbers: Vec<i64> = page.items.iter().map(|t| t.number as i64).collect();
     assert_eq!(page_numbers, bare_numbers, "both return the same 50 rows");
-    let ours = mean(2_000, |_| async { Ok(store.list_tasks(&room.code, query, NOW).await?) }).await?;
-    let bare = mean(2_000, |_| async {
-        let rows = sqlx::query(bare_sql).bind(room_id).fetch_all(pool).await?;
-        // Read every column, as a caller of the bare query would.
-        let mut width = 0;
-        for row in &rows {
-            let (number, id, title, description): (i64, Vec<u8>, String, String) =
-                (row.get(0), row.get(1), row.get(2), row.get(3));
-            let tags: String = row.get(6);
-            width += number as usize + id.len() + title.len() + description.len() + tags.len();
-            width +=
-                (row.get::<i64, _>(4) + row.get::<i64, _>(5) + row.get::<i64, _>(10) + row.get::<i64, _>(12)) as usize;
-        }
-        Ok(width)
-    })
+    let (ours, bare) = paired(
+        10,
+        200,
+        |_| async { Ok(store.list_tasks(&room.code, query, NOW).await?) },
+        |_| async {
+            let rows = sqlx::query(bare_sql).bind(room_id).fetch_all(pool).await?;
+            // Read every column, as a caller of the bare query would.
+            let mut width = 0;
+            for row in &rows {
+                let (number, id, title, description): (i64, Vec<u8>, String, String) =
+                    (row.get(0), row.get(1), row.get(2), row.get(3));
+                let tags: String = row.get(6);
+                width += number as usize + id.len() + title.len() + description.len() + tags.len();
+                width += (row.get::<i64, _>(4) + row.get::<i64, _>(5) + row.get::<i64, _>(10) + row.get::<i64, _>(12))
+                    as usize;
+            }
+            Ok(width)
+        },
+    )
     .await?;
     out(&format!(
         "| list 50 of {} matching ({label}) | {} | {} (bare sqlx query, same rows) | {:.2}× |",

@@ -112,30 +112,40 @@ async fn commit(pool: &SqlitePool, batch: Vec<(Op, oneshot::Sender<Result<Done>>
     }
 }
 
+/// The savepoint statements that open operation `i`'s savepoint, after the previous one if it
+/// is still open. Operations alternate between two savepoint names, so an operation that fails
+/// before its prefix was sent cannot roll back its predecessor: its own savepoint does not exist,
+/// the rollback fails and so does the whole batch (nothing acknowledged).
+fn prefix(i: usize, previous_open: bool) -> &'static str {
+    match (i % 2, previous_open && i > 0) {
+        (0, false) => "SAVEPOINT op_a; ",
+        (0, true) => "RELEASE op_b; SAVEPOINT op_a; ",
+        (_, false) => "SAVEPOINT op_b; ",
+        (_, true) => "RELEASE op_a; SAVEPOINT op_b; ",
+    }
+}
+
 /// The transaction of one batch: each operation's own outcome, or the error that failed the
 /// whole transaction (nothing of it committed).
 ///
-/// Savepoint bookkeeping costs one round trip per operation: releasing one operation's
-/// savepoint and opening the next one's is a single two-statement call.
+/// Savepoint bookkeeping costs no round trip of its own on the happy path: releasing the
+/// previous operation's savepoint and opening the next one's travel in front of the next
+/// operation's first statement (see [`prefix`]), and the commit releases the last one.
 async fn run_batch(pool: &SqlitePool, ops: &[Op], retention: u64) -> Result<Vec<Result<Done>>, sqlx::Error> {
     let mut conn = pool.acquire().await?;
     let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
     let mut results = Vec::with_capacity(ops.len());
     // The rooms whose feeds this batch appended to, for retention.
     let mut feeds: HashSet<&RoomCode> = HashSet::new();
-    sqlx::query("SAVEPOINT op").execute(&mut *tx).await?;
+    let mut previous_open = false;
     for (i, op) in ops.iter().enumerate() {
-        let result = ops::apply(&mut tx, op).await;
-        let last = i + 1 == ops.len();
-        let next = match (&result, last) {
-            (Ok(_), true) => "RELEASE op",
-            (Ok(_), false) => "RELEASE op; SAVEPOINT op",
-            (Err(_), true) => "ROLLBACK TO op; RELEASE op",
-            (Err(_), false) => "ROLLBACK TO op; RELEASE op; SAVEPOINT op",
-        };
-        sqlx::query(next).execute(&mut *tx).await?;
+        let result = ops::apply(&mut tx, op, prefix(i, previous_open)).await;
+        previous_open = result.is_ok();
         if result.is_ok() {
             feeds.extend(op.feed());
+        } else {
+            let name = if i % 2 == 0 { "op_a" } else { "op_b" };
+            sqlx::query(&format!("ROLLBACK TO {name}; RELEASE {name}")).execute(&mut *tx).await?;
         }
         results.push(result);
     }
