@@ -338,6 +338,14 @@ async fn list_pair(
     bare_sql: &str,
     label: &str,
 ) -> BenchResult {
+    if std::env::var_os("BENCH_PLANS").is_some() {
+        let bare_plan = sqlx::query(&format!("EXPLAIN QUERY PLAN {bare_sql}")).bind(room_id).fetch_all(pool).await?;
+        let bare_plan: Vec<String> = bare_plan.iter().map(|row| row.get(3)).collect();
+        out(&format!(
+            "plan of ours: {:?}\nplan of bare: {bare_plan:?}",
+            store.explain_listing(&room.code, query, NOW).await?
+        ));
+    }
     let page = store.list_tasks(&room.code, query, NOW).await?;
     let rows = sqlx::query(bare_sql).bind(room_id).fetch_all(pool).await?;
     let bare_numbers: Vec<i64> = rows.iter().map(|row| row.get(0)).collect();

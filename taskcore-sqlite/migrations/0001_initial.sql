@@ -79,6 +79,17 @@ CREATE TABLE task_counts (
     PRIMARY KEY (room_id, completed, priority)
 ) STRICT, WITHOUT ROWID;
 
+-- Pending tasks with a due date per room and due day (due / 86400000000, truncating like
+-- SQLite's integer division), maintained by the triggers below: the overdue count of the
+-- statistics sums the days before today's and counts today's tasks through an index range, so
+-- it costs one row per past day instead of one index entry per overdue task.
+CREATE TABLE pending_due_days (
+    room_id INTEGER NOT NULL REFERENCES rooms (id),
+    day     INTEGER NOT NULL,
+    n       INTEGER NOT NULL,
+    PRIMARY KEY (room_id, day)
+) STRICT, WITHOUT ROWID;
+
 CREATE TABLE idempotency_keys (
     room_id INTEGER NOT NULL REFERENCES rooms (id),
     key     TEXT    NOT NULL,
@@ -105,6 +116,9 @@ CREATE TRIGGER tasks_insert AFTER INSERT ON tasks BEGIN
     INSERT INTO task_tags (room_id, tag, number) SELECT NEW.room_id, value, NEW.number FROM json_each(NEW.tags);
     UPDATE task_counts SET n = n + 1
     WHERE room_id = NEW.room_id AND completed = NEW.completed AND priority = NEW.priority;
+    INSERT INTO pending_due_days (room_id, day, n)
+    SELECT NEW.room_id, NEW.due / 86400000000, 1 WHERE NEW.completed = 0 AND NEW.due <> 9223372036854775807
+    ON CONFLICT (room_id, day) DO UPDATE SET n = n + 1;
 END;
 
 CREATE TRIGGER tasks_delete AFTER DELETE ON tasks BEGIN
@@ -112,6 +126,19 @@ CREATE TRIGGER tasks_delete AFTER DELETE ON tasks BEGIN
     WHERE room_id = OLD.room_id AND number = OLD.number AND tag IN (SELECT value FROM json_each(OLD.tags));
     UPDATE task_counts SET n = n - 1
     WHERE room_id = OLD.room_id AND completed = OLD.completed AND priority = OLD.priority;
+    UPDATE pending_due_days SET n = n - 1
+    WHERE room_id = OLD.room_id AND day = OLD.due / 86400000000
+      AND OLD.completed = 0 AND OLD.due <> 9223372036854775807;
+END;
+
+CREATE TRIGGER tasks_update_due AFTER UPDATE OF completed, due ON tasks
+WHEN OLD.completed IS NOT NEW.completed OR OLD.due IS NOT NEW.due BEGIN
+    UPDATE pending_due_days SET n = n - 1
+    WHERE room_id = OLD.room_id AND day = OLD.due / 86400000000
+      AND OLD.completed = 0 AND OLD.due <> 9223372036854775807;
+    INSERT INTO pending_due_days (room_id, day, n)
+    SELECT NEW.room_id, NEW.due / 86400000000, 1 WHERE NEW.completed = 0 AND NEW.due <> 9223372036854775807
+    ON CONFLICT (room_id, day) DO UPDATE SET n = n + 1;
 END;
 
 CREATE TRIGGER tasks_update_tags AFTER UPDATE OF tags ON tasks WHEN OLD.tags IS NOT NEW.tags BEGIN

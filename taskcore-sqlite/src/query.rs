@@ -202,12 +202,32 @@ pub(crate) fn matched(code: &str, query: &TaskQuery, now: OffsetDateTime) -> Sta
 pub(crate) const COUNTERS_SQL: &str = "SELECT c.room_id, c.completed, c.priority, c.n FROM task_counts AS c \
      WHERE c.room_id = (SELECT id FROM rooms WHERE code = ?)";
 
-/// [`COUNTERS_SQL`] with, in a fifth column, the room's pending tasks due before `?2` (counted
-/// once, through `tasks_by_status_due`): the whole of [`taskcore::TaskStore::counts`].
+/// [`COUNTERS_SQL`] with, in a fifth column, the room's pending tasks due before now: the
+/// maintained per-day counts of the days before today's, plus today's tasks due before now
+/// through an index range on `tasks_by_status_due`. Parameters: room code, now, today's day
+/// number, the first instant of today (see [`overdue_params`]).
 pub(crate) const COUNTS_SQL: &str = "SELECT c.room_id, c.completed, c.priority, c.n, \
-     (SELECT COUNT(*) FROM tasks AS t WHERE t.room_id = (SELECT id FROM rooms WHERE code = ?1) \
-      AND t.completed = 0 AND t.due < ?2) \
+     (SELECT COALESCE(SUM(d.n), 0) FROM pending_due_days AS d \
+      WHERE d.room_id = (SELECT id FROM rooms WHERE code = ?1) AND d.day < ?3) \
+     + (SELECT COUNT(*) FROM tasks AS t WHERE t.room_id = (SELECT id FROM rooms WHERE code = ?1) \
+      AND t.completed = 0 AND t.due >= ?4 AND t.due < ?2) \
      FROM task_counts AS c WHERE c.room_id = (SELECT id FROM rooms WHERE code = ?1)";
+
+/// Microseconds per day bucket of `pending_due_days`.
+const MICROS_PER_DAY: i64 = 86_400_000_000;
+
+/// `?2`, `?3`, `?4` of [`COUNTS_SQL`] for `now`: now, its day (integer division truncating
+/// toward zero, as SQLite's), and the first instant of that day.
+pub(crate) fn overdue_params(now: OffsetDateTime) -> [i64; 3] {
+    let now = unix_micros(now);
+    let day = now / MICROS_PER_DAY;
+    let first = match day {
+        1.. => day * MICROS_PER_DAY,
+        0 => -(MICROS_PER_DAY - 1),
+        _ => day * MICROS_PER_DAY - (MICROS_PER_DAY - 1),
+    };
+    [now, day, first]
+}
 
 /// The counters of a room as read by [`COUNTERS_SQL`].
 #[derive(Debug, Clone, Default)]
@@ -275,5 +295,24 @@ impl Counters {
             }
         }
         counts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_instant_of_a_day_is_in_that_day_and_its_predecessor_is_not() {
+        for micros in
+            [0, 1, MICROS_PER_DAY - 1, MICROS_PER_DAY, 1_780_315_200_000_000, -1, -MICROS_PER_DAY, -MICROS_PER_DAY - 5]
+        {
+            let now = taskcore::from_unix_micros(micros).unwrap();
+            let [at, day, first] = overdue_params(now);
+            assert_eq!(at, micros);
+            assert_eq!(first / MICROS_PER_DAY, day, "{micros}");
+            assert!(first <= micros, "{micros}");
+            assert_ne!((first - 1) / MICROS_PER_DAY, day, "{micros}");
+        }
     }
 }

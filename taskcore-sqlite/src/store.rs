@@ -10,7 +10,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Connection, Row, SqlitePool};
 use taskcore::{
     ChangeBatch, Error, IdempotencyKey, Inserted, MemberName, Result, Room, RoomCode, StoreOptions, Task, TaskCounts,
-    TaskDraft, TaskPage, TaskQuery, TaskStore, TaskWrite, check_since, unix_micros,
+    TaskDraft, TaskPage, TaskQuery, TaskStore, TaskWrite, check_since,
 };
 use time::OffsetDateTime;
 
@@ -124,9 +124,15 @@ impl SqliteStore {
 
     /// `EXPLAIN QUERY PLAN` of the statement [`TaskStore::counts`] runs.
     pub async fn explain_counts(&self, code: &RoomCode, now: OffsetDateTime) -> Result<Vec<String>> {
+        let [at, day, first] = query::overdue_params(now);
         let counts = Statement {
             sql: COUNTS_SQL.to_owned(),
-            params: vec![query::Param::Text(code.to_string()), query::Param::Int(unix_micros(now))],
+            params: vec![
+                query::Param::Text(code.to_string()),
+                query::Param::Int(at),
+                query::Param::Int(day),
+                query::Param::Int(first),
+            ],
         };
         self.explain(&counts).await
     }
@@ -263,9 +269,12 @@ impl TaskStore for SqliteStore {
     }
 
     async fn counts(&self, code: &RoomCode, now: OffsetDateTime) -> Result<TaskCounts> {
+        let [at, day, first] = query::overdue_params(now);
         let rows = sqlx::query(COUNTS_SQL)
             .bind(code.as_str())
-            .bind(unix_micros(now))
+            .bind(at)
+            .bind(day)
+            .bind(first)
             .fetch_all(&self.inner.read)
             .await
             .map_err(db)?;

@@ -88,19 +88,25 @@ async fn a_version_1_database_opens_upgrades_and_keeps_its_data() {
     assert_eq!(applied(&url).await, newest);
 }
 
-#[tokio::test]
-async fn a_newer_major_schema_is_refused_and_left_alone() {
+/// A current database on which a newer build has recorded migration 1000 of `major`.
+async fn database_touched_by_a_newer_build(major: i64) -> (TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
     let url = url(&dir);
     SqliteStore::open(&url).await.unwrap().close().await;
-    let future = SCHEMA_MAJOR + 1;
     let mut conn = raw(&url).await;
-    sqlx::query(&format!("INSERT INTO {MIGRATIONS_TABLE} VALUES (1000, ?, 'from the future', 0)"))
-        .bind(future)
+    sqlx::query(&format!("INSERT INTO {MIGRATIONS_TABLE} VALUES (1000, ?, 'from a newer build', 0)"))
+        .bind(major)
         .execute(&mut conn)
         .await
         .unwrap();
     conn.close().await.unwrap();
+    (dir, url)
+}
+
+#[tokio::test]
+async fn a_newer_major_schema_is_refused_and_left_alone() {
+    let future = SCHEMA_MAJOR + 1;
+    let (_dir, url) = database_touched_by_a_newer_build(future).await;
     let before = applied(&url).await;
 
     match SqliteStore::open(&url).await {
@@ -115,16 +121,7 @@ async fn a_newer_major_schema_is_refused_and_left_alone() {
 
 #[tokio::test]
 async fn a_newer_minor_version_of_our_major_opens() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = url(&dir);
-    SqliteStore::open(&url).await.unwrap().close().await;
-    let mut conn = raw(&url).await;
-    sqlx::query(&format!("INSERT INTO {MIGRATIONS_TABLE} VALUES (1000, ?, 'additive, from a newer build', 0)"))
-        .bind(SCHEMA_MAJOR)
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    conn.close().await.unwrap();
+    let (_dir, url) = database_touched_by_a_newer_build(SCHEMA_MAJOR).await;
     let store = SqliteStore::open(&url).await.expect("same major opens");
     let tasks = TaskManager::new(Arc::new(store));
     tasks.create_room("alice").await.unwrap();

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use taskcore::{
     Cursor, IdempotencyKey, ManualClock, MemberName, NewTask, Priority, SearchText, SortDir, SortKey, SortValue,
-    StatusFilter, Tag, TaskManager, TaskQuery,
+    StatusFilter, Tag, TaskManager, TaskQuery, TaskStore,
 };
 use taskcore_sqlite::SqliteStore;
 use time::macros::datetime;
@@ -123,4 +123,13 @@ async fn no_listing_or_stats_query_scans_all_tasks() {
     assert_no_scan(&store.explain_counts(&other.code, NOW).await.unwrap(), "counts of another room");
     let stats = tasks.stats(&big.code).await.unwrap();
     assert_eq!((stats.total, stats.completed), (3_000, 1_500));
+
+    // The maintained per-day overdue counts agree with counting the overdue listing, at instants
+    // across several days (including day boundaries and the middle of a day).
+    for hours in [-120, -49, -24, -1, 0, 1, 7, 24, 50, 101] {
+        let now = NOW + Duration::hours(hours) + Duration::microseconds(hours.rem_euclid(3));
+        let counts = store.counts(&big.code, now).await.unwrap();
+        let listed = store.list_tasks(&big.code, &TaskQuery::default().overdue_only(), now).await.unwrap();
+        assert_eq!(counts.overdue, listed.matched, "overdue at {now}");
+    }
 }
