@@ -113,7 +113,7 @@ async fn next_seq(conn: &mut SqliteConnection, code: &RoomCode) -> Result<(i64, 
         .await
         .map_err(db)?
         .ok_or_else(|| Error::room_not_found(code))?;
-    Ok((row.get(0), row.get(1)))
+    Ok((row.try_get(0).map_err(db)?, row.try_get(1).map_err(db)?))
 }
 
 async fn append(
@@ -220,7 +220,7 @@ async fn insert_task(
             .await
             .map_err(db)?
             .ok_or_else(|| Error::room_not_found(code))?;
-        let (room, used): (i64, Option<i64>) = (row.get(0), row.get(1));
+        let (room, used): (i64, Option<i64>) = (row.try_get(0).map_err(db)?, row.try_get(1).map_err(db)?);
         if let Some(number) = used {
             let task = load_task(conn, room, number).await?;
             let number = row::unsigned(number)?;

@@ -57,7 +57,7 @@ pub(crate) async fn migrate(conn: &mut SqliteConnection) -> Result<()> {
         .fetch_one(&mut *tx)
         .await
         .map_err(db)?;
-    let (applied, major): (i64, i64) = (row.get(0), row.get(1));
+    let (applied, major): (i64, i64) = (row.try_get(0).map_err(db)?, row.try_get(1).map_err(db)?);
     if major > SCHEMA_MAJOR {
         return Err(Error::Backend {
             message: format!(

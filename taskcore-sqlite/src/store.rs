@@ -298,7 +298,8 @@ impl TaskStore for SqliteStore {
         .await
         .map_err(db)?
         .ok_or_else(|| Error::room_not_found(code))?;
-        let (room, latest, oldest): (i64, i64, Option<i64>) = (row.get(0), row.get(1), row.get(2));
+        let (room, latest, oldest): (i64, i64, Option<i64>) =
+            (row.try_get(0).map_err(db)?, row.try_get(1).map_err(db)?, row.try_get(2).map_err(db)?);
         let latest = unsigned(latest)?;
         check_since(since, oldest.map(unsigned).transpose()?, latest)?;
         let rows = sqlx::query("SELECT seq, at, event FROM changes WHERE room_id = ? AND seq > ? ORDER BY seq LIMIT ?")
