@@ -22,6 +22,9 @@ use crate::row::{self, ROOM_COLUMNS, TASK_COLUMN_COUNT, TASK_COLUMNS, number_par
 use crate::schema;
 use crate::writer::Writer;
 
+/// Rows a read connection hands over at once: a full page plus its look-ahead row.
+const READ_ROW_BUFFER: usize = taskcore::MAX_PAGE_LIMIT as usize + 1;
+
 /// A [`TaskStore`] in a SQLite database. Clones share the database, pools and writer.
 ///
 /// Open it inside a tokio runtime that outlives it: its writer runs as a task of that runtime.
@@ -81,7 +84,9 @@ impl SqliteStore {
                 .map_err(db)?;
             let read = SqlitePoolOptions::new()
                 .max_connections(config.read_connections.max(1))
-                .connect_lazy_with(base.pragma("query_only", "ON"));
+                // A page (up to MAX_PAGE_LIMIT + 1 rows) crosses from sqlx's worker thread in
+                // one go instead of stalling on the default 50-row buffer.
+                .connect_lazy_with(base.pragma("query_only", "ON").row_buffer_size(READ_ROW_BUFFER));
             (write, read)
         };
         {
