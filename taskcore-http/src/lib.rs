@@ -24,6 +24,7 @@
 //! | feature | default | store URL schemes it adds |
 //! |---|---|---|
 //! | (none) | — | `memory:` (always; nothing persists) |
+//! | `sqlite` | yes | `sqlite://path/file.db`, `sqlite::memory:` (durability from `TASKCORE_SQLITE_DURABILITY`) |
 //! | `redis` | no | `redis://[user:password@]host:port[/db]` (key prefix from `TASKCORE_REDIS_PREFIX`) |
 
 mod app;
@@ -48,7 +49,9 @@ pub use dto::{
 };
 pub use error::{ApiError, ApiResult, ErrorBody};
 pub use observed_store::ObservedStore;
-pub use open_store::{BACKENDS, Backend, OpenStoreError, compiled_schemes, open_store, redact_url};
+pub use open_store::{
+    BACKENDS, Backend, OpenStoreError, SQLITE_DURABILITY_ENV, compiled_schemes, open_store, redact_url,
+};
 pub use openapi::ApiDoc;
 pub use server::{BoundServer, ServeError, shutdown_signal};
 pub use state::AppState;

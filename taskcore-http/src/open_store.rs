@@ -20,8 +20,8 @@ pub struct Backend {
 /// Every backend this crate knows.
 pub const BACKENDS: &[Backend] = &[
     Backend { schemes: &["memory"], feature: None, compiled_in: true },
-    // Backends whose crates do not exist yet are known, so their URLs get a clear answer.
-    Backend { schemes: &["sqlite"], feature: Some("sqlite"), compiled_in: false },
+    // A backend whose crate does not exist yet is known, so its URLs get a clear answer.
+    Backend { schemes: &["sqlite"], feature: Some("sqlite"), compiled_in: cfg!(feature = "sqlite") },
     Backend { schemes: &["redis", "rediss"], feature: Some("redis"), compiled_in: cfg!(feature = "redis") },
     Backend { schemes: &["postgres", "postgresql"], feature: Some("postgres"), compiled_in: false },
 ];
@@ -77,9 +77,14 @@ pub fn compiled_schemes() -> String {
         .join(", ")
 }
 
+/// The variable choosing SQLite's durability: `full` (default; survives power loss) or
+/// `normal` (survives a process crash; faster).
+pub const SQLITE_DURABILITY_ENV: &str = "TASKCORE_SQLITE_DURABILITY";
+
 /// Opens the store a URL names: `memory:` (always), `sqlite:…`, `redis://…`,
-/// `postgres://…` (each with its feature). For Redis, the key prefix comes from
-/// `TASKCORE_REDIS_PREFIX` (default `taskcore`).
+/// `postgres://…` (each with its feature). For SQLite, durability comes from
+/// [`SQLITE_DURABILITY_ENV`]; for Redis, the key prefix from `TASKCORE_REDIS_PREFIX` (default
+/// `taskcore`).
 pub async fn open_store(url: &str, options: StoreOptions) -> Result<Arc<dyn TaskStore>, OpenStoreError> {
     let Some((scheme, _)) = url.split_once(':') else {
         return Err(OpenStoreError::NoScheme { url: redact_url(url), known: compiled_schemes() });
@@ -95,10 +100,21 @@ pub async fn open_store(url: &str, options: StoreOptions) -> Result<Arc<dyn Task
     opened.map_err(|source| OpenStoreError::Open { url: redact_url(url), source })
 }
 
-#[cfg_attr(not(feature = "redis"), allow(unused_variables))] // `url` is read by backend arms only
+#[cfg_attr(not(any(feature = "sqlite", feature = "redis")), allow(unused_variables))] // read by backend arms only
 async fn open_compiled(scheme: &str, url: &str, options: StoreOptions) -> taskcore::Result<Arc<dyn TaskStore>> {
     match scheme {
         "memory" => Ok(Arc::new(MemoryStore::with_options(options))),
+        #[cfg(feature = "sqlite")]
+        "sqlite" => {
+            let mut config = taskcore_sqlite::SqliteConfig::new(url).store_options(options);
+            if let Ok(durability) = std::env::var(SQLITE_DURABILITY_ENV) {
+                config =
+                    config.durability(durability.parse().map_err(|e| {
+                        taskcore::Error::invalid("durability", format!("{SQLITE_DURABILITY_ENV}: {e}"))
+                    })?);
+            }
+            Ok(Arc::new(taskcore_sqlite::SqliteStore::open_with(config).await?))
+        }
         #[cfg(feature = "redis")]
         "redis" | "rediss" => {
             let mut config = taskcore_redis::RedisConfig::new(url);

@@ -32,6 +32,7 @@ impl AppState {
     pub fn with_manager(tasks: TaskManager) -> Self {
         let observed = ObservedStore::new(Arc::clone(tasks.store()));
         let tasks = tasks.with_store(Arc::new(observed.clone()));
+        crate::metrics::prometheus(); // the recorder must exist before the first metric is set
         metrics::gauge!(crate::metrics::BUILD_INFO, "version" => crate::VERSION, "backend" => tasks.store().backend())
             .set(1.0);
         Self { tasks, observed, started: Instant::now(), draining: Arc::new(AtomicBool::new(false)) }

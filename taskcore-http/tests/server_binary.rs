@@ -22,6 +22,74 @@ mod memory {
     crate::contract_tests!(memory_server);
 }
 
+#[cfg(feature = "sqlite")]
+mod sqlite_store {
+    //! The contract over SQLite files, and the property the original service lacked: what was
+    //! acknowledged is still there after a restart, and numbers continue instead of restarting.
+
+    use super::*;
+
+    async fn sqlite_server() -> (Target, (ServerProcess, tempfile::TempDir)) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("tasks.db").display());
+        let server = ServerProcess::start(&url, &[]).await;
+        (server.target(), (server, dir))
+    }
+
+    crate::contract_tests!(sqlite_server);
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn tasks_survive_a_restart_and_numbers_continue() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("tasks.db").display());
+        let mut first = ServerProcess::start(&url, &[]).await;
+        let api = first.target();
+        let code = api.room("alice").await;
+        api.task(&code, json!({ "title": "one" })).await;
+        api.task(&code, json!({ "title": "two" })).await;
+        api.delete(&format!("/tasks/2?room={code}")).await;
+        first.terminate();
+        assert!(first.child.wait().await.unwrap().success());
+
+        let second = ServerProcess::start(&url, &[]).await;
+        let api = second.target();
+        let room = api.get(&format!("/rooms/{code}")).await;
+        assert_eq!(room.status, 200, "{}", room.text);
+        assert_eq!(room.json["tasks"][0]["title"], "one");
+        assert_eq!(api.task(&code, json!({ "title": "three" })).await["id"], 3, "a deleted number is never reused");
+        let health = api.get("/health").await;
+        assert_eq!(health.json["backend"], "sqlite");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_default_store_is_an_sqlite_file_in_the_working_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_taskcore-server"))
+            .args(["--bind", &format!("127.0.0.1:{port}"), "--log", "warn"])
+            .env_remove("TASKCORE_STORE_URL")
+            .current_dir(dir.path())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let api = Target::remote(format!("http://127.0.0.1:{port}"));
+        let mut healthy = false;
+        for _ in 0..200 {
+            if let Ok(response) = reqwest::get(format!("http://127.0.0.1:{port}/health")).await
+                && response.status().is_success()
+            {
+                healthy = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        assert!(healthy, "the server starts with no settings at all");
+        assert_eq!(api.get("/health").await.json["backend"], "sqlite");
+        assert!(dir.path().join("taskcore.db").exists(), "taskcore.db was created in the working directory");
+        child.kill().await.unwrap();
+    }
+}
+
 #[cfg(feature = "redis")]
 mod redis_store {
     //! The contract over the machine's Redis (`TASKCORE_TEST_REDIS_URL`, default

@@ -1,0 +1,144 @@
+//! [`SqliteConfig`]: where the database is and how it is opened — durability, busy timeout,
+//! read pool size, group-commit batch size — with defaults safe for production.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use taskcore::StoreOptions;
+
+/// A setting that does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// Durability is `full` or `normal`.
+    #[error("unknown durability {0:?}: use \"full\" (power-loss safe) or \"normal\" (process-crash safe)")]
+    Durability(String),
+}
+
+/// How hard a commit works to survive failures: SQLite's `synchronous` setting in WAL mode.
+///
+/// Both settings keep every acknowledged write through a **process crash** (a panic, `kill -9`,
+/// an OOM kill): the write is in the WAL file before the caller is answered, and the operating
+/// system holds it. They differ on **power loss or an operating-system crash**:
+///
+/// | setting | fsync | acknowledged writes after power loss |
+/// |---|---|---|
+/// | [`Durability::Full`] (default) | the WAL on every commit | kept |
+/// | [`Durability::Normal`] | only at checkpoints | the last commits may be lost (the database stays consistent) |
+///
+/// Group commit makes `Full` cheap under concurrency: one fsync covers every write of a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// `PRAGMA synchronous = FULL`: power-loss safe.
+    #[default]
+    Full,
+    /// `PRAGMA synchronous = NORMAL`: process-crash safe, faster single writes.
+    Normal,
+}
+
+impl FromStr for Durability {
+    type Err = ConfigError;
+    fn from_str(s: &str) -> Result<Self, ConfigError> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "full" => Ok(Self::Full),
+            "normal" => Ok(Self::Normal),
+            _ => Err(ConfigError::Durability(s.to_owned())),
+        }
+    }
+}
+
+/// How to open a [`SqliteStore`](crate::SqliteStore).
+///
+/// ```
+/// use std::time::Duration;
+/// use taskcore_sqlite::{Durability, SqliteConfig};
+/// let config = SqliteConfig::new("sqlite://data/tasks.db")
+///     .durability(Durability::Normal)
+///     .busy_timeout(Duration::from_secs(5));
+/// assert_eq!(config.url, "sqlite://data/tasks.db");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqliteConfig {
+    /// `sqlite://path/to/file.db` (created when missing), `sqlite:relative.db`, or
+    /// `sqlite::memory:` for a private in-memory database.
+    pub url: String,
+    /// See [`Durability`]; default [`Durability::Full`].
+    pub durability: Durability,
+    /// How long a writer waits for another process's write lock before failing with
+    /// `Unavailable` (default 30 s).
+    pub busy_timeout: Duration,
+    /// Connections of the read pool (default 4). An in-memory database uses one connection for
+    /// everything.
+    pub read_connections: u32,
+    /// The most operations one group commit holds (default 512).
+    pub max_batch: usize,
+    /// Options every taskcore store honours (change retention).
+    pub store: StoreOptions,
+}
+
+impl SqliteConfig {
+    /// Defaults for the database at `url`.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            durability: Durability::default(),
+            busy_timeout: Duration::from_secs(30),
+            read_connections: 4,
+            max_batch: 512,
+            store: StoreOptions::default(),
+        }
+    }
+
+    /// With a durability setting.
+    pub fn durability(mut self, durability: Durability) -> Self {
+        self.durability = durability;
+        self
+    }
+
+    /// With a busy timeout.
+    pub fn busy_timeout(mut self, timeout: Duration) -> Self {
+        self.busy_timeout = timeout;
+        self
+    }
+
+    /// With a read pool of `connections` (at least 1).
+    pub fn read_connections(mut self, connections: u32) -> Self {
+        self.read_connections = connections.max(1);
+        self
+    }
+
+    /// With at most `operations` per group commit (at least 1).
+    pub fn max_batch(mut self, operations: usize) -> Self {
+        self.max_batch = operations.max(1);
+        self
+    }
+
+    /// With taskcore store options.
+    pub fn store_options(mut self, options: StoreOptions) -> Self {
+        self.store = options;
+        self
+    }
+
+    /// Whether the URL names an in-memory database.
+    pub(crate) fn is_memory(&self) -> bool {
+        self.url.contains(":memory:") || self.url.contains("mode=memory")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durability_parses_both_names() {
+        assert_eq!("FULL".parse(), Ok(Durability::Full));
+        assert_eq!(" normal ".parse(), Ok(Durability::Normal));
+        assert!("off".parse::<Durability>().is_err());
+    }
+
+    #[test]
+    fn memory_urls_are_recognised() {
+        assert!(SqliteConfig::new("sqlite::memory:").is_memory());
+        assert!(!SqliteConfig::new("sqlite://tasks.db").is_memory());
+    }
+}

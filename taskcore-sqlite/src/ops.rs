@@ -1,0 +1,352 @@
+//! The write operations of the store as SQL on the writer's connection. Each runs inside the
+//! savepoint the [writer](crate::writer) opens for it, so an error leaves nothing behind; number
+//! and sequence allocation happen in the same transaction as the write they number.
+
+use sqlx::{Row, SqliteConnection};
+use taskcore::{
+    ChangeEvent, Error, IdempotencyKey, Inserted, MemberName, Result, Room, RoomCode, Task, TaskDraft, TaskWrite,
+    unix_micros,
+};
+use time::OffsetDateTime;
+
+use crate::error::db;
+use crate::row::{self, ROOM_COLUMNS, TASK_COLUMNS, TaskValues, event_json, number_param};
+
+/// A write the writer runs for a caller.
+#[derive(Debug)]
+pub(crate) enum Op {
+    /// [`taskcore::TaskStore::insert_room`].
+    InsertRoom(Room),
+    /// [`taskcore::TaskStore::add_member`].
+    AddMember(RoomCode, MemberName, OffsetDateTime),
+    /// [`taskcore::TaskStore::insert_task`].
+    InsertTask(RoomCode, TaskDraft, Option<IdempotencyKey>),
+    /// [`taskcore::TaskStore::update_task`].
+    UpdateTask(RoomCode, Task, u64, TaskWrite),
+    /// [`taskcore::TaskStore::delete_task`].
+    DeleteTask(RoomCode, u64, Option<u64>, OffsetDateTime),
+}
+
+/// What an [`Op`] returns.
+#[derive(Debug)]
+pub(crate) enum Done {
+    /// A room was stored.
+    RoomInserted,
+    /// The room after a join.
+    Room(Room),
+    /// A created or replayed task.
+    Inserted(Inserted),
+    /// An updated or deleted task.
+    Task(Task),
+}
+
+impl Op {
+    /// The room whose change feed this operation may append to.
+    pub(crate) fn feed(&self) -> Option<&RoomCode> {
+        match self {
+            Op::InsertRoom(_) => None,
+            Op::AddMember(code, ..)
+            | Op::InsertTask(code, ..)
+            | Op::UpdateTask(code, ..)
+            | Op::DeleteTask(code, ..) => Some(code),
+        }
+    }
+}
+
+/// Runs `op`, sending `prefix` (the writer's savepoint statements, which return no rows) in
+/// front of its first statement so that they cost no round trip of their own.
+pub(crate) async fn apply(conn: &mut SqliteConnection, op: &Op, prefix: &str) -> Result<Done> {
+    match op {
+        Op::InsertRoom(room) => insert_room(conn, room, prefix).await.map(|()| Done::RoomInserted),
+        Op::AddMember(code, member, at) => add_member(conn, code, member, *at, prefix).await.map(Done::Room),
+        Op::InsertTask(code, draft, key) => {
+            insert_task(conn, code, draft, key.as_ref(), prefix).await.map(Done::Inserted)
+        }
+        Op::UpdateTask(code, task, expected, write) => {
+            update_task(conn, code, task, *expected, *write, prefix).await.map(Done::Task)
+        }
+        Op::DeleteTask(code, number, expected, at) => {
+            delete_task(conn, code, *number, *expected, *at, prefix).await.map(Done::Task)
+        }
+    }
+}
+
+async fn insert_room(conn: &mut SqliteConnection, room: &Room, prefix: &str) -> Result<()> {
+    let sql = format!(
+        "{prefix}INSERT INTO rooms (code, owner, created_at) VALUES (?, ?, ?) ON CONFLICT (code) DO NOTHING RETURNING id"
+    );
+    let id: Option<i64> = sqlx::query_scalar(&sql)
+        .bind(room.code.as_str())
+        .bind(room.owner.as_str())
+        .bind(unix_micros(room.created_at))
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db)?;
+    let id = id.ok_or_else(|| Error::AlreadyExists { what: "room", key: room.code.to_string() })?;
+    for (position, member) in (1_i64..).zip(&room.members) {
+        sqlx::query("INSERT INTO members (room_id, position, name, name_key) VALUES (?, ?, ?, ?)")
+            .bind(id)
+            .bind(position)
+            .bind(member.as_str())
+            .bind(member.key())
+            .execute(&mut *conn)
+            .await
+            .map_err(db)?;
+    }
+    Ok(())
+}
+
+async fn room_id(conn: &mut SqliteConnection, code: &RoomCode, prefix: &str) -> Result<i64> {
+    sqlx::query_scalar(&format!("{prefix}SELECT id FROM rooms WHERE code = ?"))
+        .bind(code.as_str())
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db)?
+        .ok_or_else(|| Error::room_not_found(code))
+}
+
+/// Allocates the room's next change sequence number: `(room id, seq)`.
+async fn next_seq(conn: &mut SqliteConnection, code: &RoomCode) -> Result<(i64, i64)> {
+    let row = sqlx::query("UPDATE rooms SET last_seq = last_seq + 1 WHERE code = ? RETURNING id, last_seq")
+        .bind(code.as_str())
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db)?
+        .ok_or_else(|| Error::room_not_found(code))?;
+    Ok((row.try_get(0).map_err(db)?, row.try_get(1).map_err(db)?))
+}
+
+async fn append(
+    conn: &mut SqliteConnection,
+    room: i64,
+    seq: i64,
+    at: OffsetDateTime,
+    event: &ChangeEvent,
+) -> Result<()> {
+    sqlx::query("INSERT INTO changes (room_id, seq, at, event) VALUES (?, ?, ?, ?)")
+        .bind(room)
+        .bind(seq)
+        .bind(unix_micros(at))
+        .bind(event_json(event)?)
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
+    Ok(())
+}
+
+async fn add_member(
+    conn: &mut SqliteConnection,
+    code: &RoomCode,
+    member: &MemberName,
+    at: OffsetDateTime,
+    prefix: &str,
+) -> Result<Room> {
+    let id = room_id(conn, code, prefix).await?;
+    let added = sqlx::query(
+        "INSERT INTO members (room_id, position, name, name_key) \
+         SELECT ?1, COALESCE(MAX(position), 0) + 1, ?2, ?3 FROM members WHERE room_id = ?1 \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(id)
+    .bind(member.as_str())
+    .bind(member.key())
+    .execute(&mut *conn)
+    .await
+    .map_err(db)?
+    .rows_affected()
+        == 1;
+    if added {
+        let (id, seq) = next_seq(conn, code).await?;
+        append(conn, id, seq, at, &ChangeEvent::MemberJoined { member: member.clone() }).await?;
+    }
+    let sql = format!("SELECT {ROOM_COLUMNS} FROM rooms AS r WHERE r.id = ?");
+    let row = sqlx::query(&sql).bind(id).fetch_one(&mut *conn).await.map_err(db)?;
+    row::room(&row)
+}
+
+async fn load_task(conn: &mut SqliteConnection, room: i64, number: i64) -> Result<Option<Task>> {
+    let sql = format!("SELECT {TASK_COLUMNS} FROM tasks AS t WHERE t.room_id = ? AND t.number = ?");
+    let row = sqlx::query(&sql).bind(room).bind(number).fetch_optional(&mut *conn).await.map_err(db)?;
+    row.map(|row| row::task(&row, 0)).transpose()
+}
+
+/// The columns a task write sets, in the order [`bind_task`] binds them.
+const TASK_SET: &str = "id, title, description, priority, due, tags, assignee, assignee_key, completed, \
+     completed_at, created_at, updated_at, version, title_key, search";
+
+/// `?` for each of [`TASK_SET`].
+const TASK_SET_PARAMS: &str = "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?";
+
+type Query<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
+
+/// Binds the [`TASK_SET`] values of `task`.
+fn bind_task<'q>(query: Query<'q>, task: &'q Task, values: &'q TaskValues) -> Query<'q> {
+    query
+        .bind(&values.id)
+        .bind(&task.title)
+        .bind(&task.description)
+        .bind(values.priority)
+        .bind(values.due)
+        .bind(&values.tags)
+        .bind(task.assignee.as_ref().map(MemberName::as_str))
+        .bind(&values.assignee_key)
+        .bind(task.completed)
+        .bind(values.completed_at)
+        .bind(values.created_at)
+        .bind(values.updated_at)
+        .bind(values.version)
+        .bind(&values.title_key)
+        .bind(&values.search)
+}
+
+async fn insert_task(
+    conn: &mut SqliteConnection,
+    code: &RoomCode,
+    draft: &TaskDraft,
+    key: Option<&IdempotencyKey>,
+    prefix: &str,
+) -> Result<Inserted> {
+    let mut prefix = prefix;
+    if let Some(key) = key {
+        let sql = format!(
+            "{prefix}SELECT r.id, k.number FROM rooms AS r \
+             LEFT JOIN idempotency_keys AS k ON k.room_id = r.id AND k.key = ? WHERE r.code = ?"
+        );
+        prefix = "";
+        let row = sqlx::query(&sql)
+            .bind(key.as_str())
+            .bind(code.as_str())
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db)?
+            .ok_or_else(|| Error::room_not_found(code))?;
+        let (room, used): (i64, Option<i64>) = (row.try_get(0).map_err(db)?, row.try_get(1).map_err(db)?);
+        if let Some(number) = used {
+            let task = load_task(conn, room, number).await?;
+            let number = row::unsigned(number)?;
+            return task.map(Inserted::Replayed).ok_or_else(|| Error::task_not_found(code, number));
+        }
+    }
+    // One round trip: allocate the number and the sequence, store the task (and its key), append
+    // the change, and read back what was allocated. Each statement after the first runs only if
+    // the one before it wrote its row (changes() = 1), so an unknown room writes nothing.
+    // The event is encoded here with number 0; SQL puts the allocated number in.
+    let mut task = draft.clone().into_task(0);
+    let values = TaskValues::of(&task)?;
+    let event = event_json(&ChangeEvent::TaskCreated { task: task.clone() })?;
+    let key_sql = if key.is_some() {
+        "INSERT INTO idempotency_keys (room_id, key, number) \
+         SELECT id, ?, last_number FROM rooms WHERE code = ? AND changes() = 1;"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "{prefix}UPDATE rooms SET last_number = last_number + 1, last_seq = last_seq + 1 WHERE code = ?;
+         INSERT INTO tasks (room_id, number, {TASK_SET}) \
+         SELECT id, last_number, {TASK_SET_PARAMS} FROM rooms WHERE code = ? AND changes() = 1;
+         {key_sql}
+         INSERT INTO changes (room_id, seq, at, event) \
+         SELECT id, last_seq, ?, json_set(?, '$.task.number', last_number) FROM rooms WHERE code = ? AND changes() = 1;
+         SELECT last_number FROM rooms WHERE code = ? AND changes() = 1;"
+    );
+    let mut query = bind_task(sqlx::query(&sql).bind(code.as_str()), &task, &values).bind(code.as_str());
+    if let Some(key) = key {
+        query = query.bind(key.as_str()).bind(code.as_str());
+    }
+    let query = query.bind(values.created_at).bind(&event).bind(code.as_str()).bind(code.as_str());
+    let row = query.fetch_optional(&mut *conn).await.map_err(db)?.ok_or_else(|| Error::room_not_found(code))?;
+    task.number = row::unsigned(row.try_get(0).map_err(db)?)?;
+    Ok(Inserted::Created(task))
+}
+
+/// Why a write to task `number` of the room touched no row: the room or the task is gone, or
+/// the task moved on from `expected`.
+async fn missed(conn: &mut SqliteConnection, code: &RoomCode, number: u64, expected: u64) -> Error {
+    let found: Result<Option<Option<i64>>> = sqlx::query_scalar(
+        "SELECT t.version FROM rooms AS r LEFT JOIN tasks AS t ON t.room_id = r.id AND t.number = ?2 \
+         WHERE r.code = ?1",
+    )
+    .bind(code.as_str())
+    .bind(number_param(number))
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db);
+    match found {
+        Ok(None) => Error::room_not_found(code),
+        Ok(Some(None)) => Error::task_not_found(code, number),
+        Ok(Some(Some(current))) => match row::unsigned(current) {
+            Ok(current) => Error::Conflict { expected, current },
+            Err(e) => e,
+        },
+        Err(e) => e,
+    }
+}
+
+async fn update_task(
+    conn: &mut SqliteConnection,
+    code: &RoomCode,
+    task: &Task,
+    expected: u64,
+    write: TaskWrite,
+    prefix: &str,
+) -> Result<Task> {
+    // One round trip: the conditional update, then — only if it wrote the row — the sequence
+    // number and the change; the last statement tells whether the change was appended.
+    let values = TaskValues::of(task)?;
+    let event = event_json(&ChangeEvent::of_task_write(write, task.clone()))?;
+    let sql = format!(
+        "{prefix}UPDATE tasks SET ({TASK_SET}) = ({TASK_SET_PARAMS}) \
+         WHERE room_id = (SELECT id FROM rooms WHERE code = ?) AND number = ? AND version = ?;
+         UPDATE rooms SET last_seq = last_seq + 1 WHERE code = ? AND changes() = 1;
+         INSERT INTO changes (room_id, seq, at, event) \
+         SELECT id, last_seq, ?, ? FROM rooms WHERE code = ? AND changes() = 1;
+         SELECT changes();"
+    );
+    let appended = bind_task(sqlx::query(&sql), task, &values)
+        .bind(code.as_str())
+        .bind(values.number)
+        .bind(i64::try_from(expected).unwrap_or(-1))
+        .bind(code.as_str())
+        .bind(values.updated_at)
+        .bind(&event)
+        .bind(code.as_str())
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db)?
+        .map(|row| row.try_get::<i64, _>(0))
+        .transpose()
+        .map_err(db)?;
+    match appended {
+        Some(1) => Ok(task.clone()),
+        _ => Err(missed(conn, code, task.number, expected).await),
+    }
+}
+
+async fn delete_task(
+    conn: &mut SqliteConnection,
+    code: &RoomCode,
+    number: u64,
+    expected: Option<u64>,
+    at: OffsetDateTime,
+    prefix: &str,
+) -> Result<Task> {
+    let sql = format!(
+        "{prefix}DELETE FROM tasks WHERE room_id = (SELECT id FROM rooms WHERE code = ?1) AND number = ?2 \
+         AND (?3 IS NULL OR version = ?3) RETURNING {}",
+        TASK_COLUMNS.replace("t.", "")
+    );
+    let row = sqlx::query(&sql)
+        .bind(code.as_str())
+        .bind(number_param(number))
+        .bind(expected.map(|v| i64::try_from(v).unwrap_or(-1)))
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db)?;
+    let Some(row) = row else {
+        return Err(missed(conn, code, number, expected.unwrap_or(0)).await);
+    };
+    let task = row::task(&row, 0)?;
+    let (room, seq) = next_seq(conn, code).await?;
+    append(conn, room, seq, at, &ChangeEvent::TaskDeleted { number, id: task.id }).await?;
+    Ok(task)
+}

@@ -1,0 +1,134 @@
+//! Between domain records and rows: the task columns in the order every `SELECT` names them,
+//! decoding rows into [`Task`], [`Room`] and [`Change`], and the column values a write binds.
+
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+use taskcore::{
+    Change, ChangeEvent, MemberName, NO_DUE_DATE, Priority, Result, Room, RoomCode, Tag, Task, from_unix_micros,
+    search_text_of, unix_micros,
+};
+use uuid::Uuid;
+
+use crate::error::{corrupt, db};
+
+/// The task columns every task read selects, in the order [`task`] decodes them.
+pub(crate) const TASK_COLUMNS: &str = "t.number, t.id, t.title, t.description, t.priority, t.due, t.tags, \
+     t.assignee, t.completed, t.completed_at, t.created_at, t.updated_at, t.version";
+
+/// How many columns [`TASK_COLUMNS`] names.
+pub(crate) const TASK_COLUMN_COUNT: usize = 13;
+
+fn col<'r, T: sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>>(
+    row: &'r SqliteRow,
+    index: usize,
+) -> Result<T> {
+    row.try_get(index).map_err(db)
+}
+
+/// A stored count or number (never negative) as `u64`.
+pub(crate) fn unsigned(value: i64) -> Result<u64> {
+    u64::try_from(value).map_err(|e| corrupt("count", e))
+}
+
+/// A task number as bound in SQL; numbers beyond `i64` cannot exist, so they become -1, which
+/// matches nothing.
+pub(crate) fn number_param(number: u64) -> i64 {
+    i64::try_from(number).unwrap_or(-1)
+}
+
+/// Decodes the [`TASK_COLUMNS`] starting at column `at`.
+pub(crate) fn task(row: &SqliteRow, at: usize) -> Result<Task> {
+    let id: Vec<u8> = col(row, at + 1)?;
+    let priority: i64 = col(row, at + 4)?;
+    let due: i64 = col(row, at + 5)?;
+    let tags: String = col(row, at + 6)?;
+    let assignee: Option<String> = col(row, at + 7)?;
+    let completed_at: Option<i64> = col(row, at + 9)?;
+    Ok(Task {
+        number: unsigned(col(row, at)?)?,
+        id: Uuid::from_slice(&id).map_err(|e| corrupt("task id", e))?,
+        title: col(row, at + 2)?,
+        description: col(row, at + 3)?,
+        priority: u8::try_from(priority)
+            .ok()
+            .and_then(Priority::from_rank)
+            .ok_or_else(|| corrupt("priority", format!("rank {priority}")))?,
+        due_date: if due == NO_DUE_DATE { None } else { Some(from_unix_micros(due)?) },
+        tags: serde_json::from_str::<Vec<Tag>>(&tags).map_err(|e| corrupt("tags", e))?,
+        assignee: assignee.map(|name| MemberName::parse(&name)).transpose().map_err(|e| corrupt("assignee", e))?,
+        completed: col(row, at + 8)?,
+        completed_at: completed_at.map(from_unix_micros).transpose()?,
+        created_at: from_unix_micros(col(row, at + 10)?)?,
+        updated_at: from_unix_micros(col(row, at + 11)?)?,
+        version: unsigned(col(row, at + 12)?)?,
+    })
+}
+
+/// Decodes `code, owner, created_at, members` (members as a JSON array in joining order).
+pub(crate) fn room(row: &SqliteRow) -> Result<Room> {
+    let code: String = col(row, 0)?;
+    let owner: String = col(row, 1)?;
+    let members: String = col(row, 3)?;
+    Ok(Room {
+        code: RoomCode::parse(&code).map_err(|e| corrupt("room code", e))?,
+        owner: MemberName::parse(&owner).map_err(|e| corrupt("room owner", e))?,
+        created_at: from_unix_micros(col(row, 2)?)?,
+        members: serde_json::from_str(&members).map_err(|e| corrupt("members", e))?,
+    })
+}
+
+/// The `SELECT` list [`room`] decodes, over `rooms AS r`.
+pub(crate) const ROOM_COLUMNS: &str = "r.code, r.owner, r.created_at, \
+     (SELECT json_group_array(name) FROM (SELECT name FROM members WHERE room_id = r.id ORDER BY position))";
+
+/// Decodes `seq, at, event`.
+pub(crate) fn change(row: &SqliteRow) -> Result<Change> {
+    let event: String = col(row, 2)?;
+    Ok(Change {
+        seq: unsigned(col(row, 0)?)?,
+        at: from_unix_micros(col(row, 1)?)?,
+        event: serde_json::from_str::<ChangeEvent>(&event).map_err(|e| corrupt("change", e))?,
+    })
+}
+
+/// The stored form of a change event.
+pub(crate) fn event_json(event: &ChangeEvent) -> Result<String> {
+    serde_json::to_string(event).map_err(|e| taskcore::Error::backend("a change event does not encode", e))
+}
+
+/// Every column value of a task as stored, precomputed ones included.
+#[derive(Debug)]
+pub(crate) struct TaskValues {
+    pub(crate) number: i64,
+    pub(crate) id: Vec<u8>,
+    pub(crate) priority: i64,
+    pub(crate) due: i64,
+    pub(crate) tags: String,
+    pub(crate) assignee_key: Option<String>,
+    pub(crate) completed_at: Option<i64>,
+    pub(crate) created_at: i64,
+    pub(crate) updated_at: i64,
+    pub(crate) version: i64,
+    pub(crate) title_key: String,
+    pub(crate) search: String,
+}
+
+impl TaskValues {
+    /// The column values of `task`.
+    pub(crate) fn of(task: &Task) -> Result<Self> {
+        Ok(Self {
+            number: number_param(task.number),
+            id: task.id.as_bytes().to_vec(),
+            priority: i64::from(task.priority.rank()),
+            due: task.due_date.map_or(NO_DUE_DATE, unix_micros),
+            tags: serde_json::to_string(&task.tags).map_err(|e| taskcore::Error::backend("tags do not encode", e))?,
+            assignee_key: task.assignee.as_ref().map(MemberName::key),
+            completed_at: task.completed_at.map(unix_micros),
+            created_at: unix_micros(task.created_at),
+            updated_at: unix_micros(task.updated_at),
+            version: i64::try_from(task.version).map_err(|e| taskcore::Error::backend("version out of range", e))?,
+            title_key: task.title.to_lowercase(),
+            search: search_text_of(&task.title, &task.description),
+        })
+    }
+}

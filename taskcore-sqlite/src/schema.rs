@@ -1,0 +1,88 @@
+//! The embedded migrations of `migrations/` and their runner, tracked in this crate's own table
+//! `taskcore_schema_migrations` (an application's `_sqlx_migrations` is never touched).
+//!
+//! Each migration has a version (1, 2, …) and the schema *major* version it belongs to. A
+//! migration that old code could not read through bumps the major; additive ones (new indexes,
+//! new nullable columns) keep it. Opening a database whose highest applied major is newer than
+//! [`SCHEMA_MAJOR`] is refused before anything is written; a newer version of the same major is
+//! opened as is.
+
+use sqlx::{Connection, Executor, Row, SqliteConnection};
+use taskcore::{Clock, Error, Result, SystemClock};
+
+use crate::error::db;
+
+/// The name of the table that records applied migrations.
+pub const MIGRATIONS_TABLE: &str = "taskcore_schema_migrations";
+
+/// One embedded migration.
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    /// 1, 2, 3… in the order they apply.
+    pub version: i64,
+    /// The schema major version this migration belongs to.
+    pub major: i64,
+    /// What it does, recorded in the migrations table.
+    pub description: &'static str,
+    /// The SQL, run in one transaction with the bookkeeping row.
+    pub sql: &'static str,
+}
+
+/// Every migration of this crate, oldest first.
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    major: 1,
+    description: "rooms, members, tasks, tag index, counters, idempotency keys, change feed",
+    sql: include_str!("../migrations/0001_initial.sql"),
+}];
+
+/// The schema major version this build reads and writes.
+pub const SCHEMA_MAJOR: i64 = 1;
+
+const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS taskcore_schema_migrations (
+    version     INTEGER PRIMARY KEY,
+    major       INTEGER NOT NULL,
+    description TEXT    NOT NULL,
+    applied_at  INTEGER NOT NULL
+) STRICT";
+
+/// Brings the database up to the newest schema in one `BEGIN IMMEDIATE` transaction, so that
+/// several processes opening a new file at once apply each migration once.
+///
+/// - a database of a newer major → `Backend` naming both versions, nothing changed.
+pub(crate) async fn migrate(conn: &mut SqliteConnection) -> Result<()> {
+    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+    sqlx::query(CREATE_TABLE).execute(&mut *tx).await.map_err(db)?;
+    let row = sqlx::query("SELECT COALESCE(MAX(version), 0), COALESCE(MAX(major), 0) FROM taskcore_schema_migrations")
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db)?;
+    let (applied, major): (i64, i64) = (row.try_get(0).map_err(db)?, row.try_get(1).map_err(db)?);
+    if major > SCHEMA_MAJOR {
+        return Err(Error::Backend {
+            message: format!(
+                "the database has taskcore-sqlite schema major version {major} (version {applied}); this build \
+                 reads major version {SCHEMA_MAJOR} only. Upgrade taskcore-sqlite to open it; nothing was changed"
+            ),
+            source: None,
+        });
+    }
+    let now = taskcore::unix_micros(SystemClock.now());
+    for migration in MIGRATIONS {
+        if migration.version <= applied {
+            continue;
+        }
+        (&mut *tx).execute(migration.sql).await.map_err(db)?;
+        sqlx::query(
+            "INSERT INTO taskcore_schema_migrations (version, major, description, applied_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(migration.version)
+        .bind(migration.major)
+        .bind(migration.description)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+    }
+    tx.commit().await.map_err(db)
+}

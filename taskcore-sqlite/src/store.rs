@@ -1,0 +1,321 @@
+//! [`SqliteStore`]: opening the database (pragmas, pools, migrations, the writer) and the
+//! [`TaskStore`] implementation — reads on the read pool, writes through the group-commit
+//! [`Writer`].
+
+use std::str::FromStr;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Connection, Row, SqlitePool};
+use taskcore::{
+    ChangeBatch, Error, IdempotencyKey, Inserted, MemberName, Result, Room, RoomCode, StoreOptions, Task, TaskCounts,
+    TaskDraft, TaskPage, TaskQuery, TaskStore, TaskWrite, check_since,
+};
+use time::OffsetDateTime;
+
+use crate::config::{Durability, SqliteConfig};
+use crate::error::db;
+use crate::ops::{Done, Op};
+use crate::query::{self, COUNTERS_SQL, COUNTS_SQL, Counters, Statement};
+use crate::row::{self, ROOM_COLUMNS, TASK_COLUMN_COUNT, TASK_COLUMNS, number_param, unsigned};
+use crate::schema;
+use crate::writer::Writer;
+
+/// Rows a read connection hands over at once: a full page plus its look-ahead row.
+const READ_ROW_BUFFER: usize = taskcore::MAX_PAGE_LIMIT as usize + 1;
+
+/// A [`TaskStore`] in a SQLite database. Clones share the database, pools and writer.
+///
+/// Open it inside a tokio runtime that outlives it: its writer runs as a task of that runtime.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    read: SqlitePool,
+    writer: Writer,
+    options: StoreOptions,
+}
+
+fn unexpected(done: &Done) -> Error {
+    Error::Backend { message: format!("the sqlite writer answered with the wrong outcome: {done:?}"), source: None }
+}
+
+impl SqliteStore {
+    /// Opens (creating when missing) the database at `url` with default settings: see
+    /// [`SqliteConfig::new`].
+    ///
+    /// - an unusable URL → `Invalid { field: "url" }`; a file that cannot be opened →
+    ///   `Unavailable`; a database of a newer schema major version → `Backend`.
+    pub async fn open(url: &str) -> Result<Self> {
+        Self::open_with(SqliteConfig::new(url)).await
+    }
+
+    /// Opens the database `config` describes, applying pending migrations.
+    pub async fn open_with(config: SqliteConfig) -> Result<Self> {
+        let base = SqliteConnectOptions::from_str(&config.url)
+            .map_err(|e| {
+                Error::invalid("url", format!("not a sqlite URL ({e}): use sqlite://path/file.db or sqlite::memory:"))
+            })?
+            .create_if_missing(true)
+            .foreign_keys(true)
+            .busy_timeout(config.busy_timeout)
+            .synchronous(match config.durability {
+                Durability::Full => SqliteSynchronous::Full,
+                Durability::Normal => SqliteSynchronous::Normal,
+            });
+        let forever = |pool: SqlitePoolOptions| pool.idle_timeout(None).max_lifetime(None);
+        let (write, read) = if config.is_memory() {
+            // An in-memory database lives in its connections: one connection, kept for the life
+            // of the store, serves reads and writes.
+            let pool = forever(SqlitePoolOptions::new().min_connections(1).max_connections(1))
+                .connect_with(base)
+                .await
+                .map_err(db)?;
+            (pool.clone(), pool)
+        } else {
+            let base = base.journal_mode(SqliteJournalMode::Wal);
+            let write = forever(SqlitePoolOptions::new().min_connections(1).max_connections(1))
+                .connect_with(base.clone())
+                .await
+                .map_err(db)?;
+            let read = SqlitePoolOptions::new()
+                .max_connections(config.read_connections.max(1))
+                // A page (up to MAX_PAGE_LIMIT + 1 rows) crosses from sqlx's worker thread in
+                // one go instead of stalling on the default 50-row buffer.
+                .connect_lazy_with(base.pragma("query_only", "ON").row_buffer_size(READ_ROW_BUFFER));
+            (write, read)
+        };
+        {
+            let mut conn = write.acquire().await.map_err(db)?;
+            schema::migrate(&mut conn).await?;
+        }
+        let writer = Writer::spawn(write, config.store.change_retention, config.max_batch);
+        Ok(Self { inner: Arc::new(Inner { read, writer, options: config.store }) })
+    }
+
+    /// The store options in force.
+    pub fn options(&self) -> StoreOptions {
+        self.inner.options
+    }
+
+    /// Finishes the writes queued so far, then closes the writer and the pools. Later calls
+    /// fail with `Unavailable`. Dropping the store without closing it loses nothing that was
+    /// acknowledged either; closing also checkpoints the WAL into the database file.
+    pub async fn close(&self) {
+        self.inner.writer.close().await;
+        self.inner.read.close().await;
+    }
+
+    /// `EXPLAIN QUERY PLAN` of every statement a listing with `query` in the room `code` may run
+    /// (the page — which carries the counters and the match count — then, for a page without
+    /// rows, the counters and the match count alone): one line per plan step, for diagnosing
+    /// slow listings.
+    pub async fn explain_listing(
+        &self,
+        code: &RoomCode,
+        query: &TaskQuery,
+        now: OffsetDateTime,
+    ) -> Result<Vec<String>> {
+        let mut plan = self.explain(&query::page(code.as_str(), query, now)).await?;
+        if !query::counters_answer(query) {
+            plan.extend(self.explain(&query::matched(code.as_str(), query, now)).await?);
+        }
+        Ok(plan)
+    }
+
+    /// `EXPLAIN QUERY PLAN` of the statement [`TaskStore::counts`] runs.
+    pub async fn explain_counts(&self, code: &RoomCode, now: OffsetDateTime) -> Result<Vec<String>> {
+        let [at, day, first] = query::overdue_params(now);
+        let counts = Statement {
+            sql: COUNTS_SQL.to_owned(),
+            params: vec![
+                query::Param::Text(code.to_string()),
+                query::Param::Int(at),
+                query::Param::Int(day),
+                query::Param::Int(first),
+            ],
+        };
+        self.explain(&counts).await
+    }
+
+    async fn explain(&self, statement: &Statement) -> Result<Vec<String>> {
+        let sql = format!("EXPLAIN QUERY PLAN {}", statement.sql);
+        let rows = sqlx::query_with(&sql, statement.arguments()?).fetch_all(&self.inner.read).await.map_err(db)?;
+        rows.iter().map(|row| row.try_get::<String, _>(3).map_err(db)).collect()
+    }
+
+    /// The room's id and counters.
+    async fn counters(&self, code: &RoomCode) -> Result<(i64, Counters)> {
+        let rows = sqlx::query(COUNTERS_SQL).bind(code.as_str()).fetch_all(&self.inner.read).await.map_err(db)?;
+        match Counters::from_rows(&rows)? {
+            (Some(room), counters) => Ok((room, counters)),
+            (None, _) => Err(Error::room_not_found(code)),
+        }
+    }
+
+    async fn write(&self, op: Op) -> Result<Done> {
+        self.inner.writer.write(op).await
+    }
+
+    async fn write_task(&self, op: Op) -> Result<Task> {
+        match self.write(op).await? {
+            Done::Task(task) => Ok(task),
+            other => Err(unexpected(&other)),
+        }
+    }
+}
+
+#[async_trait]
+impl TaskStore for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn ping(&self) -> Result<()> {
+        let mut conn = self.inner.read.acquire().await.map_err(db)?;
+        conn.ping().await.map_err(db)
+    }
+
+    async fn insert_room(&self, room: &Room) -> Result<()> {
+        match self.write(Op::InsertRoom(room.clone())).await? {
+            Done::RoomInserted => Ok(()),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    async fn room(&self, code: &RoomCode) -> Result<Room> {
+        let sql = format!("SELECT {ROOM_COLUMNS} FROM rooms AS r WHERE r.code = ?");
+        let row = sqlx::query(&sql).bind(code.as_str()).fetch_optional(&self.inner.read).await.map_err(db)?;
+        row.map(|row| row::room(&row)).transpose()?.ok_or_else(|| Error::room_not_found(code))
+    }
+
+    async fn add_member(&self, code: &RoomCode, member: &MemberName, at: OffsetDateTime) -> Result<Room> {
+        match self.write(Op::AddMember(code.clone(), member.clone(), at)).await? {
+            Done::Room(room) => Ok(room),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    async fn insert_task(&self, code: &RoomCode, draft: TaskDraft, key: Option<&IdempotencyKey>) -> Result<Inserted> {
+        match self.write(Op::InsertTask(code.clone(), draft, key.cloned())).await? {
+            Done::Inserted(inserted) => Ok(inserted),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    async fn task(&self, code: &RoomCode, number: u64) -> Result<Task> {
+        let sql = format!(
+            "SELECT r.id, {TASK_COLUMNS} FROM rooms AS r \
+             LEFT JOIN tasks AS t ON t.room_id = r.id AND t.number = ?2 WHERE r.code = ?1"
+        );
+        let row = sqlx::query(&sql)
+            .bind(code.as_str())
+            .bind(number_param(number))
+            .fetch_optional(&self.inner.read)
+            .await
+            .map_err(db)?
+            .ok_or_else(|| Error::room_not_found(code))?;
+        let found: Option<i64> = row.try_get(1).map_err(db)?;
+        match found {
+            Some(_) => row::task(&row, 1),
+            None => Err(Error::task_not_found(code, number)),
+        }
+    }
+
+    async fn update_task(&self, code: &RoomCode, task: &Task, expected_version: u64, write: TaskWrite) -> Result<Task> {
+        self.write_task(Op::UpdateTask(code.clone(), task.clone(), expected_version, write)).await
+    }
+
+    async fn delete_task(
+        &self,
+        code: &RoomCode,
+        number: u64,
+        expected_version: Option<u64>,
+        at: OffsetDateTime,
+    ) -> Result<Task> {
+        self.write_task(Op::DeleteTask(code.clone(), number, expected_version, at)).await
+    }
+
+    async fn list_tasks(&self, code: &RoomCode, query: &TaskQuery, now: OffsetDateTime) -> Result<TaskPage> {
+        let page = query::page(code.as_str(), query, now);
+        let rows = sqlx::query_with(&page.sql, page.arguments()?).fetch_all(&self.inner.read).await.map_err(db)?;
+        let tasks = rows.iter().map(|row| row::task(row, 0)).collect::<Result<Vec<_>>>()?;
+        let (counters, matched) = match rows.first() {
+            Some(row) => {
+                let counters: String = row.try_get(TASK_COLUMN_COUNT).map_err(db)?;
+                let matched: Option<i64> = row.try_get(TASK_COLUMN_COUNT + 1).map_err(db)?;
+                (Counters::from_json(&counters)?, matched)
+            }
+            // No rows: the room may not exist, and the counts still have to be read.
+            None => {
+                let (_, counters) = self.counters(code).await?;
+                let matched = if query::counters_answer(query) {
+                    None
+                } else {
+                    let count = query::matched(code.as_str(), query, now);
+                    let n: i64 = sqlx::query_scalar_with(&count.sql, count.arguments()?)
+                        .fetch_one(&self.inner.read)
+                        .await
+                        .map_err(db)?;
+                    Some(n)
+                };
+                (counters, matched)
+            }
+        };
+        let matched = match matched {
+            Some(n) => unsigned(n)?,
+            None => counters.matching(query),
+        };
+        Ok(TaskPage::from_rows(tasks, query, matched, counters.total()))
+    }
+
+    async fn counts(&self, code: &RoomCode, now: OffsetDateTime) -> Result<TaskCounts> {
+        let [at, day, first] = query::overdue_params(now);
+        let rows = sqlx::query(COUNTS_SQL)
+            .bind(code.as_str())
+            .bind(at)
+            .bind(day)
+            .bind(first)
+            .fetch_all(&self.inner.read)
+            .await
+            .map_err(db)?;
+        let (Some(_), counters) = Counters::from_rows(&rows)? else {
+            return Err(Error::room_not_found(code));
+        };
+        let overdue: i64 = rows.first().map(|row| row.try_get(4)).transpose().map_err(db)?.unwrap_or(0);
+        Ok(counters.counts(unsigned(overdue)?))
+    }
+
+    async fn changes(&self, code: &RoomCode, since: u64, limit: u32) -> Result<ChangeBatch> {
+        // One read transaction: the bounds checked and the changes returned are one snapshot.
+        let mut conn = self.inner.read.acquire().await.map_err(db)?;
+        let mut tx = conn.begin().await.map_err(db)?;
+        let row = sqlx::query(
+            "SELECT r.id, r.last_seq, (SELECT MIN(seq) FROM changes WHERE room_id = r.id) FROM rooms AS r \
+             WHERE r.code = ?",
+        )
+        .bind(code.as_str())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db)?
+        .ok_or_else(|| Error::room_not_found(code))?;
+        let (room, latest, oldest): (i64, i64, Option<i64>) =
+            (row.try_get(0).map_err(db)?, row.try_get(1).map_err(db)?, row.try_get(2).map_err(db)?);
+        let latest = unsigned(latest)?;
+        check_since(since, oldest.map(unsigned).transpose()?, latest)?;
+        let rows = sqlx::query("SELECT seq, at, event FROM changes WHERE room_id = ? AND seq > ? ORDER BY seq LIMIT ?")
+            .bind(room)
+            .bind(number_param(since))
+            .bind(i64::from(limit))
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        let changes = rows.iter().map(row::change).collect::<Result<Vec<_>>>()?;
+        Ok(ChangeBatch { changes, latest })
+    }
+}
