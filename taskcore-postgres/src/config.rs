@@ -111,10 +111,20 @@ impl PgConfig {
     ///   password).
     pub(crate) fn connect_options(&self) -> Result<PgConnectOptions> {
         check_schema(&self.schema)?;
+        let scheme = self.url.split_once("://").map(|(scheme, _)| scheme.to_ascii_lowercase());
+        if !matches!(scheme.as_deref(), Some("postgres" | "postgresql")) {
+            return Err(Error::invalid(
+                "url",
+                format!("{} is not a postgres:// or postgresql:// URL", redact(&self.url)),
+            ));
+        }
         let options = PgConnectOptions::from_str(&self.url).map_err(|e| {
             Error::invalid(
                 "url",
-                format!("{} is not a PostgreSQL URL ({e}): use postgres://user:password@host:5432/database", redact(&self.url)),
+                format!(
+                    "{} is not a PostgreSQL URL ({e}): use postgres://user:password@host:5432/database",
+                    redact(&self.url)
+                ),
             )
         })?;
         let timeout = format!("{}ms", self.statement_timeout.as_millis());
@@ -198,7 +208,10 @@ mod tests {
     #[test]
     fn passwords_never_show() {
         assert_eq!(redact("postgres://app:s3cr%40t@db:5432/tasks"), "postgres://app:***@db:5432/tasks");
-        assert_eq!(redact("postgres://app@db/tasks?password=x&sslmode=require"), "postgres://app@db/tasks?password=***&sslmode=require");
+        assert_eq!(
+            redact("postgres://app@db/tasks?password=x&sslmode=require"),
+            "postgres://app@db/tasks?password=***&sslmode=require"
+        );
         assert_eq!(redact("postgres://db/tasks"), "postgres://db/tasks");
         let config = PgConfig::new("postgres://app:hunter2@db/tasks?password=hunter2");
         assert!(!format!("{config:?}").contains("hunter2"));

@@ -160,7 +160,8 @@ pub(crate) const COUNTERS_SQL: &str = "SELECT r.id, r.pending_low, r.pending_med
      r.done_medium, r.done_high FROM rooms AS r WHERE r.code = $1";
 
 /// Pending tasks of a room due before an instant: a range of `tasks_pending_by_due`.
-pub(crate) const OVERDUE_SQL: &str = "SELECT count(*) FROM tasks AS t WHERE t.room_id = $1 AND NOT t.completed AND t.due < $2";
+pub(crate) const OVERDUE_SQL: &str =
+    "SELECT count(*) FROM tasks AS t WHERE t.room_id = $1 AND NOT t.completed AND t.due < $2";
 
 #[cfg(test)]
 mod tests {

@@ -16,7 +16,10 @@ use crate::error::{corrupt, db};
 pub(crate) const TASK_COLUMNS: &str = "t.number, t.id, t.title, t.description, t.priority, t.due, t.tags, \
      t.assignee, t.completed, t.completed_at, t.created_at, t.updated_at, t.version";
 
-fn col<'r, T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>>(row: &'r PgRow, index: usize) -> Result<T> {
+fn col<'r, T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>>(
+    row: &'r PgRow,
+    index: usize,
+) -> Result<T> {
     row.try_get(index).map_err(db)
 }
 

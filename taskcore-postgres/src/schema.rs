@@ -57,16 +57,17 @@ pub(crate) async fn migrate(conn: &mut PgConnection, schema: &str) -> Result<()>
     let quoted = quote_ident(schema);
     (&mut *tx).execute(format!("CREATE SCHEMA IF NOT EXISTS {quoted}").as_str()).await.map_err(db)?;
     (&mut *tx).execute(format!("SET LOCAL search_path TO {quoted}").as_str()).await.map_err(db)?;
-    (&mut *tx).execute(
-        "CREATE TABLE IF NOT EXISTS taskcore_schema_migrations (
+    (&mut *tx)
+        .execute(
+            "CREATE TABLE IF NOT EXISTS taskcore_schema_migrations (
             version     bigint      PRIMARY KEY,
             major       bigint      NOT NULL,
             description text        NOT NULL,
             applied_at  timestamptz NOT NULL DEFAULT now()
         )",
-    )
-    .await
-    .map_err(db)?;
+        )
+        .await
+        .map_err(db)?;
     let row = sqlx::query(
         "SELECT COALESCE(MAX(version), 0)::bigint, COALESCE(MAX(major), 0)::bigint FROM taskcore_schema_migrations",
     )

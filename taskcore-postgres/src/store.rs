@@ -83,7 +83,12 @@ impl PgStore {
     /// `EXPLAIN` of every statement a listing with `query` runs in the room `code` (the page,
     /// then the match count when the counters do not answer it): the plan lines, for diagnosing
     /// slow listings.
-    pub async fn explain_listing(&self, code: &RoomCode, query: &TaskQuery, now: OffsetDateTime) -> Result<Vec<String>> {
+    pub async fn explain_listing(
+        &self,
+        code: &RoomCode,
+        query: &TaskQuery,
+        now: OffsetDateTime,
+    ) -> Result<Vec<String>> {
         let (room, _) = self.counters(code).await?;
         let mut statements = vec![query::items(room, query, now)];
         if !query::counters_answer(query) {
@@ -100,7 +105,8 @@ impl PgStore {
     pub async fn explain_counts(&self, code: &RoomCode, now: OffsetDateTime) -> Result<Vec<String>> {
         let (room, _) = self.counters(code).await?;
         let counters = Statement { sql: COUNTERS_SQL.to_owned(), params: vec![Param::Text(code.to_string())] };
-        let overdue = Statement { sql: OVERDUE_SQL.to_owned(), params: vec![Param::Int(room), Param::Int(unix_micros(now))] };
+        let overdue =
+            Statement { sql: OVERDUE_SQL.to_owned(), params: vec![Param::Int(room), Param::Int(unix_micros(now))] };
         let mut plan = self.explain(&counters).await?;
         plan.extend(self.explain(&overdue).await?);
         Ok(plan)
@@ -194,8 +200,7 @@ impl TaskStore for PgStore {
     async fn list_tasks(&self, code: &RoomCode, query: &TaskQuery, now: OffsetDateTime) -> Result<TaskPage> {
         let (room, counters) = self.counters(code).await?;
         let items = query::items(room, query, now);
-        let rows =
-            sqlx::query_with(&items.sql, items.arguments()?).fetch_all(&self.inner.pool).await.map_err(db)?;
+        let rows = sqlx::query_with(&items.sql, items.arguments()?).fetch_all(&self.inner.pool).await.map_err(db)?;
         let tasks = rows.iter().map(|row| row::task(row, 0)).collect::<Result<Vec<_>>>()?;
         let matched = if query::counters_answer(query) {
             counters.matching(query)?

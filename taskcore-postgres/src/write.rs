@@ -164,9 +164,7 @@ pub(crate) async fn insert_task(
         .await?;
     if let Some(number) = used {
         let number = row::unsigned(number)?;
-        let replayed = task_in_room(&mut tx, room, number)
-            .await?
-            .ok_or_else(|| Error::task_not_found(code, number))?;
+        let replayed = task_in_room(&mut tx, room, number).await?.ok_or_else(|| Error::task_not_found(code, number))?;
         tx.commit().await?;
         return Ok(Inserted::Replayed(replayed));
     }

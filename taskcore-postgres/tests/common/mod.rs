@@ -15,15 +15,15 @@ use taskcore_postgres::{PgConfig, PgStore};
 use time::OffsetDateTime;
 
 /// The variable naming the server the tests use.
-pub const URL_VAR: &str = "TASKCORE_TEST_POSTGRES_URL";
+pub(crate) const URL_VAR: &str = "TASKCORE_TEST_POSTGRES_URL";
 
 /// The server the tests use.
-pub fn url() -> String {
+pub(crate) fn url() -> String {
     std::env::var(URL_VAR).unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
 
 /// Panics saying how to get a server: these tests never skip silently.
-pub fn unreachable(error: &dyn std::fmt::Display) -> ! {
+pub(crate) fn unreachable(error: &dyn std::fmt::Display) -> ! {
     panic!(
         "PostgreSQL is not reachable at {} ({error}). Start the machine's server with `pg_ctlcluster 15 main start`, \
          or point {URL_VAR} at one (postgres://user@host:port/database; the user must be allowed to create schemas)",
@@ -32,28 +32,28 @@ pub fn unreachable(error: &dyn std::fmt::Display) -> ! {
 }
 
 /// A fresh connection to the server for set-up and inspection, outside any store.
-pub async fn admin() -> PgConnection {
+pub(crate) async fn admin() -> PgConnection {
     PgConnection::connect(&url()).await.unwrap_or_else(|e| unreachable(&e))
 }
 
 /// A schema name no other test uses.
-pub fn fresh_schema() -> String {
+pub(crate) fn fresh_schema() -> String {
     format!("tc_test_{}", uuid::Uuid::now_v7().simple())
 }
 
 /// Drops `schema` and everything in it.
-pub async fn drop_schema(schema: &str) {
+pub(crate) async fn drop_schema(schema: &str) {
     let mut conn = admin().await;
     sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE")).execute(&mut conn).await.unwrap();
 }
 
 /// The default test configuration for `schema`.
-pub fn config(schema: &str) -> PgConfig {
+pub(crate) fn config(schema: &str) -> PgConfig {
     PgConfig::new(url()).schema(schema).pool_size(8)
 }
 
 /// Opens a store, panicking with instructions when the server is unreachable.
-pub async fn open(config: PgConfig) -> PgStore {
+pub(crate) async fn open(config: PgConfig) -> PgStore {
     match PgStore::open_with(config).await {
         Ok(store) => store,
         Err(error @ taskcore::Error::Unavailable { .. }) => unreachable(&error),
@@ -62,33 +62,37 @@ pub async fn open(config: PgConfig) -> PgStore {
 }
 
 /// A store in a fresh schema, dropped with the store.
-pub async fn open_scoped(options: StoreOptions) -> Arc<dyn TaskStore> {
-    let schema = fresh_schema();
-    let store = open(config(&schema).store_options(options)).await;
-    Arc::new(Scoped { store, schema })
+pub(crate) async fn open_scoped(options: StoreOptions) -> Arc<dyn TaskStore> {
+    let schema = SchemaGuard(fresh_schema());
+    let store = open(config(&schema.0).store_options(options)).await;
+    Arc::new(Scoped { store, _schema: schema })
 }
 
-/// A [`PgStore`] that drops its schema when it is dropped.
+/// Drops its schema when dropped, also when a test panics.
 #[derive(Debug)]
-pub struct Scoped {
-    /// The store.
-    pub store: PgStore,
-    schema: String,
-}
+pub(crate) struct SchemaGuard(pub(crate) String);
 
-impl Drop for Scoped {
+impl Drop for SchemaGuard {
     fn drop(&mut self) {
         // Drop runs inside the test's runtime, which cannot be blocked on; a helper thread with
         // its own runtime drops the schema and is waited for.
-        let schema = self.schema.clone();
+        let schema = self.0.clone();
         let dropped = std::thread::spawn(move || {
             tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(drop_schema(&schema));
         })
         .join();
         if dropped.is_err() && !std::thread::panicking() {
-            panic!("dropping schema {} failed", self.schema);
+            panic!("dropping schema {} failed", self.0);
         }
     }
+}
+
+/// A [`PgStore`] that drops its schema when it is dropped.
+#[derive(Debug)]
+pub(crate) struct Scoped {
+    /// The store.
+    pub(crate) store: PgStore,
+    _schema: SchemaGuard,
 }
 
 #[async_trait]
@@ -117,7 +121,13 @@ impl TaskStore for Scoped {
     async fn update_task(&self, code: &RoomCode, task: &Task, expected: u64, write: TaskWrite) -> Result<Task> {
         self.store.update_task(code, task, expected, write).await
     }
-    async fn delete_task(&self, code: &RoomCode, number: u64, expected: Option<u64>, at: OffsetDateTime) -> Result<Task> {
+    async fn delete_task(
+        &self,
+        code: &RoomCode,
+        number: u64,
+        expected: Option<u64>,
+        at: OffsetDateTime,
+    ) -> Result<Task> {
         self.store.delete_task(code, number, expected, at).await
     }
     async fn list_tasks(&self, code: &RoomCode, query: &TaskQuery, now: OffsetDateTime) -> Result<TaskPage> {
@@ -129,4 +139,31 @@ impl TaskStore for Scoped {
     async fn changes(&self, code: &RoomCode, since: u64, limit: u32) -> Result<ChangeBatch> {
         self.store.changes(code, since, limit).await
     }
+}
+
+/// Fills room `code` of the store in `schema` with `n` tasks in one statement (see
+/// `seed_tasks.sql`), around the instant `now`, and brings the room's counters up to date; run
+/// [`analyze`] after the last room.
+pub(crate) async fn seed(schema: &str, code: &RoomCode, n: i64, now: OffsetDateTime) {
+    let mut conn = admin().await;
+    sqlx::query(&format!("SET search_path TO \"{schema}\"")).execute(&mut conn).await.unwrap();
+    let room: i64 = sqlx::query_scalar("SELECT id FROM rooms WHERE code = $1")
+        .bind(code.as_str())
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    sqlx::query(include_str!("seed_tasks.sql"))
+        .bind(room)
+        .bind(n)
+        .bind(taskcore::unix_micros(now))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    sqlx::query(include_str!("seed_counters.sql")).bind(room).execute(&mut conn).await.unwrap();
+}
+
+/// Refreshes the planner's statistics of the tasks in `schema` (after seeding).
+pub(crate) async fn analyze(schema: &str) {
+    let mut conn = admin().await;
+    sqlx::query(&format!("ANALYZE \"{schema}\".tasks")).execute(&mut conn).await.unwrap();
 }
