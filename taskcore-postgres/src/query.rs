@@ -1,7 +1,9 @@
-//! SQL for listings: a [`TaskQuery`]'s filters, order and keyset cursor as one `SELECT` over the
-//! room's tasks, and the `count(*)` of matches when the maintained counters cannot answer it.
+//! SQL for listings and statistics. A listing is one statement (one round trip, one snapshot):
+//! the room's row with its counters, a `LATERAL` page of its tasks under the [`TaskQuery`]'s
+//! filters, order and keyset cursor, and a `count(*)` of matches when the counters cannot answer
+//! it. Statistics are one statement too: the counters and an index range count of overdue tasks.
 //!
-//! Every statement constrains `room_id`, and every B-tree index of `tasks` starts with it, so no
+//! Every task scan constrains `room_id`, and every B-tree index of `tasks` starts with it, so no
 //! listing reads another room's rows. The semantics are those of [`TaskQuery::matches`],
 //! [`TaskQuery::compare`] and [`TaskQuery::is_after_cursor`], over the precomputed columns:
 //! cursors are row-value comparisons `(sort column, number) > ($n, $m)`, which PostgreSQL
@@ -75,9 +77,10 @@ pub(crate) fn counters_answer(query: &TaskQuery) -> bool {
         && !query.overdue
 }
 
-/// Starts `statement` with the `WHERE` clause of the filters, room first.
-fn filters(statement: &mut Statement, room: i64, query: &TaskQuery, now: OffsetDateTime) -> String {
-    let mut terms = vec![format!("t.room_id = {}", statement.bind(Param::Int(room)))];
+/// The `WHERE` clause of the filters over `tasks AS t` in the room `rooms AS r`, binding their
+/// values to `statement`.
+fn filters(statement: &mut Statement, query: &TaskQuery, now: OffsetDateTime) -> String {
+    let mut terms = vec!["t.room_id = r.id".to_owned()];
     match query.status {
         StatusFilter::All => {}
         StatusFilter::Pending => terms.push("NOT t.completed".to_owned()),
@@ -110,10 +113,24 @@ fn filters(statement: &mut Statement, room: i64, query: &TaskQuery, now: OffsetD
     terms.join(" AND ")
 }
 
-/// The page query: up to `limit + 1` matching tasks after the cursor, in the query's order.
-pub(crate) fn items(room: i64, query: &TaskQuery, now: OffsetDateTime) -> Statement {
+/// The columns before the page's [`TASK_COLUMNS`] in a [`listing`] row: room id, the six
+/// counters, and the match count (`NULL` when the counters answer it).
+pub(crate) const LISTING_TASK_AT: usize = 8;
+
+/// The listing of `query` in the room `code`: one row per task of the page (up to `limit + 1`,
+/// in the query's order), or one row with `NULL` task columns when the page is empty; no row when
+/// there is no such room. Columns as [`LISTING_TASK_AT`] says.
+pub(crate) fn listing(code: &str, query: &TaskQuery, now: OffsetDateTime) -> Statement {
     let mut statement = Statement::default();
-    let mut where_sql = filters(&mut statement, room, query, now);
+    let room = statement.bind(Param::Text(code.to_owned()));
+    let mut where_sql = filters(&mut statement, query, now);
+    // A LATERAL join over the one room row runs the count once (a scalar subquery in the select
+    // list would run once per task row).
+    let matched = if counters_answer(query) {
+        "(SELECT NULL::bigint AS n)".to_owned()
+    } else {
+        format!("LATERAL (SELECT count(*) AS n FROM tasks AS t WHERE {where_sql})")
+    };
     let column = sort_column(query.sort.key);
     let (cmp, dir) = match query.sort.dir {
         SortDir::Asc => (">", "ASC"),
@@ -143,25 +160,24 @@ pub(crate) fn items(room: i64, query: &TaskQuery, now: OffsetDateTime) -> Statem
         format!("{column} {dir}, t.number {dir}")
     };
     let limit = statement.bind(Param::Int(i64::from(query.limit) + 1));
-    statement.sql = format!("SELECT {TASK_COLUMNS} FROM tasks AS t WHERE {where_sql} ORDER BY {order} LIMIT {limit}");
+    statement.sql = format!(
+        "SELECT {COUNTERS}, matched.n, page.* FROM rooms AS r CROSS JOIN {matched} AS matched \
+         LEFT JOIN LATERAL (SELECT {TASK_COLUMNS} FROM tasks AS t WHERE {where_sql} ORDER BY {order} LIMIT {limit}) \
+         AS page ON true WHERE r.code = {room}"
+    );
     statement
 }
 
-/// The count of matching tasks (ignoring cursor and limit).
-pub(crate) fn matched(room: i64, query: &TaskQuery, now: OffsetDateTime) -> Statement {
-    let mut statement = Statement::default();
-    let where_sql = filters(&mut statement, room, query, now);
-    statement.sql = format!("SELECT count(*) FROM tasks AS t WHERE {where_sql}");
-    statement
-}
+/// The room id and the six counter columns of `rooms AS r`.
+const COUNTERS: &str = "r.id, r.pending_low, r.pending_medium, r.pending_high, r.done_low, r.done_medium, r.done_high";
 
-/// The room's id and counters by code; no row when there is no such room.
-pub(crate) const COUNTERS_SQL: &str = "SELECT r.id, r.pending_low, r.pending_medium, r.pending_high, r.done_low, \
-     r.done_medium, r.done_high FROM rooms AS r WHERE r.code = $1";
-
-/// Pending tasks of a room due before an instant: a range of `tasks_pending_by_due`.
-pub(crate) const OVERDUE_SQL: &str =
-    "SELECT count(*) FROM tasks AS t WHERE t.room_id = $1 AND NOT t.completed AND t.due < $2";
+/// Statistics of the room `$1` at the instant `$2`: room id, the six counters, and the pending
+/// tasks due before the instant (a range of `tasks_pending_by_due`); no row when there is no
+/// such room.
+pub(crate) const COUNTS_SQL: &str = "SELECT r.id, r.pending_low, r.pending_medium, r.pending_high, r.done_low, \
+     r.done_medium, r.done_high, \
+     (SELECT count(*) FROM tasks AS t WHERE t.room_id = r.id AND NOT t.completed AND t.due < $2) \
+     FROM rooms AS r WHERE r.code = $1";
 
 #[cfg(test)]
 mod tests {
@@ -177,10 +193,14 @@ mod tests {
             value: SortValue::Text("b".into()),
             number: 7,
         });
-        let statement = items(3, &query, OffsetDateTime::UNIX_EPOCH);
+        let statement = listing("ABCD", &query, OffsetDateTime::UNIX_EPOCH);
         assert!(statement.sql.contains("(t.title_key, t.number) < ($2, $3)"), "{}", statement.sql);
-        assert!(statement.sql.ends_with("ORDER BY t.title_key DESC, t.number DESC LIMIT $4"), "{}", statement.sql);
-        assert_eq!(statement.params, vec![Param::Int(3), Param::Text("b".into()), Param::Int(7), Param::Int(51)]);
+        assert!(statement.sql.contains("ORDER BY t.title_key DESC, t.number DESC LIMIT $4"), "{}", statement.sql);
+        assert!(statement.sql.contains("SELECT NULL::bigint"), "the counters answer: {}", statement.sql);
+        assert_eq!(
+            statement.params,
+            vec![Param::Text("ABCD".into()), Param::Text("b".into()), Param::Int(7), Param::Int(51)]
+        );
     }
 
     #[test]

@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 
 use crate::config::PgConfig;
 use crate::error::{db, retry};
-use crate::query::{self, COUNTERS_SQL, OVERDUE_SQL, Param, Statement};
+use crate::query::{self, COUNTS_SQL, LISTING_TASK_AT, Param, Statement};
 use crate::row::{self, Counters, ROOM_COLUMNS, TASK_COLUMNS, signed, unsigned};
 use crate::schema;
 use crate::write::{self, Retention};
@@ -80,53 +80,28 @@ impl PgStore {
         Retention(i64::try_from(self.inner.options.change_retention).unwrap_or(i64::MAX))
     }
 
-    /// `EXPLAIN` of every statement a listing with `query` runs in the room `code` (the page,
-    /// then the match count when the counters do not answer it): the plan lines, for diagnosing
-    /// slow listings.
+    /// `EXPLAIN` of the statement a listing with `query` runs in the room `code` (page, room
+    /// counters and, when they do not answer it, the match count): the plan lines, for
+    /// diagnosing slow listings.
     pub async fn explain_listing(
         &self,
         code: &RoomCode,
         query: &TaskQuery,
         now: OffsetDateTime,
     ) -> Result<Vec<String>> {
-        let (room, _) = self.counters(code).await?;
-        let mut statements = vec![query::items(room, query, now)];
-        if !query::counters_answer(query) {
-            statements.push(query::matched(room, query, now));
-        }
-        let mut plan = Vec::new();
-        for statement in statements {
-            plan.extend(self.explain(&statement).await?);
-        }
-        Ok(plan)
+        self.explain(&query::listing(code.as_str(), query, now)).await
     }
 
-    /// `EXPLAIN` of the statements [`TaskStore::counts`] runs.
+    /// `EXPLAIN` of the statement [`TaskStore::counts`] runs.
     pub async fn explain_counts(&self, code: &RoomCode, now: OffsetDateTime) -> Result<Vec<String>> {
-        let (room, _) = self.counters(code).await?;
-        let counters = Statement { sql: COUNTERS_SQL.to_owned(), params: vec![Param::Text(code.to_string())] };
-        let overdue =
-            Statement { sql: OVERDUE_SQL.to_owned(), params: vec![Param::Int(room), Param::Int(unix_micros(now))] };
-        let mut plan = self.explain(&counters).await?;
-        plan.extend(self.explain(&overdue).await?);
-        Ok(plan)
+        let params = vec![Param::Text(code.to_string()), Param::Int(unix_micros(now))];
+        self.explain(&Statement { sql: COUNTS_SQL.to_owned(), params }).await
     }
 
     async fn explain(&self, statement: &Statement) -> Result<Vec<String>> {
         let sql = format!("EXPLAIN {}", statement.sql);
         let rows = sqlx::query_with(&sql, statement.arguments()?).fetch_all(&self.inner.pool).await.map_err(db)?;
         rows.iter().map(|row| row.try_get::<String, _>(0).map_err(db)).collect()
-    }
-
-    /// The room's id and counters.
-    async fn counters(&self, code: &RoomCode) -> Result<(i64, Counters)> {
-        let row = sqlx::query(COUNTERS_SQL)
-            .bind(code.as_str())
-            .fetch_optional(&self.inner.pool)
-            .await
-            .map_err(db)?
-            .ok_or_else(|| Error::room_not_found(code))?;
-        Ok((row.try_get(0).map_err(db)?, Counters::decode(&row, 1)?))
     }
 }
 
@@ -198,32 +173,34 @@ impl TaskStore for PgStore {
     }
 
     async fn list_tasks(&self, code: &RoomCode, query: &TaskQuery, now: OffsetDateTime) -> Result<TaskPage> {
-        let (room, counters) = self.counters(code).await?;
-        let items = query::items(room, query, now);
-        let rows = sqlx::query_with(&items.sql, items.arguments()?).fetch_all(&self.inner.pool).await.map_err(db)?;
-        let tasks = rows.iter().map(|row| row::task(row, 0)).collect::<Result<Vec<_>>>()?;
-        let matched = if query::counters_answer(query) {
-            counters.matching(query)?
-        } else {
-            let count = query::matched(room, query, now);
-            let n: i64 = sqlx::query_scalar_with(&count.sql, count.arguments()?)
-                .fetch_one(&self.inner.pool)
-                .await
-                .map_err(db)?;
-            unsigned(n)?
+        let listing = query::listing(code.as_str(), query, now);
+        let rows =
+            sqlx::query_with(&listing.sql, listing.arguments()?).fetch_all(&self.inner.pool).await.map_err(db)?;
+        let first = rows.first().ok_or_else(|| Error::room_not_found(code))?;
+        let counters = Counters::decode(first, 1)?;
+        let matched = match first.try_get::<Option<i64>, _>(LISTING_TASK_AT - 1).map_err(db)? {
+            Some(count) => unsigned(count)?,
+            None => counters.matching(query)?,
         };
+        let mut tasks = Vec::with_capacity(rows.len());
+        for row in &rows {
+            if row.try_get::<Option<i64>, _>(LISTING_TASK_AT).map_err(db)?.is_some() {
+                tasks.push(row::task(row, LISTING_TASK_AT)?);
+            }
+        }
         Ok(TaskPage::from_rows(tasks, query, matched, counters.total()?))
     }
 
     async fn counts(&self, code: &RoomCode, now: OffsetDateTime) -> Result<TaskCounts> {
-        let (room, counters) = self.counters(code).await?;
-        let overdue: i64 = sqlx::query_scalar(OVERDUE_SQL)
-            .bind(room)
+        let row = sqlx::query(COUNTS_SQL)
+            .bind(code.as_str())
             .bind(unix_micros(now))
-            .fetch_one(&self.inner.pool)
+            .fetch_optional(&self.inner.pool)
             .await
-            .map_err(db)?;
-        counters.task_counts(unsigned(overdue)?)
+            .map_err(db)?
+            .ok_or_else(|| Error::room_not_found(code))?;
+        let overdue: i64 = row.try_get(7).map_err(db)?;
+        Counters::decode(&row, 1)?.task_counts(unsigned(overdue)?)
     }
 
     async fn changes(&self, code: &RoomCode, since: u64, limit: u32) -> Result<ChangeBatch> {

@@ -127,14 +127,14 @@ const INSERT_TASK_SQL: &str = "WITH r AS (
          WHERE code = $1 RETURNING id, last_number, last_seq
      ), t AS (
          INSERT INTO tasks (room_id, number, id, title, description, priority, due, tags, assignee, assignee_key,
-             completed, completed_at, created_at, updated_at, version, title_key, search)
-         SELECT r.id, r.last_number, $2, $3, $4, $5, $6, $7, $8, $9, false, NULL, $10, $10, 1, $11, $12 FROM r
+             title_key, search, completed, completed_at, created_at, updated_at, version)
+         SELECT r.id, r.last_number, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, false, NULL, $12, $12, 1 FROM r
      ), k AS (
          INSERT INTO idempotency_keys (room_id, key, number) SELECT r.id, $13, r.last_number FROM r
          WHERE $13::text IS NOT NULL
      ), c AS (
          INSERT INTO changes (room_id, seq, at, event)
-         SELECT r.id, r.last_seq, $10, jsonb_set($14::jsonb, '{task,number}', to_jsonb(r.last_number)) FROM r
+         SELECT r.id, r.last_seq, $12, jsonb_set($14::jsonb, '{task,number}', to_jsonb(r.last_number)) FROM r
      ), d AS (
          DELETE FROM changes AS old USING r WHERE old.room_id = r.id AND old.seq <= r.last_seq - $15
      )
@@ -182,8 +182,24 @@ async fn insert_numbered(
 ) -> Attempt<u64> {
     let values = TaskValues::of(task);
     let sql = INSERT_TASK_SQL.replace("{counter}", COUNTER_COLUMNS[cell(false, task.priority)]);
-    let number: Option<i64> = sqlx::query_scalar(&sql)
-        .bind(code.as_str())
+    let row = bind_fields(sqlx::query(&sql).bind(code.as_str()), task, &values)
+        .bind(values.created_at)
+        .bind(key.map(IdempotencyKey::as_str))
+        .bind(event_json(&ChangeEvent::TaskCreated { task: task.clone() })?)
+        .bind(retention.0)
+        .fetch_optional(conn)
+        .await?;
+    let row = row.ok_or_else(|| Error::room_not_found(code))?;
+    Ok(row::unsigned(row.try_get(0)?)?)
+}
+
+/// A query under construction.
+type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
+
+/// Binds the fields a caller chooses, in the order `id, title, description, priority, due,
+/// tags, assignee, assignee_key, title_key, search`.
+fn bind_fields<'q>(query: PgQuery<'q>, task: &'q Task, values: &'q TaskValues) -> PgQuery<'q> {
+    query
         .bind(task.id)
         .bind(&task.title)
         .bind(&task.description)
@@ -192,16 +208,8 @@ async fn insert_numbered(
         .bind(&values.tags)
         .bind(&values.assignee)
         .bind(&values.assignee_key)
-        .bind(values.created_at)
         .bind(&values.title_key)
         .bind(&values.search)
-        .bind(key.map(IdempotencyKey::as_str))
-        .bind(event_json(&ChangeEvent::TaskCreated { task: task.clone() })?)
-        .bind(retention.0)
-        .fetch_optional(conn)
-        .await?;
-    let number = number.ok_or_else(|| Error::room_not_found(code))?;
-    Ok(row::unsigned(number)?)
 }
 
 /// The task of a room by room id, if it exists.
@@ -245,34 +253,23 @@ pub(crate) async fn update_task(
     let room = lock_room(&mut tx, code).await?;
     let values = TaskValues::of(task);
     // The self-join reads the row as it was (the room lock keeps it current) for the counters.
-    let old: Option<PgRow> = sqlx::query(
+    let query = sqlx::query(
         "UPDATE tasks AS t SET id = $3, title = $4, description = $5, priority = $6, due = $7, tags = $8,
-             assignee = $9, assignee_key = $10, completed = $11, completed_at = $12, created_at = $13,
-             updated_at = $14, version = $15, title_key = $16, search = $17
+             assignee = $9, assignee_key = $10, title_key = $11, search = $12, completed = $13,
+             completed_at = $14, created_at = $15, updated_at = $16, version = $17
          FROM tasks AS o
          WHERE t.room_id = $1 AND t.number = $2 AND t.version = $18 AND o.room_id = t.room_id AND o.number = t.number
          RETURNING o.completed, o.priority",
-    )
-    .bind(room)
-    .bind(values.number)
-    .bind(task.id)
-    .bind(&task.title)
-    .bind(&task.description)
-    .bind(values.priority)
-    .bind(values.due)
-    .bind(&values.tags)
-    .bind(&values.assignee)
-    .bind(&values.assignee_key)
-    .bind(task.completed)
-    .bind(values.completed_at)
-    .bind(values.created_at)
-    .bind(values.updated_at)
-    .bind(values.version)
-    .bind(&values.title_key)
-    .bind(&values.search)
-    .bind(signed(expected))
-    .fetch_optional(&mut *tx)
-    .await?;
+    );
+    let old: Option<PgRow> = bind_fields(query.bind(room).bind(values.number), task, &values)
+        .bind(task.completed)
+        .bind(values.completed_at)
+        .bind(values.created_at)
+        .bind(values.updated_at)
+        .bind(values.version)
+        .bind(signed(expected))
+        .fetch_optional(&mut *tx)
+        .await?;
     let Some(old) = old else {
         return Err(missed(&mut tx, code, room, task.number, expected).await);
     };
