@@ -37,7 +37,8 @@ const WRITERS: usize = 8;
 const COLUMNS: &str = "number, id, title, description, priority, due, tags, assignee, completed, completed_at, \
      created_at, updated_at, version";
 
-/// One measured operation: mean latency of sequential calls, or throughput of concurrent ones.
+/// One measured operation: median latency of sequential calls, or mean time per operation of
+/// concurrent ones, through the store and by hand.
 struct Figure {
     what: &'static str,
     store: Duration,
@@ -45,23 +46,42 @@ struct Figure {
     reference_is: &'static str,
 }
 
-async fn time_sequential<F, Fut>(iterations: usize, mut op: F) -> Duration
-where
-    F: FnMut(usize) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    for i in 0..iterations / 10 {
-        op(iterations + i).await; // warm up (connections, prepared statements, caches) on other keys
-    }
-    let start = Instant::now();
-    for i in 0..iterations {
-        op(i).await;
-    }
-    start.elapsed() / u32::try_from(iterations).unwrap()
+/// How many alternating rounds concurrent measurements run in.
+const ROUNDS: usize = 4;
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
 }
 
-/// Mean time per operation of `WRITERS` concurrent workers doing `iterations` operations in all.
-async fn time_concurrent<F, Fut>(iterations: usize, op: F) -> Duration
+/// Median latency of `store` and `reference` called alternately, one call each per iteration
+/// (so background load on a shared machine hits both alike), after a warm-up on other keys.
+async fn pair<S, SF, R, RF>(iterations: usize, mut store: S, mut reference: R) -> (Duration, Duration)
+where
+    S: FnMut(usize) -> SF,
+    SF: Future<Output = ()>,
+    R: FnMut(usize) -> RF,
+    RF: Future<Output = ()>,
+{
+    for i in iterations..iterations + iterations / 10 {
+        store(i).await;
+        reference(i).await;
+    }
+    let (mut ours, mut theirs) = (Vec::with_capacity(iterations), Vec::with_capacity(iterations));
+    for i in 0..iterations {
+        let start = Instant::now();
+        store(i).await;
+        ours.push(start.elapsed());
+        let start = Instant::now();
+        reference(i).await;
+        theirs.push(start.elapsed());
+    }
+    (median(ours), median(theirs))
+}
+
+/// Mean time per operation of `WRITERS` concurrent workers calling `op(worker, i)` for each
+/// `i` of `range`.
+async fn concurrently<F, Fut>(range: std::ops::Range<usize>, op: F) -> Duration
 where
     F: Fn(usize, usize) -> Fut + Clone + Send + 'static,
     Fut: Future<Output = ()> + Send,
@@ -69,9 +89,9 @@ where
     let start = Instant::now();
     let mut workers = JoinSet::new();
     for worker in 0..WRITERS {
-        let op = op.clone();
+        let (op, range) = (op.clone(), range.clone());
         workers.spawn(async move {
-            for i in (worker..iterations).step_by(WRITERS) {
+            for i in range.skip(worker).step_by(WRITERS) {
                 op(worker, i).await;
             }
         });
@@ -79,7 +99,26 @@ where
     while let Some(done) = workers.join_next().await {
         done.unwrap();
     }
-    start.elapsed() / u32::try_from(iterations).unwrap()
+    start.elapsed()
+}
+
+/// [`concurrently`] for the store and the reference, alternating in [`ROUNDS`] rounds.
+async fn pair_concurrent<S, SF, R, RF>(iterations: usize, store: S, reference: R) -> (Duration, Duration)
+where
+    S: Fn(usize, usize) -> SF + Clone + Send + 'static,
+    SF: Future<Output = ()> + Send,
+    R: Fn(usize, usize) -> RF + Clone + Send + 'static,
+    RF: Future<Output = ()> + Send,
+{
+    let (mut ours, mut theirs) = (Duration::ZERO, Duration::ZERO);
+    let per_round = iterations / ROUNDS;
+    for round in 0..ROUNDS {
+        let range = round * per_round..(round + 1) * per_round;
+        ours += concurrently(range.clone(), store.clone()).await;
+        theirs += concurrently(range, reference.clone()).await;
+    }
+    let n = u32::try_from(per_round * ROUNDS).unwrap();
+    (ours / n, theirs / n)
 }
 
 async fn reference_insert(pool: PgPool, room: i64, number: i64) {
@@ -123,21 +162,23 @@ impl List<'_> {
     /// The store listing `query` (50 items) beside the reference `SELECT` with `filter_order`
     /// (a `WHERE` continuation and an `ORDER BY`) and `LIMIT 50`.
     async fn figure(&self, what: &'static str, query: TaskQuery, filter_order: &str) -> Figure {
-        let store = time_sequential(self.iterations, |_| {
-            let (tasks, code, query) = (self.tasks.clone(), self.code.clone(), query.clone());
-            async move {
-                assert_eq!(tasks.list_tasks(&code, &query).await.unwrap().items.len(), 50);
-            }
-        })
-        .await;
         let sql = format!("SELECT {COLUMNS} FROM ref_tasks WHERE room_id = $1 AND {filter_order} LIMIT 50");
-        let reference = time_sequential(self.iterations, |_| {
-            let (pool, sql, room) = (self.pool.clone(), sql.clone(), self.room);
-            async move {
-                let rows = sqlx::query(&sql).bind(room).fetch_all(&pool).await.unwrap();
-                assert_eq!(rows.iter().map(decode).count(), 50);
-            }
-        })
+        let (store, reference) = pair(
+            self.iterations,
+            |_| {
+                let (tasks, code, query) = (self.tasks.clone(), self.code.clone(), query.clone());
+                async move {
+                    assert_eq!(tasks.list_tasks(&code, &query).await.unwrap().items.len(), 50);
+                }
+            },
+            |_| {
+                let (pool, sql, room) = (self.pool.clone(), sql.clone(), self.room);
+                async move {
+                    let rows = sqlx::query(&sql).bind(room).fetch_all(&pool).await.unwrap();
+                    assert_eq!(rows.iter().map(decode).count(), 50);
+                }
+            },
+        )
         .await;
         Figure { what, store, reference, reference_is: "SELECT … LIMIT 50 (no count)" }
     }
@@ -185,15 +226,18 @@ async fn run(iterations: usize) -> Vec<Figure> {
     // Creates, one at a time, into an empty room.
     let room = tasks.create_room("alice").await.unwrap();
     let input = NewTask::titled("bench").priority("high").tags(["x"]);
-    let store_create = time_sequential(iterations, |_| {
-        let (tasks, code, input) = (tasks.clone(), room.code.clone(), input.clone());
-        async move {
-            tasks.create_task(&code, &input, None).await.unwrap();
-        }
-    })
-    .await;
     let ref_room = 1_000_000;
-    let ref_create = time_sequential(iterations, |i| reference_insert(pool.clone(), ref_room, i as i64)).await;
+    let (store_create, ref_create) = pair(
+        iterations,
+        |_| {
+            let (tasks, code, input) = (tasks.clone(), room.code.clone(), input.clone());
+            async move {
+                tasks.create_task(&code, &input, None).await.unwrap();
+            }
+        },
+        |i| reference_insert(pool.clone(), ref_room, i as i64),
+    )
+    .await;
     figures.push(Figure {
         what: "create (sequential)",
         store: store_create,
@@ -204,15 +248,18 @@ async fn run(iterations: usize) -> Vec<Figure> {
     // Creates from 8 concurrent writers into one room: they take turns on the room's row lock.
     let one_room = tasks.create_room("alice").await.unwrap();
     let (t, code, inp) = (tasks.clone(), one_room.code.clone(), input.clone());
-    let store_one = time_concurrent(iterations, move |_, _| {
-        let (tasks, code, input) = (t.clone(), code.clone(), inp.clone());
-        async move {
-            tasks.create_task(&code, &input, None).await.unwrap();
-        }
-    })
-    .await;
     let p = pool.clone();
-    let ref_one = time_concurrent(iterations, move |_, i| reference_insert(p.clone(), ref_room + 1, i as i64)).await;
+    let (store_one, ref_one) = pair_concurrent(
+        iterations,
+        move |_, _| {
+            let (tasks, code, input) = (t.clone(), code.clone(), inp.clone());
+            async move {
+                tasks.create_task(&code, &input, None).await.unwrap();
+            }
+        },
+        move |_, i| reference_insert(p.clone(), ref_room + 1, i as i64),
+    )
+    .await;
     figures.push(Figure {
         what: "create (8 writers, one room), per op",
         store: store_one,
@@ -226,17 +273,17 @@ async fn run(iterations: usize) -> Vec<Figure> {
         rooms.push(tasks.create_room("alice").await.unwrap().code);
     }
     let (t, inp) = (tasks.clone(), input.clone());
-    let store_many = time_concurrent(iterations, move |worker, _| {
-        let (tasks, code, input) = (t.clone(), rooms[worker].clone(), inp.clone());
-        async move {
-            tasks.create_task(&code, &input, None).await.unwrap();
-        }
-    })
-    .await;
     let p = pool.clone();
-    let ref_many = time_concurrent(iterations, move |worker, i| {
-        reference_insert(p.clone(), ref_room + 2 + worker as i64, i as i64)
-    })
+    let (store_many, ref_many) = pair_concurrent(
+        iterations,
+        move |worker, _| {
+            let (tasks, code, input) = (t.clone(), rooms[worker].clone(), inp.clone());
+            async move {
+                tasks.create_task(&code, &input, None).await.unwrap();
+            }
+        },
+        move |worker, i| reference_insert(p.clone(), ref_room + 2 + worker as i64, i as i64),
+    )
     .await;
     figures.push(Figure {
         what: "create (8 writers, 8 rooms), per op",
@@ -257,34 +304,38 @@ async fn run(iterations: usize) -> Vec<Figure> {
     figures.push(list.figure("list 50 of 100k: tag, by title, with count", query, by_title).await);
 
     // Statistics of the 100,000-task room.
-    let store_stats = time_sequential(iterations, |_| {
-        let (tasks, code) = (tasks.clone(), big.code.clone());
-        async move {
-            assert_eq!(tasks.stats(&code).await.unwrap().total, 100_000);
-        }
-    })
-    .await;
-    let ref_stats = time_sequential(iterations.min(200), |_| {
-        let pool = pool.clone();
-        async move {
-            let rows = sqlx::query(
-                "SELECT completed, priority, count(*) FROM ref_tasks WHERE room_id = $1 GROUP BY completed, priority",
-            )
-            .bind(big_id)
-            .fetch_all(&pool)
-            .await
-            .unwrap();
-            let overdue: i64 =
-                sqlx::query_scalar("SELECT count(*) FROM ref_tasks WHERE room_id = $1 AND NOT completed AND due < $2")
-                    .bind(big_id)
-                    .bind(unix_micros(NOW))
-                    .fetch_one(&pool)
-                    .await
-                    .unwrap();
-            assert_eq!(rows.iter().map(|r| r.get::<i64, _>(2)).sum::<i64>(), 100_000);
-            assert!(overdue > 0);
-        }
-    })
+    let (store_stats, ref_stats) = pair(
+        iterations.min(200),
+        |_| {
+            let (tasks, code) = (tasks.clone(), big.code.clone());
+            async move {
+                assert_eq!(tasks.stats(&code).await.unwrap().total, 100_000);
+            }
+        },
+        |_| {
+            let pool = pool.clone();
+            async move {
+                let rows = sqlx::query(
+                    "SELECT completed, priority, count(*) FROM ref_tasks WHERE room_id = $1 \
+                     GROUP BY completed, priority",
+                )
+                .bind(big_id)
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+                let overdue: i64 = sqlx::query_scalar(
+                    "SELECT count(*) FROM ref_tasks WHERE room_id = $1 AND NOT completed AND due < $2",
+                )
+                .bind(big_id)
+                .bind(unix_micros(NOW))
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+                assert_eq!(rows.iter().map(|r| r.get::<i64, _>(2)).sum::<i64>(), 100_000);
+                assert!(overdue > 0);
+            }
+        },
+    )
     .await;
     figures.push(Figure {
         what: "stats of a 100k-task room",
@@ -294,25 +345,27 @@ async fn run(iterations: usize) -> Vec<Figure> {
     });
 
     // One task by number.
-    let store_get = time_sequential(iterations, |i| {
-        let (tasks, code) = (tasks.clone(), big.code.clone());
-        async move {
-            tasks.task(&code, (i as u64 * 7919) % 100_000 + 1).await.unwrap();
-        }
-    })
-    .await;
-    let ref_get = time_sequential(iterations, |i| {
-        let pool = pool.clone();
-        async move {
-            let row = sqlx::query(&format!("SELECT {COLUMNS} FROM ref_tasks WHERE room_id = $1 AND number = $2"))
-                .bind(big_id)
-                .bind((i as i64 * 7919) % 100_000 + 1)
-                .fetch_one(&pool)
-                .await
-                .unwrap();
-            decode(&row);
-        }
-    })
+    let (store_get, ref_get) = pair(
+        iterations,
+        |i| {
+            let (tasks, code) = (tasks.clone(), big.code.clone());
+            async move {
+                tasks.task(&code, (i as u64 * 7919) % 100_000 + 1).await.unwrap();
+            }
+        },
+        |i| {
+            let pool = pool.clone();
+            async move {
+                let row = sqlx::query(&format!("SELECT {COLUMNS} FROM ref_tasks WHERE room_id = $1 AND number = $2"))
+                    .bind(big_id)
+                    .bind((i as i64 * 7919) % 100_000 + 1)
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
+                decode(&row);
+            }
+        },
+    )
     .await;
     figures.push(Figure { what: "get one task", store: store_get, reference: ref_get, reference_is: "SELECT by key" });
 
@@ -331,7 +384,11 @@ fn main() {
     let iterations = if bench { 2_000 } else { 20 };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     let figures = runtime.block_on(run(iterations));
-    println!("\n{iterations} iterations per operation (after {} warm-up)\n", iterations / 10);
+    println!(
+        "\n{iterations} iterations per operation (stats: at most 200) after {} warm-up; sequential rows: median latency, \
+         store and reference calls alternating; concurrent rows: mean time per operation, {ROUNDS} alternating rounds\n",
+        iterations / 10
+    );
     println!("| operation | taskcore-postgres | bare sqlx reference | reference is | ratio |");
     println!("|---|---:|---:|---|---:|");
     for f in &figures {

@@ -230,6 +230,18 @@ mod tests {
     }
 
     #[test]
+    fn session_settings_are_start_up_parameters() {
+        let config = PgConfig::new("postgres://app@db/tasks")
+            .schema("tc_x")
+            .statement_timeout(Duration::from_millis(1500))
+            .application_name("replica-2");
+        let options = config.connect_options().unwrap();
+        assert_eq!(options.get_options(), Some("-c search_path=tc_x -c statement_timeout=1500ms"));
+        assert_eq!(options.get_application_name(), Some("replica-2"));
+        assert!(PgConfig::new("mysql://x@db/tasks").connect_options().is_err());
+    }
+
+    #[test]
     fn sizes_are_at_least_one() {
         assert_eq!(PgConfig::new("postgres://x").pool_size(0).pool_size, 1);
     }

@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 use crate::error::{Attempt, Fault};
 use crate::row::{self, COUNTER_COLUMNS, Counters, ROOM_COLUMNS, TASK_COLUMNS, TaskValues, cell, event_json, signed};
 
-/// What a write needs to know besides its arguments.
+/// The change retention of the store (changes kept per room), as bound in SQL.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Retention(pub(crate) i64);
 
