@@ -56,7 +56,11 @@ impl Target {
     }
 
     pub fn remote(base: String) -> Self {
-        Self::Remote { base, client: reqwest::Client::new() }
+        // No connection reuse: after answering 413 the server closes a connection whose body it
+        // did not read, and a pooled client could send the next request on it in that instant
+        // (hyper `IncompleteMessage`), which made `malformed_requests_get_json_errors` flaky.
+        let client = reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap();
+        Self::Remote { base, client }
     }
 
     pub async fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], payload: Payload) -> Reply {
