@@ -28,17 +28,30 @@ const CREATES_PER_PROCESS: usize = 250;
 /// Concurrent writers inside each child.
 const WRITERS_PER_PROCESS: usize = 5;
 
+/// The one test of this binary, by the name libtest would give it.
+const NAME: &str = "four_processes_number_one_room_densely";
+
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    match std::env::var(CHILD) {
-        Ok(args) => runtime.block_on(child(&args)),
-        Err(_) => {
-            println!("\nrunning 1 test");
-            runtime.block_on(parent());
-            println!("test four_processes_number_one_room_densely ... ok\n");
-            println!("test result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out\n");
-        }
+    if let Ok(args) = std::env::var(CHILD) {
+        runtime.block_on(child(&args));
+        return;
     }
+    // Answer like libtest: `--list`, and name filters (`cargo test -p taskcore-postgres fault`).
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|arg| arg == "--list") {
+        println!("{NAME}: test");
+        return;
+    }
+    let filters: Vec<&String> = args.iter().filter(|arg| !arg.starts_with('-')).collect();
+    if !filters.is_empty() && !filters.iter().any(|filter| NAME.contains(filter.as_str())) {
+        println!("\nrunning 0 tests\n\ntest result: ok. 0 passed; 0 failed; 0 ignored; 0 measured; 1 filtered out\n");
+        return;
+    }
+    println!("\nrunning 1 test");
+    runtime.block_on(parent());
+    println!("test {NAME} ... ok\n");
+    println!("test result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out\n");
 }
 
 async fn child(args: &str) {
