@@ -25,6 +25,7 @@
 //! |---|---|---|
 //! | (none) | — | `memory:` (always; nothing persists) |
 //! | `sqlite` | yes | `sqlite://path/file.db`, `sqlite::memory:` (durability from `TASKCORE_SQLITE_DURABILITY`) |
+//! | `postgres` | no | `postgres://user:password@host/db` (schema from `TASKCORE_POSTGRES_SCHEMA`) |
 //! | `redis` | no | `redis://[user:password@]host:port[/db]` (key prefix from `TASKCORE_REDIS_PREFIX`) |
 
 mod app;
@@ -50,7 +51,8 @@ pub use dto::{
 pub use error::{ApiError, ApiResult, ErrorBody};
 pub use observed_store::ObservedStore;
 pub use open_store::{
-    BACKENDS, Backend, OpenStoreError, SQLITE_DURABILITY_ENV, compiled_schemes, open_store, redact_url,
+    BACKENDS, Backend, OpenStoreError, POSTGRES_SCHEMA_ENV, SQLITE_DURABILITY_ENV, compiled_schemes, open_store,
+    redact_url,
 };
 pub use openapi::ApiDoc;
 pub use server::{BoundServer, ServeError, shutdown_signal};

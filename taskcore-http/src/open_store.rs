@@ -20,10 +20,13 @@ pub struct Backend {
 /// Every backend this crate knows.
 pub const BACKENDS: &[Backend] = &[
     Backend { schemes: &["memory"], feature: None, compiled_in: true },
-    // A backend whose crate does not exist yet is known, so its URLs get a clear answer.
     Backend { schemes: &["sqlite"], feature: Some("sqlite"), compiled_in: cfg!(feature = "sqlite") },
     Backend { schemes: &["redis", "rediss"], feature: Some("redis"), compiled_in: cfg!(feature = "redis") },
-    Backend { schemes: &["postgres", "postgresql"], feature: Some("postgres"), compiled_in: false },
+    Backend {
+        schemes: &["postgres", "postgresql"],
+        feature: Some("postgres"),
+        compiled_in: cfg!(feature = "postgres"),
+    },
 ];
 
 /// Why no store could be opened.
@@ -81,10 +84,13 @@ pub fn compiled_schemes() -> String {
 /// `normal` (survives a process crash; faster).
 pub const SQLITE_DURABILITY_ENV: &str = "TASKCORE_SQLITE_DURABILITY";
 
+/// The variable naming the PostgreSQL schema the store uses (default `taskcore`).
+pub const POSTGRES_SCHEMA_ENV: &str = "TASKCORE_POSTGRES_SCHEMA";
+
 /// Opens the store a URL names: `memory:` (always), `sqlite:…`, `redis://…`,
 /// `postgres://…` (each with its feature). For SQLite, durability comes from
 /// [`SQLITE_DURABILITY_ENV`]; for Redis, the key prefix from `TASKCORE_REDIS_PREFIX` (default
-/// `taskcore`).
+/// `taskcore`); for PostgreSQL, the schema from [`POSTGRES_SCHEMA_ENV`].
 pub async fn open_store(url: &str, options: StoreOptions) -> Result<Arc<dyn TaskStore>, OpenStoreError> {
     let Some((scheme, _)) = url.split_once(':') else {
         return Err(OpenStoreError::NoScheme { url: redact_url(url), known: compiled_schemes() });
@@ -100,7 +106,7 @@ pub async fn open_store(url: &str, options: StoreOptions) -> Result<Arc<dyn Task
     opened.map_err(|source| OpenStoreError::Open { url: redact_url(url), source })
 }
 
-#[cfg_attr(not(any(feature = "sqlite", feature = "redis")), allow(unused_variables))] // read by backend arms only
+#[cfg_attr(not(any(feature = "sqlite", feature = "redis", feature = "postgres")), allow(unused_variables))] // read by backend arms only
 async fn open_compiled(scheme: &str, url: &str, options: StoreOptions) -> taskcore::Result<Arc<dyn TaskStore>> {
     match scheme {
         "memory" => Ok(Arc::new(MemoryStore::with_options(options))),
@@ -114,6 +120,14 @@ async fn open_compiled(scheme: &str, url: &str, options: StoreOptions) -> taskco
                     })?);
             }
             Ok(Arc::new(taskcore_sqlite::SqliteStore::open_with(config).await?))
+        }
+        #[cfg(feature = "postgres")]
+        "postgres" | "postgresql" => {
+            let mut config = taskcore_postgres::PgConfig::new(url).store_options(options);
+            if let Ok(schema) = std::env::var(POSTGRES_SCHEMA_ENV) {
+                config = config.schema(schema);
+            }
+            Ok(Arc::new(taskcore_postgres::PgStore::open_with(config).await?))
         }
         #[cfg(feature = "redis")]
         "redis" | "rediss" => {

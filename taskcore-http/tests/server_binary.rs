@@ -90,6 +90,89 @@ mod sqlite_store {
     }
 }
 
+#[cfg(any(feature = "redis", feature = "postgres"))]
+/// Two server processes on one shared store, as two replicas behind a load balancer: what one
+/// writes, the other serves, and concurrent creates through both never share a number.
+async fn two_replicas_share_one_store(url: &str, env: &[(&str, &str)]) {
+    let first = ServerProcess::start_with_env(url, &[], env).await;
+    let second = ServerProcess::start_with_env(url, &[], env).await;
+    let (a, b) = (first.target(), second.target());
+    let code = a.room("alice").await;
+    let joined = b.post(&format!("/rooms/{code}/join"), json!({ "username": "bob" })).await;
+    assert_eq!(joined.status, 200, "{}", joined.text);
+    a.task(&code, json!({ "title": "through the first" })).await;
+    let read = b.get(&format!("/tasks/1?room={code}")).await;
+    assert_eq!(read.json["title"], "through the first", "{}", read.text);
+    let mut ids = Vec::new();
+    for round in 0..20 {
+        let (x, y) = tokio::join!(
+            a.task(&code, json!({ "title": format!("a{round}") })),
+            b.task(&code, json!({ "title": format!("b{round}") }))
+        );
+        ids.extend([x["id"].as_u64().unwrap(), y["id"].as_u64().unwrap()]);
+    }
+    ids.sort_unstable();
+    assert_eq!(ids, (2..=41).collect::<Vec<u64>>(), "numbers are unique and dense across replicas");
+    assert_eq!(a.get(&format!("/tasks/stats?room={code}")).await.json["total_tasks"], 41);
+    assert_eq!(b.get(&format!("/tasks/stats?room={code}")).await.json["total_tasks"], 41);
+}
+
+#[cfg(feature = "postgres")]
+mod postgres_store {
+    //! The contract over the machine's PostgreSQL (`TASKCORE_TEST_POSTGRES_URL`, default
+    //! `postgres://postgres@127.0.0.1:5432/postgres`), each test in its own schema, dropped
+    //! afterwards; and two servers on one database.
+
+    use super::*;
+
+    fn postgres_url() -> String {
+        std::env::var("TASKCORE_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+    }
+
+    /// Drops the test's schema when the test ends.
+    struct Schema {
+        name: String,
+        _servers: Vec<ServerProcess>,
+    }
+
+    impl Drop for Schema {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("psql")
+                .args([postgres_url().as_str(), "-q", "-c", &format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name)])
+                .output();
+        }
+    }
+
+    fn fresh_schema() -> String {
+        let url = postgres_url();
+        let reachable = std::process::Command::new("psql")
+            .args([url.as_str(), "-qAt", "-c", "select 1"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        assert!(
+            reachable,
+            "no PostgreSQL at {url}: start it (`pg_ctlcluster 15 main start`, or `bash .ci/services.sh`) or set TASKCORE_TEST_POSTGRES_URL"
+        );
+        format!("tc_http_{}", uuid::Uuid::now_v7().simple())
+    }
+
+    async fn postgres_server() -> (Target, Schema) {
+        let name = fresh_schema();
+        let server =
+            ServerProcess::start_with_env(&postgres_url(), &[], &[("TASKCORE_POSTGRES_SCHEMA", name.as_str())]).await;
+        (server.target(), Schema { name, _servers: vec![server] })
+    }
+
+    crate::contract_tests!(postgres_server);
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_servers_on_one_database_serve_the_same_rooms() {
+        let schema = Schema { name: fresh_schema(), _servers: Vec::new() };
+        two_replicas_share_one_store(&postgres_url(), &[("TASKCORE_POSTGRES_SCHEMA", schema.name.as_str())]).await;
+    }
+}
+
 #[cfg(feature = "redis")]
 mod redis_store {
     //! The contract over the machine's Redis (`TASKCORE_TEST_REDIS_URL`, default
@@ -134,6 +217,12 @@ mod redis_store {
     }
 
     crate::contract_tests!(redis_server);
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_servers_on_one_redis_serve_the_same_rooms() {
+        let (_target, prefix) = redis_server().await;
+        two_replicas_share_one_store(&redis_url(), &[("TASKCORE_REDIS_PREFIX", prefix.name.as_str())]).await;
+    }
 
     struct PrivateRedis {
         child: std::process::Child,

@@ -56,7 +56,11 @@ impl Target {
     }
 
     pub fn remote(base: String) -> Self {
-        Self::Remote { base, client: reqwest::Client::new() }
+        // No connection reuse: after answering 413 the server closes a connection whose body it
+        // did not read, and a pooled client could send the next request on it in that instant
+        // (hyper `IncompleteMessage`), which made `malformed_requests_get_json_errors` flaky.
+        let client = reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap();
+        Self::Remote { base, client }
     }
 
     pub async fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], payload: Payload) -> Reply {
@@ -193,6 +197,8 @@ pub struct ServerProcess {
     pub child: tokio::process::Child,
     pub base: String,
     pub port: u16,
+    /// The server's log (stderr), read when it fails to start.
+    pub log: tempfile::NamedTempFile,
 }
 
 impl ServerProcess {
@@ -204,16 +210,17 @@ impl ServerProcess {
     /// [`ServerProcess::start`] with extra environment variables.
     pub async fn start_with_env(store_url: &str, extra_args: &[&str], env: &[(&str, &str)]) -> Self {
         let port = free_port();
+        let log = tempfile::NamedTempFile::new().unwrap();
         let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_taskcore-server"))
             .args(["--bind", &format!("127.0.0.1:{port}"), "--store", store_url, "--log", "warn"])
             .args(extra_args)
             .envs(env.iter().copied())
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
+            .stderr(log.reopen().unwrap())
             .kill_on_drop(true)
             .spawn()
             .expect("start taskcore-server");
-        let server = Self { child, base: format!("http://127.0.0.1:{port}"), port };
+        let server = Self { child, base: format!("http://127.0.0.1:{port}"), port, log };
         server.wait_ready().await;
         server
     }
@@ -228,7 +235,8 @@ impl ServerProcess {
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
-        panic!("taskcore-server did not become ready on {}", self.base);
+        let log = std::fs::read_to_string(self.log.path()).unwrap_or_default();
+        panic!("taskcore-server did not become ready on {}; its log:\n{log}", self.base);
     }
 
     pub fn target(&self) -> Target {

@@ -1,0 +1,238 @@
+//! Between domain records and rows: the task columns in the order every `SELECT` names them,
+//! decoding rows into [`Task`], [`Room`] and [`Change`], the column values a write binds
+//! (precomputed sort and search columns included), and the per-room [`Counters`].
+
+use sqlx::Row;
+use sqlx::postgres::PgRow;
+use taskcore::{
+    Change, ChangeEvent, MemberName, NO_DUE_DATE, Priority, Result, Room, RoomCode, Tag, Task, TaskCounts, TaskQuery,
+    from_unix_micros, search_text_of, unix_micros,
+};
+use uuid::Uuid;
+
+use crate::error::{corrupt, db};
+
+/// The task columns every task read selects, in the order [`task`] decodes them.
+pub(crate) const TASK_COLUMNS: &str = "t.number, t.id, t.title, t.description, t.priority, t.due, t.tags, \
+     t.assignee, t.completed, t.completed_at, t.created_at, t.updated_at, t.version";
+
+fn col<'r, T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>>(
+    row: &'r PgRow,
+    index: usize,
+) -> Result<T> {
+    row.try_get(index).map_err(db)
+}
+
+/// A stored count, number or version (never negative) as `u64`.
+pub(crate) fn unsigned(value: i64) -> Result<u64> {
+    u64::try_from(value).map_err(|e| corrupt("count", e))
+}
+
+/// A task number or version as bound in SQL; values beyond `i64` cannot be stored, so they
+/// become -1, which matches nothing.
+pub(crate) fn signed(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(-1)
+}
+
+/// Decodes the [`TASK_COLUMNS`] starting at column `at`.
+pub(crate) fn task(row: &PgRow, at: usize) -> Result<Task> {
+    let priority: i64 = col(row, at + 4)?;
+    let due: i64 = col(row, at + 5)?;
+    let tags: Vec<String> = col(row, at + 6)?;
+    let assignee: Option<String> = col(row, at + 7)?;
+    let completed_at: Option<i64> = col(row, at + 9)?;
+    Ok(Task {
+        number: unsigned(col(row, at)?)?,
+        id: col::<Uuid>(row, at + 1)?,
+        title: col(row, at + 2)?,
+        description: col(row, at + 3)?,
+        priority: u8::try_from(priority)
+            .ok()
+            .and_then(Priority::from_rank)
+            .ok_or_else(|| corrupt("priority", format!("rank {priority}")))?,
+        due_date: if due == NO_DUE_DATE { None } else { Some(from_unix_micros(due)?) },
+        tags: tags.iter().map(|tag| Tag::parse(tag)).collect::<Result<_>>().map_err(|e| corrupt("tags", e))?,
+        assignee: assignee.map(|name| MemberName::parse(&name)).transpose().map_err(|e| corrupt("assignee", e))?,
+        completed: col(row, at + 8)?,
+        completed_at: completed_at.map(from_unix_micros).transpose()?,
+        created_at: from_unix_micros(col(row, at + 10)?)?,
+        updated_at: from_unix_micros(col(row, at + 11)?)?,
+        version: unsigned(col(row, at + 12)?)?,
+    })
+}
+
+/// The `SELECT` list [`room`] decodes, over `rooms AS r`.
+pub(crate) const ROOM_COLUMNS: &str = "r.code, r.owner, r.created_at, \
+     ARRAY(SELECT m.name FROM members AS m WHERE m.room_id = r.id ORDER BY m.position)";
+
+/// Decodes the [`ROOM_COLUMNS`].
+pub(crate) fn room(row: &PgRow) -> Result<Room> {
+    let code: String = col(row, 0)?;
+    let owner: String = col(row, 1)?;
+    let members: Vec<String> = col(row, 3)?;
+    Ok(Room {
+        code: RoomCode::parse(&code).map_err(|e| corrupt("room code", e))?,
+        owner: MemberName::parse(&owner).map_err(|e| corrupt("room owner", e))?,
+        created_at: from_unix_micros(col(row, 2)?)?,
+        members: members
+            .iter()
+            .map(|name| MemberName::parse(name))
+            .collect::<Result<_>>()
+            .map_err(|e| corrupt("members", e))?,
+    })
+}
+
+/// Decodes `seq, at, event::text` starting at column `at`.
+pub(crate) fn change(row: &PgRow, at: usize) -> Result<Change> {
+    let event: String = col(row, at + 2)?;
+    Ok(Change {
+        seq: unsigned(col(row, at)?)?,
+        at: from_unix_micros(col(row, at + 1)?)?,
+        event: serde_json::from_str::<ChangeEvent>(&event).map_err(|e| corrupt("change", e))?,
+    })
+}
+
+/// The stored form of a change event (bound as text, cast to `jsonb`).
+pub(crate) fn event_json(event: &ChangeEvent) -> Result<String> {
+    serde_json::to_string(event).map_err(|e| taskcore::Error::backend("a change event does not encode", e))
+}
+
+/// Every column value of a task as stored, precomputed ones included.
+#[derive(Debug)]
+pub(crate) struct TaskValues {
+    pub(crate) number: i64,
+    pub(crate) priority: i64,
+    pub(crate) due: i64,
+    pub(crate) tags: Vec<String>,
+    pub(crate) assignee: Option<String>,
+    pub(crate) assignee_key: Option<String>,
+    pub(crate) completed_at: Option<i64>,
+    pub(crate) created_at: i64,
+    pub(crate) updated_at: i64,
+    pub(crate) version: i64,
+    pub(crate) title_key: String,
+    pub(crate) search: String,
+}
+
+impl TaskValues {
+    /// The column values of `task`.
+    pub(crate) fn of(task: &Task) -> Self {
+        Self {
+            number: signed(task.number),
+            priority: i64::from(task.priority.rank()),
+            due: task.due_date.map_or(NO_DUE_DATE, unix_micros),
+            tags: task.tags.iter().map(|tag| tag.as_str().to_owned()).collect(),
+            assignee: task.assignee.as_ref().map(|name| name.as_str().to_owned()),
+            assignee_key: task.assignee.as_ref().map(MemberName::key),
+            completed_at: task.completed_at.map(unix_micros),
+            created_at: unix_micros(task.created_at),
+            updated_at: unix_micros(task.updated_at),
+            version: signed(task.version),
+            title_key: task.title.to_lowercase(),
+            search: search_text_of(&task.title, &task.description),
+        }
+    }
+}
+
+/// The counter columns of `rooms`, in the order of [`Counters::cells`]: pending then completed,
+/// each by priority rank.
+pub(crate) const COUNTER_COLUMNS: [&str; 6] =
+    ["pending_low", "pending_medium", "pending_high", "done_low", "done_medium", "done_high"];
+
+/// The index in [`COUNTER_COLUMNS`] of tasks in this state.
+pub(crate) fn cell(completed: bool, priority: Priority) -> usize {
+    usize::from(completed) * 3 + usize::from(priority.rank())
+}
+
+/// A room's tasks by completion and priority, as maintained in its row (or a change to them).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Counters {
+    /// Indexed by [`cell`].
+    pub(crate) cells: [i64; 6],
+}
+
+impl Counters {
+    /// A change of one task entering (`+1`) or leaving (`-1`) a state.
+    pub(crate) fn one(completed: bool, priority: Priority, by: i64) -> Self {
+        let mut counters = Self::default();
+        counters.cells[cell(completed, priority)] = by;
+        counters
+    }
+
+    /// A change moving one task from one state to another (zero when they are equal).
+    pub(crate) fn moved(from: (bool, Priority), to: (bool, Priority)) -> Self {
+        let mut counters = Self::one(from.0, from.1, -1);
+        counters.cells[cell(to.0, to.1)] += 1;
+        counters
+    }
+
+    /// Decodes the six [`COUNTER_COLUMNS`] starting at column `at`.
+    pub(crate) fn decode(row: &PgRow, at: usize) -> Result<Self> {
+        let mut counters = Self::default();
+        for (i, cell) in counters.cells.iter_mut().enumerate() {
+            *cell = col(row, at + i)?;
+        }
+        Ok(counters)
+    }
+
+    fn counts(&self) -> Result<[u64; 6]> {
+        let mut out = [0; 6];
+        for (slot, value) in out.iter_mut().zip(self.cells) {
+            *slot = unsigned(value)?;
+        }
+        Ok(out)
+    }
+
+    /// Every task of the room.
+    pub(crate) fn total(&self) -> Result<u64> {
+        Ok(self.counts()?.iter().sum())
+    }
+
+    /// The tasks passing the status and priority filters of `query`.
+    pub(crate) fn matching(&self, query: &TaskQuery) -> Result<u64> {
+        let counts = self.counts()?;
+        let mut sum = 0;
+        for completed in [false, true] {
+            for priority in Priority::ALL {
+                if query.status.admits(completed) && query.priority.is_none_or(|p| p == priority) {
+                    sum += counts[cell(completed, priority)];
+                }
+            }
+        }
+        Ok(sum)
+    }
+
+    /// The counts of a room, with `overdue` counted separately.
+    pub(crate) fn task_counts(&self, overdue: u64) -> Result<TaskCounts> {
+        let counts = self.counts()?;
+        let mut out = TaskCounts { total: counts.iter().sum(), overdue, ..TaskCounts::default() };
+        out.completed = counts[3..].iter().sum();
+        out.by_priority.low = counts[cell(false, Priority::Low)] + counts[cell(true, Priority::Low)];
+        out.by_priority.medium = counts[cell(false, Priority::Medium)] + counts[cell(true, Priority::Medium)];
+        out.by_priority.high = counts[cell(false, Priority::High)] + counts[cell(true, Priority::High)];
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn moving_between_equal_states_changes_nothing() {
+        let state = (false, Priority::High);
+        assert_eq!(Counters::moved(state, state), Counters::default());
+        let moved = Counters::moved(state, (true, Priority::High));
+        assert_eq!(moved.cells, [0, 0, -1, 0, 0, 1]);
+    }
+
+    #[test]
+    fn counts_add_up() {
+        let counters = Counters { cells: [1, 2, 3, 4, 5, 6] };
+        let counts = counters.task_counts(7).unwrap();
+        assert_eq!((counts.total, counts.completed, counts.overdue), (21, 15, 7));
+        assert_eq!((counts.by_priority.low, counts.by_priority.medium, counts.by_priority.high), (5, 7, 9));
+        let pending_high = TaskQuery::default().status(taskcore::StatusFilter::Pending).priority(Priority::High);
+        assert_eq!(counters.matching(&pending_high).unwrap(), 3);
+    }
+}

@@ -1,0 +1,234 @@
+//! [`PgStore`]: opening the pool and migrating the schema, the reads, and the [`TaskStore`]
+//! implementation (writes are in `write.rs`, listing SQL in `query.rs`).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use sqlx::postgres::PgPoolOptions;
+use sqlx::{Connection, PgPool, Row};
+use taskcore::{
+    ChangeBatch, Error, IdempotencyKey, Inserted, MemberName, Result, Room, RoomCode, StoreOptions, Task, TaskCounts,
+    TaskDraft, TaskPage, TaskQuery, TaskStore, TaskWrite, check_since, unix_micros,
+};
+use time::OffsetDateTime;
+
+use crate::config::PgConfig;
+use crate::error::{db, retry};
+use crate::query::{self, COUNTS_SQL, LISTING_TASK_AT, Param, Statement};
+use crate::row::{self, Counters, ROOM_COLUMNS, TASK_COLUMNS, signed, unsigned};
+use crate::schema;
+use crate::write::{self, Retention};
+
+/// A [`TaskStore`] in a PostgreSQL schema. Clones share the pool.
+///
+/// Any number of stores, in any number of processes, may use one schema at once: every
+/// guarantee of the contract holds across them (see the crate docs on locking).
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    pool: PgPool,
+    options: StoreOptions,
+    schema: String,
+}
+
+impl PgStore {
+    /// Connects to the server at `url` with default settings (see [`PgConfig::new`]) and
+    /// migrates the `taskcore` schema.
+    ///
+    /// - an unusable URL → `Invalid { field: "url" }`; an unreachable server → `Unavailable`;
+    ///   a schema of a newer major version → `Backend`.
+    pub async fn open(url: &str) -> Result<Self> {
+        Self::open_with(PgConfig::new(url)).await
+    }
+
+    /// Connects as `config` says, creates the schema when missing and applies pending
+    /// migrations.
+    pub async fn open_with(config: PgConfig) -> Result<Self> {
+        let options = config.connect_options()?;
+        let pool = PgPoolOptions::new()
+            .max_connections(config.pool_size.max(1))
+            .acquire_timeout(config.acquire_timeout)
+            .connect_lazy_with(options);
+        {
+            let mut conn = pool.acquire().await.map_err(db)?;
+            schema::migrate(&mut conn, &config.schema).await?;
+        }
+        Ok(Self { inner: Arc::new(Inner { pool, options: config.store, schema: config.schema }) })
+    }
+
+    /// The store options in force.
+    pub fn options(&self) -> StoreOptions {
+        self.inner.options
+    }
+
+    /// The schema the store uses.
+    pub fn schema(&self) -> &str {
+        &self.inner.schema
+    }
+
+    /// Closes the pool: waits for connections in use to come back, then closes them all. Later
+    /// calls fail with `Unavailable`.
+    pub async fn close(&self) {
+        self.inner.pool.close().await;
+    }
+
+    fn retention(&self) -> Retention {
+        Retention(i64::try_from(self.inner.options.change_retention).unwrap_or(i64::MAX))
+    }
+
+    /// `EXPLAIN` of the statement a listing with `query` runs in the room `code` (page, room
+    /// counters and, when they do not answer it, the match count): the plan lines, for
+    /// diagnosing slow listings.
+    pub async fn explain_listing(
+        &self,
+        code: &RoomCode,
+        query: &TaskQuery,
+        now: OffsetDateTime,
+    ) -> Result<Vec<String>> {
+        self.explain(&query::listing(code.as_str(), query, now)).await
+    }
+
+    /// `EXPLAIN` of the statement [`TaskStore::counts`] runs.
+    pub async fn explain_counts(&self, code: &RoomCode, now: OffsetDateTime) -> Result<Vec<String>> {
+        let params = vec![Param::Text(code.to_string()), Param::Int(unix_micros(now))];
+        self.explain(&Statement { sql: COUNTS_SQL.to_owned(), params }).await
+    }
+
+    async fn explain(&self, statement: &Statement) -> Result<Vec<String>> {
+        let sql = format!("EXPLAIN {}", statement.sql);
+        let rows = sqlx::query_with(&sql, statement.arguments()?).fetch_all(&self.inner.pool).await.map_err(db)?;
+        rows.iter().map(|row| row.try_get::<String, _>(0).map_err(db)).collect()
+    }
+}
+
+#[async_trait]
+impl TaskStore for PgStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn ping(&self) -> Result<()> {
+        let mut conn = self.inner.pool.acquire().await.map_err(db)?;
+        conn.ping().await.map_err(db)
+    }
+
+    async fn insert_room(&self, room: &Room) -> Result<()> {
+        let pool = &self.inner.pool;
+        retry(move || write::insert_room(pool, room)).await
+    }
+
+    async fn room(&self, code: &RoomCode) -> Result<Room> {
+        let sql = format!("SELECT {ROOM_COLUMNS} FROM rooms AS r WHERE r.code = $1");
+        let row = sqlx::query(&sql).bind(code.as_str()).fetch_optional(&self.inner.pool).await.map_err(db)?;
+        row.map(|row| row::room(&row)).transpose()?.ok_or_else(|| Error::room_not_found(code))
+    }
+
+    async fn add_member(&self, code: &RoomCode, member: &MemberName, at: OffsetDateTime) -> Result<Room> {
+        let (pool, retention) = (&self.inner.pool, self.retention());
+        retry(move || write::add_member(pool, code, member, at, retention)).await
+    }
+
+    async fn insert_task(&self, code: &RoomCode, draft: TaskDraft, key: Option<&IdempotencyKey>) -> Result<Inserted> {
+        let (pool, retention, draft) = (&self.inner.pool, self.retention(), &draft);
+        retry(move || write::insert_task(pool, code, draft, key, retention)).await
+    }
+
+    async fn task(&self, code: &RoomCode, number: u64) -> Result<Task> {
+        let sql = format!(
+            "SELECT r.id, {TASK_COLUMNS} FROM rooms AS r \
+             LEFT JOIN tasks AS t ON t.room_id = r.id AND t.number = $2 WHERE r.code = $1"
+        );
+        let row = sqlx::query(&sql)
+            .bind(code.as_str())
+            .bind(signed(number))
+            .fetch_optional(&self.inner.pool)
+            .await
+            .map_err(db)?
+            .ok_or_else(|| Error::room_not_found(code))?;
+        let found: Option<i64> = row.try_get(1).map_err(db)?;
+        match found {
+            Some(_) => row::task(&row, 1),
+            None => Err(Error::task_not_found(code, number)),
+        }
+    }
+
+    async fn update_task(&self, code: &RoomCode, task: &Task, expected_version: u64, write: TaskWrite) -> Result<Task> {
+        let (pool, retention) = (&self.inner.pool, self.retention());
+        retry(move || write::update_task(pool, code, task, expected_version, write, retention)).await
+    }
+
+    async fn delete_task(
+        &self,
+        code: &RoomCode,
+        number: u64,
+        expected_version: Option<u64>,
+        at: OffsetDateTime,
+    ) -> Result<Task> {
+        let (pool, retention) = (&self.inner.pool, self.retention());
+        retry(move || write::delete_task(pool, code, number, expected_version, at, retention)).await
+    }
+
+    async fn list_tasks(&self, code: &RoomCode, query: &TaskQuery, now: OffsetDateTime) -> Result<TaskPage> {
+        let listing = query::listing(code.as_str(), query, now);
+        let rows =
+            sqlx::query_with(&listing.sql, listing.arguments()?).fetch_all(&self.inner.pool).await.map_err(db)?;
+        let first = rows.first().ok_or_else(|| Error::room_not_found(code))?;
+        let counters = Counters::decode(first, 1)?;
+        let matched = match first.try_get::<Option<i64>, _>(LISTING_TASK_AT - 1).map_err(db)? {
+            Some(count) => unsigned(count)?,
+            None => counters.matching(query)?,
+        };
+        let mut tasks = Vec::with_capacity(rows.len());
+        for row in &rows {
+            if row.try_get::<Option<i64>, _>(LISTING_TASK_AT).map_err(db)?.is_some() {
+                tasks.push(row::task(row, LISTING_TASK_AT)?);
+            }
+        }
+        Ok(TaskPage::from_rows(tasks, query, matched, counters.total()?))
+    }
+
+    async fn counts(&self, code: &RoomCode, now: OffsetDateTime) -> Result<TaskCounts> {
+        let row = sqlx::query(COUNTS_SQL)
+            .bind(code.as_str())
+            .bind(unix_micros(now))
+            .fetch_optional(&self.inner.pool)
+            .await
+            .map_err(db)?
+            .ok_or_else(|| Error::room_not_found(code))?;
+        let overdue: i64 = row.try_get(7).map_err(db)?;
+        Counters::decode(&row, 1)?.task_counts(unsigned(overdue)?)
+    }
+
+    async fn changes(&self, code: &RoomCode, since: u64, limit: u32) -> Result<ChangeBatch> {
+        // One statement, so the bounds checked and the changes returned are one snapshot.
+        let rows = sqlx::query(
+            "SELECT r.last_seq, (SELECT min(seq) FROM changes WHERE room_id = r.id), c.seq, c.at, c.event::text
+             FROM rooms AS r
+             LEFT JOIN LATERAL (
+                 SELECT seq, at, event FROM changes WHERE room_id = r.id AND seq > $2 ORDER BY seq LIMIT $3
+             ) AS c ON true
+             WHERE r.code = $1",
+        )
+        .bind(code.as_str())
+        .bind(signed(since))
+        .bind(i64::from(limit))
+        .fetch_all(&self.inner.pool)
+        .await
+        .map_err(db)?;
+        let first = rows.first().ok_or_else(|| Error::room_not_found(code))?;
+        let latest = unsigned(first.try_get(0).map_err(db)?)?;
+        let oldest: Option<i64> = first.try_get(1).map_err(db)?;
+        check_since(since, oldest.map(unsigned).transpose()?, latest)?;
+        let mut changes = Vec::with_capacity(rows.len());
+        for row in &rows {
+            if row.try_get::<Option<i64>, _>(2).map_err(db)?.is_some() {
+                changes.push(row::change(row, 2)?);
+            }
+        }
+        Ok(ChangeBatch { changes, latest })
+    }
+}

@@ -1,0 +1,319 @@
+//! The writes, one function per mutating [`TaskStore`](taskcore::TaskStore) operation, each one
+//! attempt in one transaction (or one statement). Every write to a room first locks the room's
+//! row — `UPDATE rooms … RETURNING` or `SELECT … FOR NO KEY UPDATE` — so the writers of one
+//! room, in any process, take turns: the number and sequence they read from the row are the
+//! next ones, with no gaps, and everything they read afterwards (in a later statement, with a
+//! fresh snapshot) is current. Writers of different rooms never wait for each other.
+
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, PgPool, Row};
+use taskcore::{
+    ChangeEvent, Error, IdempotencyKey, Inserted, MemberName, Room, RoomCode, Task, TaskDraft, TaskWrite, unix_micros,
+};
+use time::OffsetDateTime;
+
+use crate::error::{Attempt, Fault};
+use crate::row::{self, COUNTER_COLUMNS, Counters, ROOM_COLUMNS, TASK_COLUMNS, TaskValues, cell, event_json, signed};
+
+/// The change retention of the store (changes kept per room), as bound in SQL.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Retention(pub(crate) i64);
+
+/// Stores a new room and its members (owner first); `AlreadyExists` when the code is taken.
+pub(crate) async fn insert_room(pool: &PgPool, room: &Room) -> Attempt<()> {
+    let names: Vec<&str> = room.members.iter().map(MemberName::as_str).collect();
+    let keys: Vec<String> = room.members.iter().map(MemberName::key).collect();
+    let inserted = sqlx::query(
+        "WITH r AS (
+             INSERT INTO rooms (code, owner, created_at) VALUES ($1, $2, $3)
+             ON CONFLICT (code) DO NOTHING RETURNING id
+         )
+         INSERT INTO members (room_id, position, name, name_key)
+         SELECT r.id, m.position, m.name, m.name_key
+         FROM r, unnest($4::text[], $5::text[]) WITH ORDINALITY AS m (name, name_key, position)
+         RETURNING room_id",
+    )
+    .bind(room.code.as_str())
+    .bind(room.owner.as_str())
+    .bind(unix_micros(room.created_at))
+    .bind(&names)
+    .bind(&keys)
+    .fetch_all(pool)
+    .await?;
+    if inserted.is_empty() {
+        return Err(Error::AlreadyExists { what: "room", key: room.code.to_string() }.into());
+    }
+    Ok(())
+}
+
+/// Locks the room's row until the end of the transaction and returns its id.
+async fn lock_room(conn: &mut PgConnection, code: &RoomCode) -> Attempt<i64> {
+    let id: Option<i64> = sqlx::query_scalar("SELECT id FROM rooms WHERE code = $1 FOR NO KEY UPDATE")
+        .bind(code.as_str())
+        .fetch_optional(conn)
+        .await?;
+    id.ok_or_else(|| Error::room_not_found(code).into())
+}
+
+/// Appends `event` to the room's feed at `at` with the next sequence number, applies `counters`
+/// to the room's counters and drops the changes beyond retention, in one statement. The room
+/// must be locked by the caller's transaction.
+async fn append(
+    conn: &mut PgConnection,
+    room: i64,
+    at: OffsetDateTime,
+    event: &ChangeEvent,
+    counters: Counters,
+    retention: Retention,
+) -> Attempt<()> {
+    let mut query = sqlx::query(APPEND_SQL).bind(room).bind(unix_micros(at)).bind(event_json(event)?).bind(retention.0);
+    for delta in counters.cells {
+        query = query.bind(delta);
+    }
+    query.execute(conn).await?;
+    Ok(())
+}
+
+const APPEND_SQL: &str = "WITH r AS (
+         UPDATE rooms SET last_seq = last_seq + 1,
+             pending_low = pending_low + $5, pending_medium = pending_medium + $6, pending_high = pending_high + $7,
+             done_low = done_low + $8, done_medium = done_medium + $9, done_high = done_high + $10
+         WHERE id = $1 RETURNING id, last_seq
+     ), c AS (
+         INSERT INTO changes (room_id, seq, at, event) SELECT r.id, r.last_seq, $2, $3::jsonb FROM r
+     )
+     DELETE FROM changes AS old USING r WHERE old.room_id = r.id AND old.seq <= r.last_seq - $4";
+
+/// Adds a member unless one with the same key is there; returns the room after it.
+pub(crate) async fn add_member(
+    pool: &PgPool,
+    code: &RoomCode,
+    member: &MemberName,
+    at: OffsetDateTime,
+    retention: Retention,
+) -> Attempt<Room> {
+    let mut tx = pool.begin().await?;
+    let room = lock_room(&mut tx, code).await?;
+    let added = sqlx::query(
+        "INSERT INTO members (room_id, position, name, name_key)
+         SELECT $1, COALESCE(MAX(position), 0) + 1, $2, $3 FROM members WHERE room_id = $1
+         ON CONFLICT (room_id, name_key) DO NOTHING",
+    )
+    .bind(room)
+    .bind(member.as_str())
+    .bind(member.key())
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if added > 0 {
+        let event = ChangeEvent::MemberJoined { member: member.clone() };
+        append(&mut tx, room, at, &event, Counters::default(), retention).await?;
+    }
+    let row = sqlx::query(&format!("SELECT {ROOM_COLUMNS} FROM rooms AS r WHERE r.id = $1"))
+        .bind(room)
+        .fetch_one(&mut *tx)
+        .await?;
+    let room = row::room(&row)?;
+    tx.commit().await?;
+    Ok(room)
+}
+
+/// Allocates the room's next number, stores the task, remembers `key`, appends `TaskCreated`,
+/// bumps the counters and drops old changes — one statement, so one round trip and atomic on
+/// its own. `UPDATE rooms … RETURNING` takes the room's row lock first; the other parts use only
+/// the values it returns. No row back: no such room.
+const INSERT_TASK_SQL: &str = "WITH r AS (
+         UPDATE rooms SET last_number = last_number + 1, last_seq = last_seq + 1, {counter} = {counter} + 1
+         WHERE code = $1 RETURNING id, last_number, last_seq
+     ), t AS (
+         INSERT INTO tasks (room_id, number, id, title, description, priority, due, tags, assignee, assignee_key,
+             title_key, search, completed, completed_at, created_at, updated_at, version)
+         SELECT r.id, r.last_number, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, false, NULL, $12, $12, 1 FROM r
+     ), k AS (
+         INSERT INTO idempotency_keys (room_id, key, number) SELECT r.id, $13, r.last_number FROM r
+         WHERE $13::text IS NOT NULL
+     ), c AS (
+         INSERT INTO changes (room_id, seq, at, event)
+         SELECT r.id, r.last_seq, $12, jsonb_set($14::jsonb, '{task,number}', to_jsonb(r.last_number)) FROM r
+     ), d AS (
+         DELETE FROM changes AS old USING r WHERE old.room_id = r.id AND old.seq <= r.last_seq - $15
+     )
+     SELECT last_number FROM r";
+
+/// Stores a new task with the room's next number (see [`INSERT_TASK_SQL`]). With a key, the
+/// room is locked first and the key looked up, in one transaction: a used key replays.
+pub(crate) async fn insert_task(
+    pool: &PgPool,
+    code: &RoomCode,
+    draft: &TaskDraft,
+    key: Option<&IdempotencyKey>,
+    retention: Retention,
+) -> Attempt<Inserted> {
+    let mut task = draft.clone().into_task(0);
+    let Some(key) = key else {
+        let mut conn = pool.acquire().await?;
+        task.number = insert_numbered(&mut conn, code, &task, None, retention).await?;
+        return Ok(Inserted::Created(task));
+    };
+    let mut tx = pool.begin().await?;
+    let room = lock_room(&mut tx, code).await?;
+    let used: Option<i64> = sqlx::query_scalar("SELECT number FROM idempotency_keys WHERE room_id = $1 AND key = $2")
+        .bind(room)
+        .bind(key.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+    if let Some(number) = used {
+        let number = row::unsigned(number)?;
+        let replayed = task_in_room(&mut tx, room, number).await?.ok_or_else(|| Error::task_not_found(code, number))?;
+        tx.commit().await?;
+        return Ok(Inserted::Replayed(replayed));
+    }
+    task.number = insert_numbered(&mut tx, code, &task, Some(key), retention).await?;
+    tx.commit().await?;
+    Ok(Inserted::Created(task))
+}
+
+async fn insert_numbered(
+    conn: &mut PgConnection,
+    code: &RoomCode,
+    task: &Task,
+    key: Option<&IdempotencyKey>,
+    retention: Retention,
+) -> Attempt<u64> {
+    let values = TaskValues::of(task);
+    let sql = INSERT_TASK_SQL.replace("{counter}", COUNTER_COLUMNS[cell(false, task.priority)]);
+    let row = bind_fields(sqlx::query(&sql).bind(code.as_str()), task, &values)
+        .bind(values.created_at)
+        .bind(key.map(IdempotencyKey::as_str))
+        .bind(event_json(&ChangeEvent::TaskCreated { task: task.clone() })?)
+        .bind(retention.0)
+        .fetch_optional(conn)
+        .await?;
+    let row = row.ok_or_else(|| Error::room_not_found(code))?;
+    Ok(row::unsigned(row.try_get(0)?)?)
+}
+
+/// A query under construction.
+type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
+
+/// Binds the fields a caller chooses, in the order `id, title, description, priority, due,
+/// tags, assignee, assignee_key, title_key, search`.
+fn bind_fields<'q>(query: PgQuery<'q>, task: &'q Task, values: &'q TaskValues) -> PgQuery<'q> {
+    query
+        .bind(task.id)
+        .bind(&task.title)
+        .bind(&task.description)
+        .bind(values.priority)
+        .bind(values.due)
+        .bind(&values.tags)
+        .bind(&values.assignee)
+        .bind(&values.assignee_key)
+        .bind(&values.title_key)
+        .bind(&values.search)
+}
+
+/// The task of a room by room id, if it exists.
+async fn task_in_room(conn: &mut PgConnection, room: i64, number: u64) -> Attempt<Option<Task>> {
+    let row = sqlx::query(&format!("SELECT {TASK_COLUMNS} FROM tasks AS t WHERE t.room_id = $1 AND t.number = $2"))
+        .bind(room)
+        .bind(signed(number))
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.map(|row| row::task(&row, 0)).transpose()?)
+}
+
+/// Why a conditional write found nothing to change: no such task, or another version.
+async fn missed(conn: &mut PgConnection, code: &RoomCode, room: i64, number: u64, expected: u64) -> Fault {
+    let current: Result<Option<i64>, sqlx::Error> =
+        sqlx::query_scalar("SELECT version FROM tasks WHERE room_id = $1 AND number = $2")
+            .bind(room)
+            .bind(signed(number))
+            .fetch_optional(conn)
+            .await;
+    match current {
+        Err(error) => error.into(),
+        Ok(None) => Error::task_not_found(code, number).into(),
+        Ok(Some(current)) => match row::unsigned(current) {
+            Ok(current) => Error::Conflict { expected, current }.into(),
+            Err(error) => error.into(),
+        },
+    }
+}
+
+/// Replaces a task if its version is `expected`, recording the write.
+pub(crate) async fn update_task(
+    pool: &PgPool,
+    code: &RoomCode,
+    task: &Task,
+    expected: u64,
+    write: TaskWrite,
+    retention: Retention,
+) -> Attempt<Task> {
+    let mut tx = pool.begin().await?;
+    let room = lock_room(&mut tx, code).await?;
+    let values = TaskValues::of(task);
+    // The self-join reads the row as it was (the room lock keeps it current) for the counters.
+    let query = sqlx::query(
+        "UPDATE tasks AS t SET id = $3, title = $4, description = $5, priority = $6, due = $7, tags = $8,
+             assignee = $9, assignee_key = $10, title_key = $11, search = $12, completed = $13,
+             completed_at = $14, created_at = $15, updated_at = $16, version = $17
+         FROM tasks AS o
+         WHERE t.room_id = $1 AND t.number = $2 AND t.version = $18 AND o.room_id = t.room_id AND o.number = t.number
+         RETURNING o.completed, o.priority",
+    );
+    let old: Option<PgRow> = bind_fields(query.bind(room).bind(values.number), task, &values)
+        .bind(task.completed)
+        .bind(values.completed_at)
+        .bind(values.created_at)
+        .bind(values.updated_at)
+        .bind(values.version)
+        .bind(signed(expected))
+        .fetch_optional(&mut *tx)
+        .await?;
+    let Some(old) = old else {
+        return Err(missed(&mut tx, code, room, task.number, expected).await);
+    };
+    let was = (old.try_get::<bool, _>(0)?, priority_of(old.try_get(1)?)?);
+    let counters = Counters::moved(was, (task.completed, task.priority));
+    let event = ChangeEvent::of_task_write(write, task.clone());
+    append(&mut tx, room, task.updated_at, &event, counters, retention).await?;
+    tx.commit().await?;
+    Ok(task.clone())
+}
+
+fn priority_of(rank: i64) -> Attempt<taskcore::Priority> {
+    u8::try_from(rank)
+        .ok()
+        .and_then(taskcore::Priority::from_rank)
+        .ok_or_else(|| crate::error::corrupt("priority", format!("rank {rank}")).into())
+}
+
+/// Deletes a task (if its version is `expected`, when given), recording a tombstone.
+pub(crate) async fn delete_task(
+    pool: &PgPool,
+    code: &RoomCode,
+    number: u64,
+    expected: Option<u64>,
+    at: OffsetDateTime,
+    retention: Retention,
+) -> Attempt<Task> {
+    let mut tx = pool.begin().await?;
+    let room = lock_room(&mut tx, code).await?;
+    let deleted = sqlx::query(&format!(
+        "DELETE FROM tasks AS t WHERE t.room_id = $1 AND t.number = $2 AND ($3::bigint IS NULL OR t.version = $3)
+         RETURNING {TASK_COLUMNS}"
+    ))
+    .bind(room)
+    .bind(signed(number))
+    .bind(expected.map(signed))
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(deleted) = deleted else {
+        return Err(missed(&mut tx, code, room, number, expected.unwrap_or_default()).await);
+    };
+    let task = row::task(&deleted, 0)?;
+    let event = ChangeEvent::TaskDeleted { number, id: task.id };
+    append(&mut tx, room, at, &event, Counters::one(task.completed, task.priority, -1), retention).await?;
+    tx.commit().await?;
+    Ok(task)
+}

@@ -1,0 +1,169 @@
+//! Shared set-up of the tests against a real PostgreSQL: the server's URL, a fresh schema per
+//! store that is dropped when the store is, and a clear failure when no server answers.
+
+#![allow(dead_code)] // each test binary uses its own part of this module
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use sqlx::{Connection, PgConnection};
+use taskcore::{
+    ChangeBatch, IdempotencyKey, Inserted, MemberName, Result, Room, RoomCode, StoreOptions, Task, TaskCounts,
+    TaskDraft, TaskPage, TaskQuery, TaskStore, TaskWrite,
+};
+use taskcore_postgres::{PgConfig, PgStore};
+use time::OffsetDateTime;
+
+/// The variable naming the server the tests use.
+pub(crate) const URL_VAR: &str = "TASKCORE_TEST_POSTGRES_URL";
+
+/// The server the tests use.
+pub(crate) fn url() -> String {
+    std::env::var(URL_VAR).unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// Panics saying how to get a server: these tests never skip silently.
+pub(crate) fn unreachable(error: &dyn std::fmt::Display) -> ! {
+    panic!(
+        "PostgreSQL is not reachable at {} ({error}). Start the machine's server with `pg_ctlcluster 15 main start`, \
+         or point {URL_VAR} at one (postgres://user@host:port/database; the user must be allowed to create schemas)",
+        taskcore_postgres::redact(&url())
+    )
+}
+
+/// A fresh connection to the server for set-up and inspection, outside any store.
+pub(crate) async fn admin() -> PgConnection {
+    PgConnection::connect(&url()).await.unwrap_or_else(|e| unreachable(&e))
+}
+
+/// A schema name no other test uses.
+pub(crate) fn fresh_schema() -> String {
+    format!("tc_test_{}", uuid::Uuid::now_v7().simple())
+}
+
+/// Drops `schema` and everything in it.
+pub(crate) async fn drop_schema(schema: &str) {
+    let mut conn = admin().await;
+    sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE")).execute(&mut conn).await.unwrap();
+}
+
+/// The default test configuration for `schema`.
+pub(crate) fn config(schema: &str) -> PgConfig {
+    PgConfig::new(url()).schema(schema).pool_size(8)
+}
+
+/// Opens a store, panicking with instructions when the server is unreachable.
+pub(crate) async fn open(config: PgConfig) -> PgStore {
+    match PgStore::open_with(config).await {
+        Ok(store) => store,
+        Err(error @ taskcore::Error::Unavailable { .. }) => unreachable(&error),
+        Err(error) => panic!("opening the store failed: {error:?}"),
+    }
+}
+
+/// A store in a fresh schema, dropped with the store.
+pub(crate) async fn open_scoped(options: StoreOptions) -> Arc<dyn TaskStore> {
+    let schema = SchemaGuard(fresh_schema());
+    let store = open(config(&schema.0).store_options(options)).await;
+    Arc::new(Scoped { store, _schema: schema })
+}
+
+/// Drops its schema when dropped, also when a test panics.
+#[derive(Debug)]
+pub(crate) struct SchemaGuard(pub(crate) String);
+
+impl Drop for SchemaGuard {
+    fn drop(&mut self) {
+        // Drop runs inside the test's runtime, which cannot be blocked on; a helper thread with
+        // its own runtime drops the schema and is waited for.
+        let schema = self.0.clone();
+        let dropped = std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(drop_schema(&schema));
+        })
+        .join();
+        if dropped.is_err() && !std::thread::panicking() {
+            panic!("dropping schema {} failed", self.0);
+        }
+    }
+}
+
+/// A [`PgStore`] that drops its schema when it is dropped.
+#[derive(Debug)]
+pub(crate) struct Scoped {
+    /// The store.
+    pub(crate) store: PgStore,
+    _schema: SchemaGuard,
+}
+
+#[async_trait]
+impl TaskStore for Scoped {
+    fn backend(&self) -> &'static str {
+        self.store.backend()
+    }
+    async fn ping(&self) -> Result<()> {
+        self.store.ping().await
+    }
+    async fn insert_room(&self, room: &Room) -> Result<()> {
+        self.store.insert_room(room).await
+    }
+    async fn room(&self, code: &RoomCode) -> Result<Room> {
+        self.store.room(code).await
+    }
+    async fn add_member(&self, code: &RoomCode, member: &MemberName, at: OffsetDateTime) -> Result<Room> {
+        self.store.add_member(code, member, at).await
+    }
+    async fn insert_task(&self, code: &RoomCode, draft: TaskDraft, key: Option<&IdempotencyKey>) -> Result<Inserted> {
+        self.store.insert_task(code, draft, key).await
+    }
+    async fn task(&self, code: &RoomCode, number: u64) -> Result<Task> {
+        self.store.task(code, number).await
+    }
+    async fn update_task(&self, code: &RoomCode, task: &Task, expected: u64, write: TaskWrite) -> Result<Task> {
+        self.store.update_task(code, task, expected, write).await
+    }
+    async fn delete_task(
+        &self,
+        code: &RoomCode,
+        number: u64,
+        expected: Option<u64>,
+        at: OffsetDateTime,
+    ) -> Result<Task> {
+        self.store.delete_task(code, number, expected, at).await
+    }
+    async fn list_tasks(&self, code: &RoomCode, query: &TaskQuery, now: OffsetDateTime) -> Result<TaskPage> {
+        self.store.list_tasks(code, query, now).await
+    }
+    async fn counts(&self, code: &RoomCode, now: OffsetDateTime) -> Result<TaskCounts> {
+        self.store.counts(code, now).await
+    }
+    async fn changes(&self, code: &RoomCode, since: u64, limit: u32) -> Result<ChangeBatch> {
+        self.store.changes(code, since, limit).await
+    }
+}
+
+/// Fills room `code` of the store in `schema` with `n` tasks in one statement (see
+/// `seed_tasks.sql`), around the instant `now`, and brings the room's counters up to date; run
+/// [`analyze`] after the last room.
+pub(crate) async fn seed(schema: &str, code: &RoomCode, n: i64, now: OffsetDateTime) {
+    let mut conn = admin().await;
+    sqlx::query(&format!("SET search_path TO \"{schema}\"")).execute(&mut conn).await.unwrap();
+    let room: i64 = sqlx::query_scalar("SELECT id FROM rooms WHERE code = $1")
+        .bind(code.as_str())
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    sqlx::query(include_str!("seed_tasks.sql"))
+        .bind(room)
+        .bind(n)
+        .bind(taskcore::unix_micros(now))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    sqlx::query(include_str!("seed_counters.sql")).bind(room).execute(&mut conn).await.unwrap();
+}
+
+/// Refreshes the planner's statistics of the tasks in `schema` (after seeding).
+pub(crate) async fn analyze(schema: &str) {
+    let mut conn = admin().await;
+    sqlx::query(&format!("ANALYZE \"{schema}\".tasks")).execute(&mut conn).await.unwrap();
+}
