@@ -24,6 +24,10 @@ use taskcore::{NewTask, RoomCode, StoreOptions, TaskManager, TaskPatch, TaskQuer
 use taskcore_http::{AppState, BoundServer, ServerConfig, open_store};
 use tokio::net::TcpListener;
 
+/// The allocator of `taskcore-server`, so the service runs as it does in production.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 struct Args {
     /// Store URL for the service under test.

@@ -25,6 +25,10 @@ fn batch_size() -> u32 {
 }
 const ROUNDS: u32 = 5;
 
+/// The allocator of `taskcore-server`.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let ours = router(AppState::new(Arc::new(MemoryStore::new())), Limits::default());

@@ -10,6 +10,11 @@ use taskcore::StoreOptions;
 use taskcore_http::{AppState, BoundServer, Limits, LogFormat, ServerConfig, open_store, redact_url, shutdown_signal};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+/// The service allocates per request (routing, headers, JSON); mimalloc makes that cheaper than
+/// glibc's malloc (callgrind on in-process `GET /health`: 18% fewer instructions per request).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The taskcore HTTP server.
 #[derive(Debug, Parser)]
 #[command(name = "taskcore-server", version, about)]
