@@ -42,18 +42,20 @@ ARG FEATURES=redis
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 COPY . /build/
 # The sources are newer than the skeleton's stubs by content, not necessarily by mtime: touch them
-# so cargo rebuilds our crates (the smoke test below would catch a stub binary anyway).
-# Then lay out the runtime root: the binary, exactly the shared libraries `ldd` lists (glibc, libgcc),
-# their copyright files, a passwd/group with the non-root user, and the /data volume directory.
+# so cargo rebuilds our crates (the smoke tests below would catch a stub binary anyway).
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     find /build -path /build/target -prune -o -name '*.rs' -type f -exec touch {} + \
  && cargo build --release --locked -p taskcore-http --no-default-features --features "${FEATURES}" --bin taskcore-server \
- && install -D -m 0755 target/release/taskcore-server /rootfs/taskcore-server \
+ && target/release/taskcore-server --version
+# The runtime root: the stripped binary, exactly the shared libraries `ldd` lists (glibc, libgcc_s)
+# with their copyright files (libgcc's is in gcc-12-base on bookworm), passwd/group naming the
+# non-root user, and the /data volume directory. The chroot run proves nothing else is needed.
+RUN install -D -m 0755 target/release/taskcore-server /rootfs/taskcore-server \
  && strip --strip-unneeded /rootfs/taskcore-server \
  && for lib in $(ldd /rootfs/taskcore-server | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'); do \
       mkdir -p "/rootfs$(dirname "$lib")" && cp -L "$lib" "/rootfs$lib"; \
     done \
- && for pkg in libc6 libgcc-s1; do \
+ && for pkg in libc6 gcc-12-base; do \
       install -D -m 0644 "/usr/share/doc/$pkg/copyright" "/rootfs/usr/share/doc/$pkg/copyright"; \
     done \
  && mkdir -p /rootfs/etc /rootfs/data \
@@ -61,7 +63,7 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
  && printf 'root:x:0:\nnonroot:x:65532:\n' > /rootfs/etc/group \
  && printf 'hosts: files dns\n' > /rootfs/etc/nsswitch.conf \
  && chroot /rootfs /taskcore-server --version \
- && ls -lR /rootfs
+ && find /rootfs -exec ls -ld {} +
 
 # ---------------------------------------------------------------------------------------------
 # Development: the toolchain with the source mounted at /src (docker-compose.dev.yml); the loop in
