@@ -59,6 +59,7 @@ RUN install -D -m 0755 target/release/taskcore-server /rootfs/taskcore-server \
       install -D -m 0644 "/usr/share/doc/$pkg/copyright" "/rootfs/usr/share/doc/$pkg/copyright"; \
     done \
  && mkdir -p /rootfs/etc /rootfs/data \
+ && chown 65532:65532 /rootfs/data && chmod 0700 /rootfs/data \
  && printf 'root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/data:/sbin/nologin\n' > /rootfs/etc/passwd \
  && printf 'root:x:0:\nnonroot:x:65532:\n' > /rootfs/etc/group \
  && printf 'hosts: files dns\n' > /rootfs/etc/nsswitch.conf \
@@ -80,8 +81,8 @@ CMD ["sh", "deploy/dev/watch.sh"]
 
 # ---------------------------------------------------------------------------------------------
 FROM scratch AS runtime
+# ownership comes along: /data belongs to 65532 (a new volume takes it from here)
 COPY --from=builder /rootfs/ /
-COPY --from=builder --chown=65532:65532 /rootfs/data /data
 # TASKCORE_STORE_URL: the image's default store is the SQLite file on the /data volume. It needs
 # the `sqlite` feature (FEATURES=sqlite,redis) once taskcore-sqlite lands; until then run with
 # TASKCORE_STORE_URL=redis://… or memory: (the server says which feature a URL needs).

@@ -17,6 +17,7 @@ PY=${VENV:-/tmp/containers-tools/venv}/bin/python
 T=$(mktemp -d /tmp/taskcore-lb.XXXXXX)
 names=(); HP=
 cleanup() {
+  set +e
   [ -n "$HP" ] && kill "$HP" 2>/dev/null && wait "$HP" 2>/dev/null
   [ ${#names[@]} -gt 0 ] && podman rm -f -t 2 "${names[@]}" >/dev/null 2>&1
   [ -f "$T/redis.pid" ] && kill "$(cat "$T/redis.pid")" 2>/dev/null
@@ -61,6 +62,15 @@ rc=0
   --stop-cmd "podman stop -t 5 $prefix-r1" > "$T/load.json" || rc=$?
 cat "$T/load.json"
 code=$(podman inspect "$prefix-r1" --format '{{.State.ExitCode}}')
+# the stopped replica really took part: the survivors served fewer creates than were acknowledged
+acked=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["acknowledged"])' "$T/load.json")
+others=0
+for i in $(seq 2 "$N"); do
+  c=$(curl -fsS "http://127.0.0.1:$((BASE+i))/metrics" | awk -F' ' '/^http_requests_total\{.*method="POST".*route="\/tasks".*status="201"/ {s+=$2} END {print s+0}')
+  others=$((others + c))
+done
+echo "     creates served: r1 $((acked - others)) (until stopped), others $others"
+[ "$others" -lt "$acked" ] || { echo "FAIL r1 served no request: the stop proved nothing"; exit 1; }
 if [ "$rc" -eq 0 ] && [ "$code" = 0 ]; then
   echo "ok   $N replicas behind the LB, r1 stopped (SIGTERM) mid-load: no failed request, no lost task (exit $code)"
 else

@@ -13,7 +13,7 @@ promtool check config "$T/prometheus.yml" >/dev/null
 prometheus --config.file="$T/prometheus.yml" --storage.tsdb.path="$T/data" \
   --web.listen-address=127.0.0.1:$PORT --log.level=warn > "$T/prom.log" 2>&1 &
 PP=$!
-trap 'kill $PP 2>/dev/null; wait $PP 2>/dev/null; rm -rf "$T"' EXIT
+trap 'set +e; kill $PP 2>/dev/null; wait $PP 2>/dev/null; rm -rf "$T"' EXIT
 API=http://127.0.0.1:$PORT/api/v1
 want=$(echo "$TARGETS" | tr ',' '\n' | wc -l)
 up=0
