@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Container and deployment checks of taskcore, for real, on this machine (called from .ci/run).
 #   bash deploy/verify/run.sh            static + image build + run checks + Prometheus scrape +
-#                                        replicas behind a load balancer + broken variants
+#                                        compose up + replicas behind a load balancer + broken variants
 #   bash deploy/verify/run.sh --quick    static + build + run + healthcheck + stop only
 #   bash deploy/verify/run.sh --deep     everything above, plus the dev watch loop on the host
 # Installs its tools (Debian, PyPI; idempotent), makes the base images locally on first use (no
@@ -39,6 +39,7 @@ if [ "$MODE" = quick ]; then
   step "image: build, size, user, healthcheck, run, metrics names, SIGTERM stop" bash "$HERE/verify-image.sh" "$R"
 else
   step "image: build, size, user, healthcheck, run, metric names, Prometheus scrape, SIGTERM stop" env PROM_CHECK=1 bash "$HERE/verify-image.sh" "$R"
+  step "compose: docker-compose.yml up --wait for real (Compose v2 on podman's API socket)" bash "$HERE/verify-compose-up.sh" "$R" "$IMAGE"
   step "replicas: 2 behind haproxy on one Redis (AOF), one stopped mid-load" bash "$HERE/verify-lb.sh" "$IMAGE" 2 10
   step "broken variants are caught" bash "$HERE/test-broken-variants.sh" "$R" "$IMAGE"
 fi
