@@ -40,7 +40,12 @@ fi
 # --- build (--format docker: the OCI format drops HEALTHCHECK) ---
 rev=$(git -C "$R" rev-parse HEAD 2>/dev/null || echo unknown)
 ver=$(awk -F'"' '/^version = /{print $2; exit}' "$R/Cargo.toml")
-bargs=(--build-arg "REVISION=$rev" --build-arg "VERSION=$ver" --build-arg "CREATED=$(date -u +%Y-%m-%dT%H:%M:%SZ)")
+created=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+bargs=(--build-arg "REVISION=$rev" --build-arg "VERSION=$ver" --build-arg "CREATED=$created")
+# buildah 1.28 reuses a cached LABEL layer even when a --build-arg it uses changed: --label is
+# applied at commit time, so the labels are always this build's (checked below)
+bargs+=(--label "org.opencontainers.image.revision=$rev" --label "org.opencontainers.image.version=$ver"
+        --label "org.opencontainers.image.created=$created")
 for kv in ${BUILD_ARGS:-}; do bargs+=(--build-arg "$kv"); done
 s=$(ms)
 if podman build --pull=never --network=host --format docker "${bargs[@]}" -f "$DF" -t "$IMG" "$R" > "$WORK/build.log" 2>&1; then
@@ -64,8 +69,13 @@ for l in version source revision; do
   v=$(insp "{{index .Config.Labels \"org.opencontainers.image.$l\"}}")
   [ -n "$v" ] && [ "$v" != "<no value>" ] && ok "label org.opencontainers.image.$l=$v" || bad "label org.opencontainers.image.$l missing"
 done
+[ "$(insp '{{index .Config.Labels "org.opencontainers.image.revision"}}')" = "$rev" ] && ok "revision label is this commit" || bad "revision label is not $rev (stale cache?)"
 files=$(podman run --rm --network=host --entrypoint /taskcore-server "$IMG" --version 2>&1) && ok "binary runs in the image: $files" || bad "binary does not run in the image: $files"
 [ -n "${SKIP_RUN:-}" ] && finish
+# the dev stage (docker-compose.dev.yml's target) builds too: toolchain + the watch loop's command
+if podman build --pull=never --network=host --format docker --target dev -f "$DF" -t "${IMG%:*}:dev-ci" "$R" > "$WORK/build-dev.log" 2>&1; then
+  ok "podman build --target dev (docker-compose.dev.yml): CMD $(podman image inspect "${IMG%:*}:dev-ci" --format '{{.Config.Cmd}}')"
+else tail -10 "$WORK/build-dev.log"; bad "podman build --target dev"; fi
 
 # --- run it: read-only root, no capabilities, no privilege escalation, host network ---
 cleanup() { podman rm -f -i -t 1 "$NAME" "$NAME-sqlite" >/dev/null 2>&1; true; }
