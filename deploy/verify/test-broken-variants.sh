@@ -4,9 +4,11 @@
 #   static variants (a copy of the repo, one file mutated): root / missing USER, missing HEALTHCHECK,
 #     compose typos (base and prod), prod replica not read-only, Prometheus config typo, invalid alert
 #     expression, Kubernetes field typo, Kubernetes pod allowed to run as root, a dashboard metric
-#     name the server does not export (against a live container of IMAGE)
+#     name the server does not export (against a live container of IMAGE), a compose health check
+#     that never passes (docker compose up --wait for real)
 #   image variants (the real build context, a mutated Dockerfile via -f; cached layers, seconds each):
-#     USER root (built and run: PID 1 is root), no HEALTHCHECK, a broken COPY (build fails)
+#     USER root (built and run: PID 1 is root), a stop signal PID 1 ignores (built and run: the stop
+#     exceeds 5 s), no HEALTHCHECK, a broken COPY (build fails)
 # Usage: test-broken-variants.sh REPO IMAGE      (IMAGE: the good image, already built)
 # Prints one line per variant and "variants: N passed, M failed" (passed = the break was caught).
 set -uo pipefail
@@ -55,6 +57,10 @@ d=$(variant rule-typo monitoring/alerts.yml 's/expr: up{job="taskcore"} == 0/exp
 d=$(variant k8s-typo deploy/k8s/deployment.yaml 's/readinessProbe:/readinesProbe:/') && expect_fail "k8s field typo (readinesProbe)" 'FAIL kubernetes-validate' static "$d"
 d=$(variant k8s-root deploy/k8s/deployment.yaml 's/runAsNonRoot: true/runAsNonRoot: false/') && expect_fail "k8s pod may run as root" 'FAIL k8s: securityContext' static "$d"
 
+# a compose health check that can never pass: `docker compose up --wait` (for real) must fail
+d=$(variant compose-unhealthy docker-compose.yml 's#test: \["CMD", "/taskcore-server", "healthcheck"\]#test: ["CMD", "/taskcore-server", "healthcheck", "--url", "http://127.0.0.1:9/health"]#') \
+  && expect_fail "compose health check that never passes (up --wait)" 'is unhealthy|FAIL docker compose up' bash "$HERE/verify-compose-up.sh" "$d" "$IMG"
+
 # a dashboard metric name that /metrics does not have, against a live container of the good image
 podman run -d --name "$LIVE" --network=host --read-only -e TASKCORE_BIND=127.0.0.1:18127 -e TASKCORE_STORE_URL=memory: "$IMG" >/dev/null
 for i in $(seq 1 50); do curl -fsS -o /dev/null http://127.0.0.1:18127/health 2>/dev/null && break; sleep 0.1; done
@@ -69,6 +75,11 @@ sed 's/^USER 65532:65532$/USER 0:0/' "$R/Dockerfile" > "$T/Dockerfile.root"
 expect_fail "image built with USER 0 (built and run)" 'FAIL (image USER|PID 1 runs as root)' \
   env IMAGE=localhost/taskcore:broken-root PORT=18128 bash "$HERE/verify-image.sh" "$R" "$T/Dockerfile.root"
 grep -q 'FAIL PID 1 runs as root' "$T/out" && echo "     (and the running container's PID 1 was seen as root)"
+sed 's/^STOPSIGNAL SIGTERM$/STOPSIGNAL SIGUSR1/' "$R/Dockerfile" > "$T/Dockerfile.stopsig"
+expect_fail "image whose stop signal the server ignores (built and run)" 'FAIL (image STOPSIGNAL|SIGTERM stop)' \
+  env IMAGE=localhost/taskcore:broken-stopsig PORT=18129 bash "$HERE/verify-image.sh" "$R" "$T/Dockerfile.stopsig"
+grep -q 'FAIL SIGTERM stop' "$T/out" && echo "     (and the stop with a request in flight was seen to exceed 5 s: $(grep -o '"stop_ms": [0-9]*' "$T/out"))"
+podman rmi -f localhost/taskcore:broken-stopsig >/dev/null 2>&1
 sed '/^HEALTHCHECK --interval=10s/,+1d' "$R/Dockerfile" > "$T/Dockerfile.nohc"
 expect_fail "image without HEALTHCHECK" 'FAIL image HEALTHCHECK' \
   env IMAGE=localhost/taskcore:broken-nohc SKIP_RUN=1 bash "$HERE/verify-image.sh" "$R" "$T/Dockerfile.nohc"

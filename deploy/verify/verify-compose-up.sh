@@ -26,7 +26,7 @@ services:
       interval: 1s
 YML
 podman system service --time=0 "$DOCKER_HOST" > "$T/service.log" 2>&1 & SVC=$!
-bash "$HERE/hc-pump.sh" 120 1 & PUMP=$!
+HC_FILTER=label=com.docker.compose.project=taskcore-ci bash "$HERE/hc-pump.sh" 120 1 & PUMP=$!
 dc() { docker compose -p taskcore-ci -f "$R/docker-compose.yml" -f "$T/ci.yml" "$@"; }
 cleanup() { set +e; dc down -v -t 5 >/dev/null 2>&1; kill "$PUMP" "$SVC" 2>/dev/null; wait "$PUMP" "$SVC" 2>/dev/null; rm -rf "$T"; }
 trap cleanup EXIT
