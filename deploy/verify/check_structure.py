@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+"""Structural assertions the schema validators cannot make: what the issue requires of the
+Dockerfile's final stage, the merged compose files, the Grafana provisioning and the Kubernetes
+manifests. Usage: check_structure.py REPO [--compose-json NAME=FILE ...]
+  (run.sh passes the JSON of `docker compose config --format json` for each file combination)
+Prints one line per check; exit 1 if any failed."""
+import json
+import pathlib
+import re
+import sys
+
+import yaml
+
+repo = pathlib.Path(sys.argv[1])
+composed = {}
+if "--compose-json" in sys.argv:
+    for arg in sys.argv[sys.argv.index("--compose-json") + 1:]:
+        name, path = arg.split("=", 1)
+        composed[name] = json.loads(pathlib.Path(path).read_text())
+fails = 0
+
+
+def check(cond, what):
+    global fails
+    print(("ok   " if cond else "FAIL ") + what)
+    fails += not cond
+
+
+# --- Dockerfile: the last stage is what runs ---------------------------------------------------
+df = (repo / "Dockerfile").read_text()
+df = re.sub(r"\\\n", " ", df)
+stages = re.split(r"(?im)^FROM\s+", df)[1:]
+last = stages[-1] if stages else ""
+lines = [line.strip() for line in last.splitlines() if line.strip() and not line.strip().startswith("#")]
+def instr(name):
+    return [line for line in lines if line.upper().startswith(name + " ")]
+user = instr("USER")
+uid = user[-1].split()[1].split(":")[0] if user else ""
+check(bool(user) and uid.isdigit() and int(uid) != 0, f"Dockerfile final stage USER is a numeric non-root uid ({uid or 'none'})")
+hc = instr("HEALTHCHECK")
+check(bool(hc) and "healthcheck" in hc[-1] and "curl" not in hc[-1] and "NONE" not in hc[-1].upper().split(),
+      "Dockerfile final stage HEALTHCHECK runs `taskcore-server healthcheck` (no curl)")
+check(any("5125" in x for x in instr("EXPOSE")), "Dockerfile EXPOSE 5125")
+check(any("SIGTERM" in x for x in instr("STOPSIGNAL")), "Dockerfile STOPSIGNAL SIGTERM")
+check(any("/data" in x for x in instr("VOLUME")), "Dockerfile VOLUME /data")
+labels = " ".join(instr("LABEL"))
+check(all(f"org.opencontainers.image.{k}" in labels for k in ("version", "source", "revision")),
+      "Dockerfile OCI labels version, source, revision")
+check(re.search(r"(?im)^ARG\s+FEATURES=", df) is not None, "Dockerfile ARG FEATURES")
+check(last.split()[0] == "scratch" or "distroless" in last.split()[0], f"runtime stage base is {last.split()[0]}")
+
+# --- compose ------------------------------------------------------------------------------------
+def svc(cfg, name):
+    return cfg.get("services", {}).get(name, {})
+
+if "base" in composed:
+    b = svc(composed["base"], "taskcore")
+    check(any(v.get("target") == "/data" for v in b.get("volumes", [])), "compose base: volume at /data")
+    check(b.get("healthcheck", {}).get("test", [])[1:3] == ["/taskcore-server", "healthcheck"], "compose base: healthcheck")
+    check(b.get("restart") in ("unless-stopped", "always"), "compose base: restart policy")
+    check(b.get("read_only") is True and "ALL" in b.get("cap_drop", []), "compose base: read_only, cap_drop ALL")
+if "dev" in composed:
+    d = svc(composed["dev"], "taskcore")
+    check(d.get("build", {}).get("target") == "dev", "compose dev: builds the toolchain (dev) target")
+    check(any(v.get("target") == "/src" and v.get("type") == "bind" for v in d.get("volumes", [])), "compose dev: source mounted at /src")
+    check("watch.sh" in " ".join(d.get("command") or []), "compose dev: rebuild loop (deploy/dev/watch.sh)")
+    check("debug" in d.get("environment", {}).get("TASKCORE_LOG", ""), "compose dev: debug logs")
+    profiles = {p for s in composed["dev"]["services"].values() for p in s.get("profiles", [])}
+    check({"redis", "postgres"} <= profiles, f"compose dev: optional redis and postgres profiles ({sorted(profiles)})")
+if "prod" in composed:
+    c = composed["prod"]
+    t = svc(c, "taskcore")
+    dep = t.get("deploy", {})
+    lim, res = dep.get("resources", {}).get("limits", {}), dep.get("resources", {}).get("reservations", {})
+    check(dep.get("replicas", 1) >= 2, f"compose prod: replicas >= 2 ({dep.get('replicas')})")
+    check(str(lim.get("memory")) in ("536870912", "512M", "512m") and float(lim.get("cpus", 0)) == 0.5,
+          f"compose prod: limits 512M / 0.5 CPU ({lim})")
+    check(bool(res.get("memory")) and bool(res.get("cpus")), f"compose prod: reservations ({res})")
+    check(bool(dep.get("restart_policy")) and bool(t.get("restart")), "compose prod: restart policies")
+    check(dep.get("update_config", {}).get("failure_action") == "rollback" and bool(dep.get("rollback_config")),
+          "compose prod: rolling update with rollback")
+    check(t.get("read_only") is True and t.get("cap_drop") == ["ALL"] and
+          any("no-new-privileges" in s for s in t.get("security_opt", [])), "compose prod: read_only, cap_drop ALL, no-new-privileges")
+    check(not t.get("ports"), "compose prod: replicas publish no host port (Traefik routes)")
+    store = t.get("environment", {}).get("TASKCORE_STORE_URL", "")
+    check(store.startswith(("redis://", "postgres://")), f"compose prod: shared store ({store})")
+    r = svc(c, "redis")
+    check("--appendonly" in r.get("command", []) and r["command"][r["command"].index("--appendonly") + 1] == "yes",
+          "compose prod: Redis AOF on")
+    check(any(v.get("target") == "/data" for v in r.get("volumes", [])), "compose prod: Redis data on a volume")
+    lab = t.get("labels", {})
+    check(lab.get("traefik.enable") == "true" and lab.get("traefik.http.services.taskcore.loadbalancer.server.port") == "5125",
+          "compose prod: Traefik labels route to port 5125")
+    check(lab.get("traefik.http.services.taskcore.loadbalancer.healthcheck.path") == "/readyz",
+          "compose prod: Traefik health check on /readyz (healthy replicas only)")
+    tr = svc(c, "traefik")
+    check("--providers.docker.exposedbydefault=false" in tr.get("command", []), "compose prod: Traefik exposes labelled services only")
+    mon = {n for n, s in c["services"].items() if "monitoring" in s.get("profiles", [])}
+    check({"prometheus", "grafana"} <= mon, f"compose prod: monitoring profile has {sorted(mon)}")
+    g = svc(c, "grafana")
+    check(not any("PASSWORD" in k and not k.endswith("__FILE") for k in g.get("environment", {})),
+          "compose prod: no Grafana password in the file (read from a secret file)")
+    for name, s in c["services"].items():
+        for k, v in (s.get("environment") or {}).items():
+            if re.search(r"(?i)password|secret|token", k) and not k.endswith("__FILE") and v not in ("trust", None, ""):
+                check(False, f"compose prod: {name} sets {k} inline")
+
+# --- Grafana provisioning -----------------------------------------------------------------------
+gp = repo / "monitoring/grafana"
+ds = yaml.safe_load((gp / "provisioning/datasources/prometheus.yml").read_text())["datasources"]
+uids = {d.get("uid") for d in ds}
+check(all(d.get("url") and d.get("type") == "prometheus" for d in ds), "grafana: prometheus datasource with url")
+prov = yaml.safe_load((gp / "provisioning/dashboards/taskcore.yml").read_text())["providers"]
+check(all(p.get("options", {}).get("path") for p in prov), "grafana: dashboard provider with a path")
+for dash in gp.glob("dashboards/*.json"):
+    d = json.loads(dash.read_text())
+    used = {t.get("datasource", {}).get("uid") for p in d["panels"] for t in p.get("targets", [])} | \
+           {p.get("datasource", {}).get("uid") for p in d["panels"]}
+    check(used <= uids, f"grafana: {dash.name} uses only provisioned datasources ({sorted(used)})")
+    titles = " | ".join(p["title"].lower() for p in d["panels"])
+    for want in ("request rate", "error rate", "latency", "in flight", "storage latency", "tasks created"):
+        check(want in titles, f"grafana: {dash.name} has a '{want}' panel")
+
+# --- Kubernetes -----------------------------------------------------------------------------------
+docs = [d for f in sorted((repo / "deploy/k8s").glob("*.yaml")) for d in yaml.safe_load_all(f.read_text()) if d]
+kinds = {d["kind"]: d for d in docs}
+check({"Deployment", "Service", "PodDisruptionBudget"} <= set(kinds), f"k8s: kinds {sorted(kinds)}")
+if "Deployment" in kinds:
+    dep = kinds["Deployment"]
+    pod = dep["spec"]["template"]["spec"]
+    c = pod["containers"][0]
+    check(c.get("livenessProbe", {}).get("httpGet", {}).get("path") == "/livez", "k8s: liveness probe on /livez")
+    check(c.get("readinessProbe", {}).get("httpGet", {}).get("path") == "/readyz", "k8s: readiness probe on /readyz")
+    r = c.get("resources", {})
+    check(bool(r.get("limits", {}).get("memory")) and bool(r.get("requests", {}).get("cpu")), "k8s: resources requests and limits")
+    sc = c.get("securityContext", {})
+    check(sc.get("runAsNonRoot") is True and sc.get("readOnlyRootFilesystem") is True and
+          sc.get("capabilities", {}).get("drop") == ["ALL"] and sc.get("allowPrivilegeEscalation") is False,
+          "k8s: securityContext runAsNonRoot, readOnlyRootFilesystem, drop ALL, no privilege escalation")
+    check(dep["spec"].get("replicas", 1) >= 2, "k8s: replicas >= 2")
+    sel = dep["spec"]["selector"]["matchLabels"]
+    labels = dep["spec"]["template"]["metadata"]["labels"]
+    check(all(labels.get(k) == v for k, v in sel.items()), "k8s: Deployment selector matches its pod labels")
+    for kind in ("Service", "PodDisruptionBudget"):
+        if kind in kinds:
+            s = kinds[kind]["spec"]["selector"]
+            s = s.get("matchLabels", s)
+            check(all(labels.get(k) == v for k, v in s.items()), f"k8s: {kind} selector matches the pods")
+    ports = {p["name"]: p["containerPort"] for p in c.get("ports", [])}
+    check(ports.get("http") == 5125, "k8s: container port http = 5125")
+    grace = pod.get("terminationGracePeriodSeconds", 30)
+    env = {e["name"]: e.get("value") for e in c.get("env", [])}
+    pre = c.get("lifecycle", {}).get("preStop", {}).get("sleep", {}).get("seconds", 0)
+    check(int(env.get("TASKCORE_SHUTDOWN_GRACE") or 10) + pre < grace,
+          f"k8s: preStop ({pre}s) + shutdown grace fit in terminationGracePeriodSeconds ({grace}s)")
+print(f"structure: {fails} failed")
+sys.exit(1 if fails else 0)
