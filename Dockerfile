@@ -31,14 +31,14 @@ RUN sh /src/deploy/docker/skeleton.sh /src /skeleton
 # ---------------------------------------------------------------------------------------------
 # The equivalent of `cargo chef cook`: every third-party crate compiled once, in its own layer.
 FROM toolchain AS deps
-ARG FEATURES=redis
+ARG FEATURES=sqlite,redis,postgres
 COPY --from=planner /skeleton/ /build/
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     cargo build --release --locked -p taskcore-http --no-default-features --features "${FEATURES}" --bin taskcore-server
 
 # ---------------------------------------------------------------------------------------------
 FROM deps AS builder
-ARG FEATURES=redis
+ARG FEATURES=sqlite,redis,postgres
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 COPY . /build/
 # The sources are newer than the skeleton's stubs by content, not necessarily by mtime: touch them
@@ -83,9 +83,8 @@ CMD ["sh", "deploy/dev/watch.sh"]
 FROM scratch AS runtime
 # ownership comes along: /data belongs to 65532 (a new volume takes it from here)
 COPY --from=builder /rootfs/ /
-# TASKCORE_STORE_URL: the image's default store is the SQLite file on the /data volume. It needs
-# the `sqlite` feature (FEATURES=sqlite,redis) once taskcore-sqlite lands; until then run with
-# TASKCORE_STORE_URL=redis://… or memory: (the server says which feature a URL needs).
+# TASKCORE_STORE_URL: the image's default store is the SQLite file on the /data volume; set
+# redis://… or postgres://… for replicas sharing one store.
 ENV TASKCORE_BIND=0.0.0.0:5125 \
     TASKCORE_STORE_URL=sqlite:///data/taskcore.db \
     TASKCORE_LOG_FORMAT=json \

@@ -5,9 +5,9 @@
 # change rebuild and, when the build succeeds, restart the server (a failed build keeps the old
 # one serving and prints the compiler errors). SIGTERM stops the server gracefully and exits.
 # Run from the workspace root (the dev container mounts it at /src). Also works on a host.
-# env: FEATURES (default redis), WATCH_INTERVAL (default 2), CARGO_TARGET_DIR (default ./target)
+# env: FEATURES (default sqlite,redis,postgres), WATCH_INTERVAL (default 2), CARGO_TARGET_DIR (default ./target)
 set -u
-FEATURES=${FEATURES:-redis}
+FEATURES=${FEATURES:-sqlite,redis,postgres}
 TARGET=${CARGO_TARGET_DIR:-target}
 STAMP=${WATCH_STAMP:-$TARGET/.watch-stamp}
 pid=

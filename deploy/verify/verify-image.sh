@@ -8,7 +8,7 @@
 #   and a SIGTERM stop within STOP_MAX_S with a request in flight finishing (inflight.py).
 # Usage: verify-image.sh REPO [DOCKERFILE]
 #   env: IMAGE (localhost/taskcore:ci)  MAX_SIZE_MB (40)  STOP_MAX_S (5)  PORT (18125)
-#        STORE (memory:; the store for the run checks)  BUILD_ARGS (extra K=V, space-separated)
+#        STORE (sqlite:///data/taskcore.db; the store for the run checks)  BUILD_ARGS (extra K=V, space-separated)
 #        PROM_CHECK=1 also runs verify-prometheus.sh against the running container
 #        SKIP_RUN=1 builds and inspects only (the broken-variant test uses it)
 # Base images are made locally on first use (make-debian-base.sh, make-rust-builder.sh).
@@ -17,7 +17,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 export CONTAINERS_CONF=${CONTAINERS_CONF:-$HERE/containers.conf}
 R=$(cd "$1" && pwd); DF=${2:-$R/Dockerfile}
 IMG=${IMAGE:-localhost/taskcore:ci}; MAX=${MAX_SIZE_MB:-40}; STOPMAX=${STOP_MAX_S:-5}; PORT=${PORT:-18125}
-STORE=${STORE:-memory:}
+STORE=${STORE:-sqlite:///data/taskcore.db}
 WORK=${WORK:-/tmp/taskcore-deploy-work}; mkdir -p "$WORK"
 PY=${VENV:-/tmp/containers-tools/venv}/bin/python
 NAME=taskcore-verify-$$
@@ -108,9 +108,7 @@ podman run -d --name "$NAME-sqlite" --network=host --read-only --cap-drop=ALL --
 sleep 1.5
 if podman healthcheck run "$NAME-sqlite" >/dev/null 2>&1; then
   ok "default store (SQLite at /data/taskcore.db) serves on a read-only root"
-elif podman logs "$NAME-sqlite" 2>&1 | grep -q "needs the 'sqlite' feature"; then
-  ok "default store: this build has no sqlite feature yet and says so (expected until taskcore-sqlite lands: FEATURES=sqlite,redis)"
-else podman logs "$NAME-sqlite" 2>&1 | tail -5; bad "default store (SQLite) neither works nor names the missing feature"; fi
+else podman logs "$NAME-sqlite" 2>&1 | tail -5; bad "default store (SQLite at /data/taskcore.db) does not serve"; fi
 podman rm -f -i -t 1 "$NAME-sqlite" >/dev/null 2>&1
 
 # --- a real Prometheus scrapes this container with the project's config and rules ---
