@@ -64,8 +64,9 @@ pub fn router(state: AppState, limits: Limits) -> Router {
         .fallback(not_found)
         .with_state(state);
     api.layer(DefaultBodyLimit::max(limits.body_limit))
-        .layer(JsonErrorsLayer)
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.request_timeout))
+        // Outside the timeout, so that its 408 gets a JSON body too.
+        .layer(JsonErrorsLayer)
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("a handler panicked");
             ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, ErrorBody::new("internal", "internal server error"))

@@ -64,3 +64,32 @@ async fn metrics_exports_every_declared_name() {
     assert!(metrics.text.contains(r#"backend="memory""#));
     assert!(metrics.text.contains("http_request_duration_seconds_bucket"), "latency is a histogram");
 }
+
+/// A request that is still arriving when the request timeout passes is answered 408 with a JSON
+/// body, and nothing is created.
+#[tokio::test]
+async fn a_request_slower_than_the_timeout_gets_408_json() {
+    use axum::body::Body;
+    use axum::http::Request;
+    use http_body_util::BodyExt;
+    use std::sync::Arc;
+    use std::time::Duration;
+    use tower::ServiceExt;
+
+    let store = Arc::new(taskcore::MemoryStore::new());
+    let state = taskcore_http::AppState::new(store);
+    let limits = taskcore_http::Limits { request_timeout: Duration::from_millis(200), body_limit: 1024 };
+    let app = taskcore_http::router(state.clone(), limits);
+    let code = state.tasks.create_room("alice").await.unwrap().code;
+    let never_ending = Body::from_stream(futures_util::stream::pending::<Result<Vec<u8>, std::io::Error>>());
+    let request = Request::post(format!("/tasks?room={code}"))
+        .header("content-type", "application/json")
+        .body(never_ending)
+        .unwrap();
+    let response = tokio::time::timeout(Duration::from_secs(5), app.oneshot(request)).await.unwrap().unwrap();
+    assert_eq!(response.status(), 408);
+    let body: serde_json::Value =
+        serde_json::from_slice(&response.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    assert_eq!(body["code"], "timeout");
+    assert_eq!(state.tasks.stats(&code).await.unwrap().total, 0);
+}
