@@ -15,13 +15,13 @@ async fn prefixes_keep_applications_apart() {
         (support::scoped_store(StoreOptions::default()).await, support::scoped_store(StoreOptions::default()).await);
     let code = RoomCode::parse("SAME42").expect("code");
     let room = |owner: &str| Room::new(code.clone(), owner.parse().expect("name"), datetime!(2026-03-10 12:00 UTC));
-    first.insert_room(&room("alice")).await.unwrap();
-    second.insert_room(&room("bob")).await.unwrap();
+    first.store.insert_room(&room("alice")).await.unwrap();
+    second.store.insert_room(&room("bob")).await.unwrap();
     let tasks = TaskManager::new(Arc::new(first.store.clone()));
     tasks.create_task(&code, &NewTask::titled("only in the first"), None).await.unwrap();
-    assert_eq!(first.room(&code).await.unwrap().owner.as_str(), "alice");
-    assert_eq!(second.room(&code).await.unwrap().owner.as_str(), "bob");
-    assert!(matches!(second.task(&code, 1).await, Err(Error::NotFound { what: "task", .. })));
+    assert_eq!(first.store.room(&code).await.unwrap().owner.as_str(), "alice");
+    assert_eq!(second.store.room(&code).await.unwrap().owner.as_str(), "bob");
+    assert!(matches!(second.store.task(&code, 1).await, Err(Error::NotFound { what: "task", .. })));
 }
 
 #[tokio::test]

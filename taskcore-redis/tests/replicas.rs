@@ -53,7 +53,7 @@ async fn two_replicas_creating_in_one_room_lose_and_duplicate_no_number() {
     let mut created = BTreeSet::new();
     let mut since = 0;
     loop {
-        let batch = first.changes(&room.code, since, 1000).await.unwrap();
+        let batch = first.store.changes(&room.code, since, 1000).await.unwrap();
         for change in &batch.changes {
             assert_eq!(change.seq, since + 1, "sequence numbers are dense");
             since = change.seq;

@@ -5,12 +5,8 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use sqlx::{Connection, PgConnection};
-use taskcore::{
-    ChangeBatch, IdempotencyKey, Inserted, MemberName, Result, Room, RoomCode, StoreOptions, Task, TaskCounts,
-    TaskDraft, TaskPage, TaskQuery, TaskStore, TaskWrite,
-};
+use taskcore::{RoomCode, StoreOptions, TaskStore};
 use taskcore_postgres::{PgConfig, PgStore};
 use time::OffsetDateTime;
 
@@ -65,7 +61,7 @@ pub(crate) async fn open(config: PgConfig) -> PgStore {
 pub(crate) async fn open_scoped(options: StoreOptions) -> Arc<dyn TaskStore> {
     let schema = SchemaGuard(fresh_schema());
     let store = open(config(&schema.0).store_options(options)).await;
-    Arc::new(Scoped { store, _schema: schema })
+    taskcore::conformance::guarded(Arc::new(store), schema)
 }
 
 /// Drops its schema when dropped, also when a test panics.
@@ -84,60 +80,6 @@ impl Drop for SchemaGuard {
         if dropped.is_err() && !std::thread::panicking() {
             panic!("dropping schema {} failed", self.0);
         }
-    }
-}
-
-/// A [`PgStore`] that drops its schema when it is dropped.
-#[derive(Debug)]
-pub(crate) struct Scoped {
-    /// The store.
-    pub(crate) store: PgStore,
-    _schema: SchemaGuard,
-}
-
-#[async_trait]
-impl TaskStore for Scoped {
-    fn backend(&self) -> &'static str {
-        self.store.backend()
-    }
-    async fn ping(&self) -> Result<()> {
-        self.store.ping().await
-    }
-    async fn insert_room(&self, room: &Room) -> Result<()> {
-        self.store.insert_room(room).await
-    }
-    async fn room(&self, code: &RoomCode) -> Result<Room> {
-        self.store.room(code).await
-    }
-    async fn add_member(&self, code: &RoomCode, member: &MemberName, at: OffsetDateTime) -> Result<Room> {
-        self.store.add_member(code, member, at).await
-    }
-    async fn insert_task(&self, code: &RoomCode, draft: TaskDraft, key: Option<&IdempotencyKey>) -> Result<Inserted> {
-        self.store.insert_task(code, draft, key).await
-    }
-    async fn task(&self, code: &RoomCode, number: u64) -> Result<Task> {
-        self.store.task(code, number).await
-    }
-    async fn update_task(&self, code: &RoomCode, task: &Task, expected: u64, write: TaskWrite) -> Result<Task> {
-        self.store.update_task(code, task, expected, write).await
-    }
-    async fn delete_task(
-        &self,
-        code: &RoomCode,
-        number: u64,
-        expected: Option<u64>,
-        at: OffsetDateTime,
-    ) -> Result<Task> {
-        self.store.delete_task(code, number, expected, at).await
-    }
-    async fn list_tasks(&self, code: &RoomCode, query: &TaskQuery, now: OffsetDateTime) -> Result<TaskPage> {
-        self.store.list_tasks(code, query, now).await
-    }
-    async fn counts(&self, code: &RoomCode, now: OffsetDateTime) -> Result<TaskCounts> {
-        self.store.counts(code, now).await
-    }
-    async fn changes(&self, code: &RoomCode, since: u64, limit: u32) -> Result<ChangeBatch> {
-        self.store.changes(code, since, limit).await
     }
 }
 

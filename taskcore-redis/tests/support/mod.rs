@@ -9,13 +9,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
-use taskcore::{
-    ChangeBatch, IdempotencyKey, Inserted, MemberName, Result, Room, RoomCode, StoreOptions, Task, TaskCounts,
-    TaskDraft, TaskPage, TaskQuery, TaskStore, TaskWrite,
-};
+use taskcore::{StoreOptions, TaskStore};
 use taskcore_redis::{RedisConfig, RedisStore};
-use time::OffsetDateTime;
 
 /// The environment variable naming the Redis the tests use.
 pub const TEST_URL_ENV: &str = "TASKCORE_TEST_REDIS_URL";
@@ -48,7 +43,7 @@ pub async fn open_on_shared(prefix: &str, options: StoreOptions) -> RedisStore {
 pub async fn scoped_store(options: StoreOptions) -> ScopedStore {
     let prefix = unique_prefix();
     let store = open_on_shared(&prefix, options).await;
-    ScopedStore { store, url: shared_url(), prefix }
+    ScopedStore { store, guard: PrefixGuard { url: shared_url(), prefix } }
 }
 
 /// Deletes every key of `prefix` from the Redis at `url` (blocking; for test clean-up).
@@ -67,66 +62,27 @@ pub fn delete_prefix(url: &str, prefix: &str) {
     }
 }
 
-/// A [`RedisStore`] that deletes its prefix's keys when dropped.
+/// A [`RedisStore`] and the guard that deletes its prefix's keys when dropped.
 #[derive(Debug)]
 pub struct ScopedStore {
     /// The store.
     pub store: RedisStore,
+    /// Deletes the keys.
+    pub guard: PrefixGuard,
+}
+
+/// Deletes a prefix's keys when dropped.
+#[derive(Debug)]
+pub struct PrefixGuard {
     url: String,
     prefix: String,
 }
 
-impl Drop for ScopedStore {
+impl Drop for PrefixGuard {
     fn drop(&mut self) {
         let (url, prefix) = (self.url.clone(), self.prefix.clone());
         // A plain thread: the drop may run on a runtime worker, where blocking I/O is not welcome.
         let _ = std::thread::spawn(move || delete_prefix(&url, &prefix)).join();
-    }
-}
-
-#[async_trait]
-impl TaskStore for ScopedStore {
-    fn backend(&self) -> &'static str {
-        self.store.backend()
-    }
-    async fn ping(&self) -> Result<()> {
-        self.store.ping().await
-    }
-    async fn insert_room(&self, room: &Room) -> Result<()> {
-        self.store.insert_room(room).await
-    }
-    async fn room(&self, code: &RoomCode) -> Result<Room> {
-        self.store.room(code).await
-    }
-    async fn add_member(&self, code: &RoomCode, member: &MemberName, at: OffsetDateTime) -> Result<Room> {
-        self.store.add_member(code, member, at).await
-    }
-    async fn insert_task(&self, code: &RoomCode, draft: TaskDraft, key: Option<&IdempotencyKey>) -> Result<Inserted> {
-        self.store.insert_task(code, draft, key).await
-    }
-    async fn task(&self, code: &RoomCode, number: u64) -> Result<Task> {
-        self.store.task(code, number).await
-    }
-    async fn update_task(&self, code: &RoomCode, task: &Task, expected: u64, write: TaskWrite) -> Result<Task> {
-        self.store.update_task(code, task, expected, write).await
-    }
-    async fn delete_task(
-        &self,
-        code: &RoomCode,
-        number: u64,
-        expected: Option<u64>,
-        at: OffsetDateTime,
-    ) -> Result<Task> {
-        self.store.delete_task(code, number, expected, at).await
-    }
-    async fn list_tasks(&self, code: &RoomCode, query: &TaskQuery, now: OffsetDateTime) -> Result<TaskPage> {
-        self.store.list_tasks(code, query, now).await
-    }
-    async fn counts(&self, code: &RoomCode, now: OffsetDateTime) -> Result<TaskCounts> {
-        self.store.counts(code, now).await
-    }
-    async fn changes(&self, code: &RoomCode, since: u64, limit: u32) -> Result<ChangeBatch> {
-        self.store.changes(code, since, limit).await
     }
 }
 
@@ -236,6 +192,6 @@ pub async fn open_private(server: &PrivateRedis, options: StoreOptions) -> Redis
 }
 
 /// An `Arc<dyn TaskStore>` of a [`ScopedStore`].
-pub fn shared(store: ScopedStore) -> Arc<dyn TaskStore> {
-    Arc::new(store)
+pub fn shared(scoped: ScopedStore) -> Arc<dyn TaskStore> {
+    taskcore::conformance::guarded(Arc::new(scoped.store), scoped.guard)
 }

@@ -16,7 +16,8 @@
 //! ```
 //!
 //! The factory must return a store that shares nothing with stores it returned before (a fresh
-//! database, schema or key prefix), so that behaviours run in parallel.
+//! database, schema or key prefix), so that behaviours run in parallel. Wrap it with [`guarded`]
+//! to have that schema or prefix removed when the behaviour is done with the store.
 //! Each behaviour panics with a message saying what broke, as tests do.
 
 #![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
@@ -29,11 +30,14 @@ use crate::store::{StoreOptions, TaskStore};
 
 pub mod changes;
 pub mod concurrency;
+mod guarded;
 pub mod query;
 pub mod rooms;
 pub mod stats;
 pub mod support;
 pub mod tasks;
+
+pub use guarded::guarded;
 
 #[doc(hidden)]
 pub use tokio as __tokio;
