@@ -76,11 +76,11 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         "post.lua",
         &format!("wrk.method = \"POST\"\nwrk.body = '{body}'\nwrk.headers[\"Content-Type\"] = \"application/json\"\n"),
     )?;
-    let put = script(
-        &scripts,
-        "put.lua",
-        "wrk.method = \"PUT\"\nwrk.body = '{\"title\":\"renamed by wrk\"}'\nwrk.headers[\"Content-Type\"] = \"application/json\"\n",
-    )?;
+    // Every update renames one of the small room's 100 tasks to a new title: each one is a write.
+    let put_lua = format!(
+        "counter = 0\nrequest = function()\n  counter = counter + 1\n  local path = \"/tasks/\" .. math.random(1, 100) .. \"?room={small}\"\n  return wrk.format(\"PUT\", path, {{[\"Content-Type\"] = \"application/json\"}}, '{{\"title\":\"renamed ' .. counter .. '\"}}')\nend\n"
+    );
+    let put = script(&scripts, "put.lua", &put_lua)?;
 
     let w = |addr: SocketAddr, path: &str, lua: Option<&str>| wrk(addr, path, lua, &args);
     println!(
@@ -111,9 +111,9 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     row("GET /tasks?limit=50 (10,000)", &page, "list_tasks direct", &store_page);
     let filtered = w(ours, &format!("/tasks?room={large}&limit=50&priority=high&sort=-due"), None)?;
     row("GET /tasks?priority=high&sort=-due&limit=50 (10,000)", &filtered, "GET /tasks?limit=50", &page);
-    let update = w(ours, &format!("/tasks/1?room={small}"), Some(&put))?;
+    let update = w(ours, "/", Some(&put))?;
     let store_update = store_rate(&tasks, args.connections, args.seconds, Op::Update(small.clone())).await;
-    row("PUT /tasks/1", &update, "update_task direct", &store_update);
+    row("PUT /tasks/{1..100}", &update, "update_task direct", &store_update);
     let stats = w(ours, &format!("/tasks/stats?room={large}"), None)?;
     let store_stats = store_rate(&tasks, args.connections, args.seconds, Op::Stats(large.clone())).await;
     row("GET /tasks/stats (10,000)", &stats, "stats direct", &store_stats);
@@ -229,11 +229,10 @@ async fn store_rate(tasks: &TaskManager, workers: u32, seconds: u64, op: Op) -> 
                     }
                     Op::List(code, query) => tasks.list_tasks(code, query).await.is_ok(),
                     Op::Update(code) => {
-                        let patch = TaskPatch {
-                            title: taskcore::Patch::Set(format!("direct {}", done.load(Ordering::Relaxed))),
-                            ..TaskPatch::default()
-                        };
-                        tasks.update_task(code, 2, &patch).await.is_ok()
+                        let n = done.load(Ordering::Relaxed);
+                        let patch =
+                            TaskPatch { title: taskcore::Patch::Set(format!("direct {n}")), ..TaskPatch::default() };
+                        tasks.update_task(code, n % 100 + 1, &patch).await.is_ok()
                     }
                     Op::Stats(code) => tasks.stats(code).await.is_ok(),
                 };

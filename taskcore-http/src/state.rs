@@ -1,9 +1,9 @@
 //! [`AppState`]: what every handler shares — the task manager over the (metered) store, the
 //! start time for `uptime`, and the draining flag that readiness reports during shutdown.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use taskcore::{RoomCode, TaskManager, TaskStore};
 
@@ -19,6 +19,8 @@ pub struct AppState {
     observed: ObservedStore,
     started: Instant,
     draining: Arc<AtomicBool>,
+    /// When the store last answered a health check, if the last check passed.
+    store_ok_at: Arc<Mutex<Option<Instant>>>,
 }
 
 impl AppState {
@@ -35,7 +37,13 @@ impl AppState {
         crate::metrics::prometheus(); // the recorder must exist before the first metric is set
         metrics::gauge!(crate::metrics::BUILD_INFO, "version" => crate::VERSION, "backend" => tasks.store().backend())
             .set(1.0);
-        Self { tasks, observed, started: Instant::now(), draining: Arc::new(AtomicBool::new(false)) }
+        Self {
+            tasks,
+            observed,
+            started: Instant::now(),
+            draining: Arc::new(AtomicBool::new(false)),
+            store_ok_at: Arc::default(),
+        }
     }
 
     /// A receiver of the codes of rooms written to through this state from now on.
@@ -46,6 +54,17 @@ impl AppState {
     /// Seconds since the state was made.
     pub fn uptime_seconds(&self) -> u64 {
         self.started.elapsed().as_secs()
+    }
+
+    /// Whether the last storage check passed less than `window` ago.
+    pub fn store_checked_within(&self, window: Duration) -> bool {
+        let last = *self.store_ok_at.lock().unwrap_or_else(PoisonError::into_inner);
+        last.is_some_and(|at| at.elapsed() < window)
+    }
+
+    /// Records the outcome of a storage check.
+    pub fn record_store_check(&self, ok: bool) {
+        *self.store_ok_at.lock().unwrap_or_else(PoisonError::into_inner) = ok.then(Instant::now);
     }
 
     /// Marks the service as shutting down: `/readyz` answers 503 from now on, so load

@@ -39,9 +39,15 @@ async fn main() {
         }),
     );
     let (mut ours_total, mut reference_total) = (Duration::ZERO, Duration::ZERO);
+    // ONLY=ours or ONLY=reference runs one side, for profiling it alone.
+    let only = std::env::var("ONLY").unwrap_or_default();
     for _ in 0..ROUNDS {
-        reference_total += batch(&reference).await;
-        ours_total += batch(&ours).await;
+        if only != "ours" {
+            reference_total += batch(&reference).await;
+        }
+        if only != "reference" {
+            ours_total += batch(&ours).await;
+        }
     }
     let per = |total: Duration| total.as_nanos() as f64 / f64::from(batch_size() * ROUNDS);
     let (ours_ns, reference_ns) = (per(ours_total), per(reference_total));

@@ -1,4 +1,5 @@
-//! Operations endpoints: `/health` (cheap and honest, 503 when storage is down), `/livez`,
+//! Operations endpoints: `/health` (cheap and honest: a storage check that passed is reused for
+//! at most half a second, a failed one never; 503 when storage is down), `/livez`,
 //! `/readyz` (503 while draining), `/metrics` (Prometheus text), `/api` and `/openapi.json`.
 
 use std::time::Duration;
@@ -68,8 +69,16 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     (status, Json(serde_json::json!({ "status": reason })))
 }
 
+/// A passed storage check is trusted this long, so a flood of health checks costs one ping per
+/// interval instead of one per request; a failed check is never reused.
+pub const STORE_CHECK_REUSE: Duration = Duration::from_millis(500);
+
 async fn store_ok(state: &AppState) -> bool {
+    if state.store_checked_within(STORE_CHECK_REUSE) {
+        return true;
+    }
     let ok = matches!(tokio::time::timeout(STORE_CHECK_TIMEOUT, state.tasks.ping()).await, Ok(Ok(())));
+    state.record_store_check(ok);
     metrics::gauge!(crate::metrics::STORE_UP).set(if ok { 1.0 } else { 0.0 });
     ok
 }
