@@ -49,7 +49,26 @@ async fn chromedriver() -> Driver {
     panic!("chromedriver did not start on {url}");
 }
 
-async fn browser(driver: &Driver, width: u32) -> Client {
+/// A browser's private profile directory. When dropped — also when the test fails before it
+/// could close its session — it ends the Chromium processes started with this profile (found by
+/// their command line, killed by PID) and removes the directory.
+struct Profile(std::path::PathBuf);
+
+impl Drop for Profile {
+    fn drop(&mut self) {
+        let marker = format!("--user-data-dir={}", self.0.display());
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+            let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+            if String::from_utf8_lossy(&cmdline).split('\0').any(|arg| arg == marker) {
+                let _ = std::process::Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+            }
+        }
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+async fn browser(driver: &Driver, width: u32) -> (Client, Profile) {
     let profile = tempfile::tempdir().unwrap().keep();
     let capabilities = json!({
         "browserName": "chrome",
@@ -64,11 +83,12 @@ async fn browser(driver: &Driver, width: u32) -> Client {
         }
     });
     let capabilities = capabilities.as_object().unwrap().clone();
-    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
         .capabilities(capabilities)
         .connect(&driver.url)
         .await
-        .expect("start a Chromium session through chromedriver")
+        .expect("start a Chromium session through chromedriver");
+    (client, Profile(profile))
 }
 
 /// Polls `check` until it is true or `within` passes.
@@ -145,7 +165,7 @@ async fn add_task(client: &Client, title: &str, priority: &str, due: Option<&str
 async fn a_room_is_worked_through_the_browser_and_stays_live_between_two_people() {
     let server = ServerProcess::start("memory:", &[]).await;
     let driver = chromedriver().await;
-    let alice = browser(&driver, 1400).await;
+    let (alice, _alice_profile) = browser(&driver, 1400).await;
 
     // Home: create a room.
     alice.goto(&format!("{}/", server.base)).await.unwrap();
@@ -218,7 +238,7 @@ async fn a_room_is_worked_through_the_browser_and_stays_live_between_two_people(
     alice.find(Locator::Id("cancel-task")).await.unwrap().click().await.unwrap();
 
     // A second person in the same room sees changes live, and the other way round.
-    let bob = browser(&driver, 420).await;
+    let (bob, _bob_profile) = browser(&driver, 420).await;
     bob.goto(&format!("{}/tasks.html?room={}&name=Bob", server.base, code.to_lowercase())).await.unwrap();
     eventually(Duration::from_secs(5), "Bob's page loads the room", || async {
         column_titles(&bob, "completed").await == ["Write release notes"]
