@@ -66,17 +66,6 @@ fn sort_column(key: SortKey) -> &'static str {
     }
 }
 
-/// Whether the maintained per-room counters answer `matched` (no filter other than status and
-/// priority).
-pub(crate) fn counters_answer(query: &TaskQuery) -> bool {
-    query.tag.is_none()
-        && query.assignee.is_none()
-        && query.text.is_none()
-        && query.due_before.is_none()
-        && query.due_after.is_none()
-        && !query.overdue
-}
-
 /// The `WHERE` clause of the filters over `tasks AS t` in the room `rooms AS r`, binding their
 /// values to `statement`.
 fn filters(statement: &mut Statement, query: &TaskQuery, now: OffsetDateTime) -> String {
@@ -126,7 +115,7 @@ pub(crate) fn listing(code: &str, query: &TaskQuery, now: OffsetDateTime) -> Sta
     let mut where_sql = filters(&mut statement, query, now);
     // A LATERAL join over the one room row runs the count once (a scalar subquery in the select
     // list would run once per task row).
-    let matched = if counters_answer(query) {
+    let matched = if query.filters_only_status_and_priority() {
         "(SELECT NULL::bigint AS n)".to_owned()
     } else {
         format!("LATERAL (SELECT count(*) AS n FROM tasks AS t WHERE {where_sql})")
@@ -205,7 +194,7 @@ mod tests {
 
     #[test]
     fn only_status_and_priority_use_the_counters() {
-        assert!(counters_answer(&TaskQuery::default().status(StatusFilter::Pending)));
-        assert!(!counters_answer(&TaskQuery::default().overdue_only()));
+        assert!(TaskQuery::default().status(StatusFilter::Pending).filters_only_status_and_priority());
+        assert!(!TaskQuery::default().overdue_only().filters_only_status_and_priority());
     }
 }

@@ -57,17 +57,6 @@ fn sort_column(key: SortKey) -> &'static str {
     }
 }
 
-/// Whether the maintained per-room counters answer `matched` (no filter other than status and
-/// priority).
-pub(crate) fn counters_answer(query: &TaskQuery) -> bool {
-    query.tag.is_none()
-        && query.assignee.is_none()
-        && query.text.is_none()
-        && query.due_before.is_none()
-        && query.due_after.is_none()
-        && !query.overdue
-}
-
 /// The id of the room whose code is the next parameter: an uncorrelated subquery, evaluated
 /// once per statement and usable as an index constraint.
 const ROOM: &str = "(SELECT id FROM rooms WHERE code = ?)";
@@ -127,7 +116,7 @@ fn filters(code: &str, query: &TaskQuery, now: OffsetDateTime, with_tag: bool) -
 /// [`COUNTERS_SQL`].
 pub(crate) fn page(code: &str, query: &TaskQuery, now: OffsetDateTime) -> Statement {
     let mut params = vec![Param::Text(code.to_owned())];
-    let matched_sql = if counters_answer(query) {
+    let matched_sql = if query.filters_only_status_and_priority() {
         "NULL".to_owned()
     } else {
         let count = matched(code, query, now);
@@ -180,7 +169,7 @@ pub(crate) fn matched(code: &str, query: &TaskQuery, now: OffsetDateTime) -> Sta
     let tag_params = vec![Param::Text(code.to_owned()), Param::Text(tag.as_str().to_owned())];
     let only_tag = query.status == StatusFilter::All
         && query.priority.is_none()
-        && counters_answer(&TaskQuery { tag: None, ..query.clone() });
+        && TaskQuery { tag: None, ..query.clone() }.filters_only_status_and_priority();
     if only_tag {
         return Statement {
             sql: format!("SELECT COUNT(*) FROM task_tags AS g WHERE g.room_id = {ROOM} AND g.tag = ?"),

@@ -121,7 +121,7 @@ impl SqliteStore {
         now: OffsetDateTime,
     ) -> Result<Vec<String>> {
         let mut plan = self.explain(&query::page(code.as_str(), query, now)).await?;
-        if !query::counters_answer(query) {
+        if !query.filters_only_status_and_priority() {
             plan.extend(self.explain(&query::matched(code.as_str(), query, now)).await?);
         }
         Ok(plan)
@@ -253,7 +253,7 @@ impl TaskStore for SqliteStore {
             // No rows: the room may not exist, and the counts still have to be read.
             None => {
                 let (_, counters) = self.counters(code).await?;
-                let matched = if query::counters_answer(query) {
+                let matched = if query.filters_only_status_and_priority() {
                     None
                 } else {
                     let count = query::matched(code.as_str(), query, now);

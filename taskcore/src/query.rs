@@ -375,6 +375,17 @@ impl TaskQuery {
         Ok(())
     }
 
+    /// Whether the only filters are status and priority: then `matched` follows from per-room
+    /// counts by status and priority, which SQL backends maintain, instead of from a scan.
+    pub fn filters_only_status_and_priority(&self) -> bool {
+        self.tag.is_none()
+            && self.assignee.is_none()
+            && self.text.is_none()
+            && self.due_before.is_none()
+            && self.due_after.is_none()
+            && !self.overdue
+    }
+
     /// Whether `task` passes every filter at `now`.
     pub fn matches(&self, task: &Task, now: OffsetDateTime) -> bool {
         self.status.admits(task.completed)
