@@ -33,6 +33,10 @@ pub struct ServerConfig {
     pub limits: Limits,
     /// How long in-flight requests get to finish after SIGTERM/SIGINT.
     pub shutdown_grace: Duration,
+    /// How long the server keeps serving after SIGTERM with `/readyz` at 503, before it stops
+    /// accepting: time for a load balancer's health check to take it out of the pool, so that
+    /// no request is sent on a connection the server is about to close. 0 stops at once.
+    pub shutdown_delay: Duration,
     /// How many changes each room's feed keeps.
     pub change_retention: u64,
 }
@@ -44,6 +48,7 @@ impl Default for ServerConfig {
             store_url: DEFAULT_STORE_URL.to_owned(),
             limits: Limits::default(),
             shutdown_grace: Duration::from_secs(10),
+            shutdown_delay: Duration::ZERO,
             change_retention: taskcore::DEFAULT_CHANGE_RETENTION,
         }
     }

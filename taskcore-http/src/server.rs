@@ -49,17 +49,26 @@ impl BoundServer {
         Ok(self.listener.local_addr()?)
     }
 
-    /// Serves until `shutdown` completes, then drains: new connections are refused, `/readyz`
-    /// answers 503, and in-flight requests get `shutdown_grace` to finish.
+    /// Serves until `shutdown` completes, then drains: `/readyz` answers 503 at once, the server
+    /// keeps serving for `shutdown_delay` (while load balancers notice), then new connections
+    /// are refused and in-flight requests get `shutdown_grace` to finish.
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServeError> {
         let Self { listener, state, config } = self;
         let app = router(state.clone(), config.limits);
         let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();
         let draining = state.clone();
+        let delay = config.shutdown_delay;
         let graceful = async move {
             shutdown.await;
             draining.start_draining();
-            tracing::info!("shutdown signal received; finishing in-flight requests");
+            if !delay.is_zero() {
+                tracing::info!(
+                    ?delay,
+                    "shutdown signal received; not ready, still serving while load balancers notice"
+                );
+                tokio::time::sleep(delay).await;
+            }
+            tracing::info!("no longer accepting; finishing in-flight requests");
             let _ = signalled_tx.send(());
         };
         let server = axum::serve(listener, app).with_graceful_shutdown(graceful);

@@ -384,3 +384,19 @@ async fn sigterm_finishes_the_request_in_flight_then_exits() {
     assert!(signalled.elapsed() < Duration::from_secs(5));
     assert!(tokio::net::TcpStream::connect(("127.0.0.1", server.port)).await.is_err(), "no longer listening");
 }
+
+/// With a shutdown delay, SIGTERM first takes the server out of load balancers (`/readyz` 503)
+/// while it goes on serving new connections, and only then stops.
+#[tokio::test]
+async fn shutdown_delay_keeps_serving_while_not_ready() {
+    let mut server = ServerProcess::start("memory:", &["--shutdown-delay", "2"]).await;
+    let api = server.target();
+    assert_eq!(api.get("/readyz").await.status, 200);
+    server.terminate();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(api.get("/readyz").await.status, 503, "not ready as soon as SIGTERM arrives");
+    let fresh = Target::remote(server.base.clone());
+    assert_eq!(fresh.post("/rooms", json!({ "username": "late" })).await.status, 201, "still serving in the delay");
+    let status = tokio::time::timeout(Duration::from_secs(6), server.child.wait()).await.expect("exits").unwrap();
+    assert!(status.success());
+}

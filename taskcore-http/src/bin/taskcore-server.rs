@@ -62,6 +62,9 @@ struct Settings {
     /// Seconds in-flight requests get to finish after SIGTERM.
     #[arg(long, env = "TASKCORE_SHUTDOWN_GRACE", default_value_t = 10, global = true)]
     shutdown_grace: u64,
+    /// Seconds to keep serving after SIGTERM with /readyz at 503 (for load balancers to notice).
+    #[arg(long, env = "TASKCORE_SHUTDOWN_DELAY", default_value_t = 0, global = true)]
+    shutdown_delay: u64,
     /// Changes kept per room in the change feed.
     #[arg(long, env = "TASKCORE_CHANGE_RETENTION", default_value_t = taskcore::DEFAULT_CHANGE_RETENTION, global = true)]
     change_retention: u64,
@@ -80,6 +83,7 @@ impl Settings {
             store_url: self.store_url.clone(),
             limits: Limits { request_timeout: Duration::from_secs(self.request_timeout), body_limit: self.body_limit },
             shutdown_grace: Duration::from_secs(self.shutdown_grace),
+            shutdown_delay: Duration::from_secs(self.shutdown_delay),
             change_retention: self.change_retention,
         }
     }
