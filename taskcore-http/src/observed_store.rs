@@ -9,9 +9,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use async_trait::async_trait;
+use taskcore::store::{TaskCounts, TaskDraft, TaskWrite};
 use taskcore::{
-    ChangeBatch, IdempotencyKey, Inserted, MemberName, Result, Room, RoomCode, Task, TaskCounts, TaskDraft, TaskPage,
-    TaskQuery, TaskStore, TaskWrite,
+    ChangeBatch, IdempotencyKey, Inserted, MemberName, Result, Room, RoomCode, Task, TaskPage, TaskQuery, TaskStore,
 };
 use time::OffsetDateTime;
 use tokio::sync::broadcast;

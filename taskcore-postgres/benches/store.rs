@@ -25,7 +25,8 @@ use std::time::{Duration, Instant};
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Executor, PgPool, Row};
-use taskcore::{NewTask, Priority, RoomCode, SortDir, SortKey, StatusFilter, Tag, TaskManager, TaskQuery, unix_micros};
+use taskcore::store::unix_micros;
+use taskcore::{NewTask, Priority, RoomCode, SortDir, SortKey, StatusFilter, Tag, TaskManager, TaskQuery};
 use taskcore_postgres::{PgConfig, PgStore};
 use time::OffsetDateTime;
 use time::macros::datetime;
@@ -133,11 +134,11 @@ async fn reference_insert(pool: PgPool, room: i64, number: i64) {
         .bind(number)
         .bind(uuid::Uuid::now_v7())
         .bind(&title)
-        .bind(taskcore::NO_DUE_DATE)
+        .bind(taskcore::store::NO_DUE_DATE)
         .bind(vec!["x".to_owned()])
         .bind(unix_micros(NOW))
         .bind(title.to_lowercase())
-        .bind(taskcore::search_text_of(&title, ""))
+        .bind(taskcore::store::search_text_of(&title, ""))
         .execute(&pool)
         .await
         .unwrap();

@@ -11,7 +11,8 @@
 
 use sqlx::Arguments;
 use sqlx::postgres::PgArguments;
-use taskcore::{NO_DUE_DATE, Result, SortDir, SortKey, SortValue, StatusFilter, TaskQuery, unix_micros};
+use taskcore::store::{NO_DUE_DATE, SortValue, unix_micros};
+use taskcore::{Result, SortDir, SortKey, StatusFilter, TaskQuery};
 use time::OffsetDateTime;
 
 use crate::row::{TASK_COLUMNS, signed};

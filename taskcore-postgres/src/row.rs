@@ -4,10 +4,8 @@
 
 use sqlx::Row;
 use sqlx::postgres::PgRow;
-use taskcore::{
-    Change, ChangeEvent, MemberName, NO_DUE_DATE, Priority, Result, Room, RoomCode, Tag, Task, TaskCounts, TaskQuery,
-    from_unix_micros, search_text_of, unix_micros,
-};
+use taskcore::store::{NO_DUE_DATE, TaskCounts, from_unix_micros, search_text_of, unix_micros};
+use taskcore::{Change, ChangeEvent, MemberName, Priority, Result, Room, RoomCode, Tag, Task, TaskQuery};
 use uuid::Uuid;
 
 use crate::error::{corrupt, db};

@@ -6,9 +6,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Connection, PgPool, Row};
+use taskcore::store::{TaskCounts, TaskDraft, TaskWrite, check_since, unix_micros};
 use taskcore::{
-    ChangeBatch, Error, IdempotencyKey, Inserted, MemberName, Result, Room, RoomCode, StoreOptions, Task, TaskCounts,
-    TaskDraft, TaskPage, TaskQuery, TaskStore, TaskWrite, check_since, unix_micros,
+    ChangeBatch, Error, IdempotencyKey, Inserted, MemberName, Result, Room, RoomCode, StoreOptions, Task, TaskPage,
+    TaskQuery, TaskStore,
 };
 use time::OffsetDateTime;
 
@@ -77,7 +78,7 @@ impl PgStore {
     }
 
     fn retention(&self) -> Retention {
-        Retention(i64::try_from(self.inner.options.change_retention).unwrap_or(i64::MAX))
+        Retention(i64::try_from(self.inner.options.retention()).unwrap_or(i64::MAX))
     }
 
     /// `EXPLAIN` of the statement a listing with `query` runs in the room `code` (page, room

@@ -7,9 +7,8 @@
 
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Row};
-use taskcore::{
-    ChangeEvent, Error, IdempotencyKey, Inserted, MemberName, Room, RoomCode, Task, TaskDraft, TaskWrite, unix_micros,
-};
+use taskcore::store::{TaskDraft, TaskWrite, unix_micros};
+use taskcore::{ChangeEvent, Error, IdempotencyKey, Inserted, MemberName, Room, RoomCode, Task};
 use time::OffsetDateTime;
 
 use crate::error::{Attempt, Fault};

@@ -11,9 +11,10 @@ mod common;
 
 use std::sync::Arc;
 
+use taskcore::store::SortValue;
 use taskcore::{
-    Cursor, ManualClock, MemberName, Priority, SearchText, Sort, SortDir, SortKey, SortValue, StatusFilter, Tag,
-    TaskManager, TaskQuery,
+    Cursor, ManualClock, MemberName, Priority, SearchText, Sort, SortDir, SortKey, StatusFilter, Tag, TaskManager,
+    TaskQuery,
 };
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
@@ -49,7 +50,7 @@ fn cursor_for(key: SortKey, dir: SortDir) -> Cursor {
     let value = match key {
         SortKey::Title => SortValue::Text("task 5".into()),
         SortKey::Number => SortValue::Int(100),
-        SortKey::Created | SortKey::Due => SortValue::Int(taskcore::unix_micros(NOW)),
+        SortKey::Created | SortKey::Due => SortValue::Int(taskcore::store::unix_micros(NOW)),
         SortKey::Priority => SortValue::Int(1),
     };
     Cursor { sort: Sort { key, dir }, value, number: 100 }

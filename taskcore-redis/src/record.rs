@@ -2,10 +2,8 @@
 //! encoding of sort values that makes every index a lexicographic sorted set, the indexed
 //! fields of a task hash, and the change records of the feed.
 
-use taskcore::{
-    Change, ChangeEvent, Cursor, Error, MemberName, Result, SortKey, SortValue, Task, TaskWrite, from_unix_micros,
-    unix_micros,
-};
+use taskcore::store::{SortValue, TaskWrite, from_unix_micros, unix_micros};
+use taskcore::{Change, ChangeEvent, Cursor, Error, MemberName, Result, SortKey, Task};
 use time::OffsetDateTime;
 
 /// An integer sort value as 16 lowercase hex digits with the sign bit flipped, so that byte
@@ -127,7 +125,7 @@ pub(crate) fn corrupt(message: impl Into<String>) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use taskcore::NO_DUE_DATE;
+    use taskcore::store::NO_DUE_DATE;
 
     #[test]
     fn integer_encoding_keeps_numeric_order() {

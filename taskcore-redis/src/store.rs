@@ -11,10 +11,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{RedisResult, Script};
+use taskcore::store::{TaskCounts, TaskDraft, TaskWrite, check_since, from_unix_micros, unix_micros};
 use taskcore::{
     ChangeBatch, Error, IdempotencyKey, Inserted, MemberName, PriorityCounts, Result, Room, RoomCode, SortDir,
-    StatusFilter, StoreOptions, Task, TaskCounts, TaskDraft, TaskPage, TaskQuery, TaskStore, TaskWrite, check_since,
-    from_unix_micros, unix_micros,
+    StatusFilter, StoreOptions, Task, TaskPage, TaskQuery, TaskStore,
 };
 use time::OffsetDateTime;
 
@@ -76,7 +76,7 @@ impl RedisStore {
             inner: Arc::new(Inner {
                 conn,
                 keys: Keys::new(config.key_prefix()),
-                options: StoreOptions::default().change_retention(options.change_retention),
+                options: StoreOptions::default().change_retention(options.retention()),
                 scripts: Scripts::new(),
                 config,
             }),
@@ -128,7 +128,7 @@ impl RedisStore {
     }
 
     fn retention(&self) -> String {
-        self.inner.options.change_retention.to_string()
+        self.inner.options.retention().to_string()
     }
 
     /// Runs one Redis call within the operation timeout.

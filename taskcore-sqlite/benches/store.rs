@@ -143,10 +143,10 @@ async fn naive_insert(pool: &SqlitePool, room_id: i64, number: i64) -> BenchResu
     .bind(&title)
     .bind("details")
     .bind(number % 3)
-    .bind(taskcore::NO_DUE_DATE)
+    .bind(taskcore::store::NO_DUE_DATE)
     .bind(format!("[\"tag{}\"]", number % 20))
-    .bind(taskcore::unix_micros(NOW))
-    .bind(taskcore::unix_micros(NOW))
+    .bind(taskcore::store::unix_micros(NOW))
+    .bind(taskcore::store::unix_micros(NOW))
     .bind(title.to_lowercase())
     .bind(format!("{}\ndetails", title.to_lowercase()))
     .execute(&mut *tx)
@@ -286,7 +286,7 @@ async fn reads(big: usize) -> BenchResult {
                  SUM(completed = 0 AND due < ?2) FROM tasks WHERE room_id = ?1",
             )
             .bind(room_id)
-            .bind(taskcore::unix_micros(NOW))
+            .bind(taskcore::store::unix_micros(NOW))
             .fetch_one(&pool)
             .await?
             .get::<i64, _>(0))

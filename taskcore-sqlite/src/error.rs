@@ -46,7 +46,7 @@ pub(crate) fn db_shared(error: &sqlx::Error) -> Error {
 }
 
 /// Data read back that does not decode: a corrupt or foreign database.
-pub(crate) fn corrupt(what: &str, source: impl Into<taskcore::BoxError>) -> Error {
+pub(crate) fn corrupt(what: &str, source: impl Into<taskcore::store::BoxError>) -> Error {
     Error::backend(format!("stored {what} does not decode"), source)
 }
 

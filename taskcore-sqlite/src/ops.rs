@@ -3,10 +3,8 @@
 //! and sequence allocation happen in the same transaction as the write they number.
 
 use sqlx::{Row, SqliteConnection};
-use taskcore::{
-    ChangeEvent, Error, IdempotencyKey, Inserted, MemberName, Result, Room, RoomCode, Task, TaskDraft, TaskWrite,
-    unix_micros,
-};
+use taskcore::store::{TaskDraft, TaskWrite, unix_micros};
+use taskcore::{ChangeEvent, Error, IdempotencyKey, Inserted, MemberName, Result, Room, RoomCode, Task};
 use time::OffsetDateTime;
 
 use crate::error::db;

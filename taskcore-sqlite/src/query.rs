@@ -7,7 +7,8 @@
 
 use sqlx::sqlite::{SqliteArguments, SqliteRow};
 use sqlx::{Arguments, Row};
-use taskcore::{NO_DUE_DATE, Result, SortDir, SortKey, SortValue, StatusFilter, TaskCounts, TaskQuery, unix_micros};
+use taskcore::store::{NO_DUE_DATE, SortValue, TaskCounts, unix_micros};
+use taskcore::{Result, SortDir, SortKey, StatusFilter, TaskQuery};
 use time::OffsetDateTime;
 
 use crate::error::{corrupt, db};
@@ -167,9 +168,11 @@ pub(crate) fn matched(code: &str, query: &TaskQuery, now: OffsetDateTime) -> Sta
         return Statement { sql: format!("SELECT COUNT(*) FROM tasks AS t WHERE {where_sql}"), params };
     };
     let tag_params = vec![Param::Text(code.to_owned()), Param::Text(tag.as_str().to_owned())];
-    let only_tag = query.status == StatusFilter::All
-        && query.priority.is_none()
-        && TaskQuery { tag: None, ..query.clone() }.filters_only_status_and_priority();
+    let only_tag = query.status == StatusFilter::All && query.priority.is_none() && {
+        let mut untagged = query.clone();
+        untagged.tag = None;
+        untagged.filters_only_status_and_priority()
+    };
     if only_tag {
         return Statement {
             sql: format!("SELECT COUNT(*) FROM task_tags AS g WHERE g.room_id = {ROOM} AND g.tag = ?"),
@@ -296,7 +299,7 @@ mod tests {
         for micros in
             [0, 1, MICROS_PER_DAY - 1, MICROS_PER_DAY, 1_780_315_200_000_000, -1, -MICROS_PER_DAY, -MICROS_PER_DAY - 5]
         {
-            let now = taskcore::from_unix_micros(micros).unwrap();
+            let now = taskcore::store::from_unix_micros(micros).unwrap();
             let [at, day, first] = overdue_params(now);
             assert_eq!(at, micros);
             assert_eq!(first / MICROS_PER_DAY, day, "{micros}");

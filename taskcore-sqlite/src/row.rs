@@ -3,10 +3,8 @@
 
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
-use taskcore::{
-    Change, ChangeEvent, MemberName, NO_DUE_DATE, Priority, Result, Room, RoomCode, Tag, Task, from_unix_micros,
-    search_text_of, unix_micros,
-};
+use taskcore::store::{NO_DUE_DATE, from_unix_micros, search_text_of, unix_micros};
+use taskcore::{Change, ChangeEvent, MemberName, Priority, Result, Room, RoomCode, Tag, Task};
 use uuid::Uuid;
 
 use crate::error::{corrupt, db};

@@ -67,7 +67,7 @@ pub(crate) async fn migrate(conn: &mut SqliteConnection) -> Result<()> {
             source: None,
         });
     }
-    let now = taskcore::unix_micros(SystemClock.now());
+    let now = taskcore::store::unix_micros(SystemClock.now());
     for migration in MIGRATIONS {
         if migration.version <= applied {
             continue;

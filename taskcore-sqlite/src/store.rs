@@ -8,9 +8,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Connection, Row, SqlitePool};
+use taskcore::store::{TaskCounts, TaskDraft, TaskWrite, check_since};
 use taskcore::{
-    ChangeBatch, Error, IdempotencyKey, Inserted, MemberName, Result, Room, RoomCode, StoreOptions, Task, TaskCounts,
-    TaskDraft, TaskPage, TaskQuery, TaskStore, TaskWrite, check_since,
+    ChangeBatch, Error, IdempotencyKey, Inserted, MemberName, Result, Room, RoomCode, StoreOptions, Task, TaskPage,
+    TaskQuery, TaskStore,
 };
 use time::OffsetDateTime;
 
@@ -93,7 +94,7 @@ impl SqliteStore {
             let mut conn = write.acquire().await.map_err(db)?;
             schema::migrate(&mut conn).await?;
         }
-        let writer = Writer::spawn(write, config.store.change_retention, config.max_batch);
+        let writer = Writer::spawn(write, config.store.retention(), config.max_batch);
         Ok(Self { inner: Arc::new(Inner { read, writer, options: config.store }) })
     }
 

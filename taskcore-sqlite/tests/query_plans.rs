@@ -5,9 +5,10 @@
 
 use std::sync::Arc;
 
+use taskcore::store::SortValue;
 use taskcore::{
-    Cursor, IdempotencyKey, ManualClock, MemberName, NewTask, Priority, SearchText, SortDir, SortKey, SortValue,
-    StatusFilter, Tag, TaskManager, TaskQuery, TaskStore,
+    Cursor, IdempotencyKey, ManualClock, MemberName, NewTask, Priority, SearchText, SortDir, SortKey, StatusFilter,
+    Tag, TaskManager, TaskQuery, TaskStore,
 };
 use taskcore_sqlite::SqliteStore;
 use time::macros::datetime;
@@ -75,7 +76,7 @@ fn cursor_for(key: SortKey, dir: SortDir) -> Cursor {
     let value = match key {
         SortKey::Title => SortValue::Text("task 5".into()),
         SortKey::Number => SortValue::Int(100),
-        SortKey::Created | SortKey::Due => SortValue::Int(taskcore::unix_micros(NOW)),
+        SortKey::Created | SortKey::Due => SortValue::Int(taskcore::store::unix_micros(NOW)),
         SortKey::Priority => SortValue::Int(1),
     };
     Cursor { sort: taskcore::Sort { key, dir }, value, number: 100 }

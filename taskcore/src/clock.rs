@@ -5,6 +5,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use time::{Duration, OffsetDateTime};
 
+use crate::error::{Error, Result};
+
 /// A source of "now". Every timestamp taskcore writes comes from one.
 pub trait Clock: Send + Sync + std::fmt::Debug {
     /// The current instant, in UTC.
@@ -58,4 +60,15 @@ pub fn to_storage_precision(instant: OffsetDateTime) -> OffsetDateTime {
     let utc = instant.to_offset(time::UtcOffset::UTC);
     let micros = utc.microsecond();
     utc.replace_microsecond(micros).unwrap_or(utc)
+}
+
+/// Microseconds since the Unix epoch: how backends store instants in sortable integer columns.
+pub fn unix_micros(instant: OffsetDateTime) -> i64 {
+    i64::try_from(instant.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX)
+}
+
+/// The instant of [`unix_micros`], back.
+pub fn from_unix_micros(micros: i64) -> Result<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1_000)
+        .map_err(|e| Error::backend("stored timestamp out of range", e))
 }

@@ -14,6 +14,11 @@
 //!   (`taskcore-sqlite`, `taskcore-redis`, `taskcore-postgres`).
 //! - [`conformance`] (feature `conformance`) is the behaviour suite every backend runs.
 //!
+//! The crate root holds what an application uses. What only a backend author needs — the
+//! helpers that make a store reproduce the domain's semantics exactly — is in [`store`]; the
+//! listing types, with their reference semantics, are in [`query`]; the change feed in
+//! [`changes`].
+//!
 //! ```
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 //! use std::sync::Arc;
@@ -41,7 +46,7 @@
 //! |---|---|---|
 //! | `conformance` | no | [`conformance`]: the behaviour suite and the [`conformance_tests!`] macro, for backend crates' tests |
 
-mod changes;
+pub mod changes;
 mod clock;
 mod due_date;
 mod error;
@@ -50,39 +55,34 @@ mod manager;
 mod memory;
 mod patch;
 mod priority;
-mod query;
-mod query_params;
+pub mod query;
 mod room;
 mod stats;
-mod store;
+pub mod store;
 mod tag;
 mod task;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
 
-pub use changes::{
-    Change, ChangeBatch, ChangeEvent, DEFAULT_CHANGE_RETENTION, MAX_CHANGES_PER_READ, TaskWrite, check_since,
-    first_kept_seq,
-};
-pub use clock::{Clock, ManualClock, SystemClock, to_storage_precision};
+pub use changes::{Change, ChangeBatch, ChangeEvent, DEFAULT_CHANGE_RETENTION, MAX_CHANGES_PER_READ};
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use due_date::{DUE_DATE_FORMATS, format_timestamp, parse_due_date};
-pub use error::{BoxError, Error, Result};
+pub use error::{Error, Result};
 pub use input::{IdempotencyKey, MAX_IDEMPOTENCY_KEY_LEN, NewTask, TaskPatch, ValidPatch};
 pub use manager::{DEFAULT_CHANGES_PER_READ, TaskManager};
 pub use memory::MemoryStore;
 pub use patch::Patch;
 pub use priority::Priority;
 pub use query::{
-    Cursor, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, MAX_SEARCH_CHARS, NO_DUE_DATE, SearchText, Sort, SortDir, SortKey,
-    SortValue, StatusFilter, TaskPage, TaskQuery, from_unix_micros, unix_micros,
+    Cursor, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, MAX_SEARCH_CHARS, QUERY_PARAMS, SearchText, Sort, SortDir, SortKey,
+    StatusFilter, TaskPage, TaskQuery,
 };
-pub use query_params::QUERY_PARAMS;
 pub use room::{
     DEFAULT_ROOM_CODE_LENGTH, MAX_MEMBER_NAME_CHARS, MAX_ROOM_CODE_LENGTH, MIN_ROOM_CODE_LENGTH, MemberName,
     ROOM_CODE_ALPHABET, Room, RoomCode, RoomCodeGenerator,
 };
-pub use stats::{PriorityCounts, RoomStats, TaskCounts};
+pub use stats::{PriorityCounts, RoomStats};
 pub use store::{Inserted, StoreOptions, TaskStore};
 pub use tag::{MAX_TAG_CHARS, MAX_TAGS_PER_TASK, Tag, parse_tags};
-pub use task::{MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS, Task, TaskDraft, search_text_of};
+pub use task::{MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS, Task};

@@ -105,7 +105,7 @@ impl TaskStore for MemoryStore {
     }
 
     async fn add_member(&self, code: &RoomCode, member: &MemberName, at: OffsetDateTime) -> Result<Room> {
-        let retention = self.options.change_retention;
+        let retention = self.options.retention();
         self.with_room(code, |state| {
             if !state.room.has_member(member) {
                 state.room.members.push(member.clone());
@@ -116,7 +116,7 @@ impl TaskStore for MemoryStore {
     }
 
     async fn insert_task(&self, code: &RoomCode, draft: TaskDraft, key: Option<&IdempotencyKey>) -> Result<Inserted> {
-        let retention = self.options.change_retention;
+        let retention = self.options.retention();
         self.with_room(code, |state| {
             if let Some(number) = key.and_then(|key| state.idempotency.get(key)) {
                 return state.task(*number).cloned().map(Inserted::Replayed);
@@ -137,7 +137,7 @@ impl TaskStore for MemoryStore {
     }
 
     async fn update_task(&self, code: &RoomCode, task: &Task, expected_version: u64, write: TaskWrite) -> Result<Task> {
-        let retention = self.options.change_retention;
+        let retention = self.options.retention();
         self.with_room(code, |state| {
             let current = state.task(task.number)?.version;
             if current != expected_version {
@@ -156,7 +156,7 @@ impl TaskStore for MemoryStore {
         expected_version: Option<u64>,
         at: OffsetDateTime,
     ) -> Result<Task> {
-        let retention = self.options.change_retention;
+        let retention = self.options.retention();
         self.with_room(code, |state| {
             let current = state.task(number)?.version;
             if let Some(expected) = expected_version

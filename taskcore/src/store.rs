@@ -1,43 +1,60 @@
-//! The storage contract: [`TaskStore`], the one trait every backend implements, and the
-//! [`StoreOptions`] every backend accepts.
+//! The storage contract, for backend authors: [`TaskStore`], the one trait every backend
+//! implements, the [`StoreOptions`] every backend accepts, and the helpers a backend needs to
+//! reproduce the domain's semantics exactly — the [`TaskDraft`] it numbers, the [`TaskWrite`] kind
+//! it records, the derived values it may index ([`SortValue`], [`unix_micros`],
+//! [`NO_DUE_DATE`], [`search_text_of`]), the change-feed rules ([`check_since`],
+//! [`first_kept_seq`]) and the raw [`TaskCounts`] it reports.
+//!
+//! Applications use [`TaskManager`](crate::TaskManager) and never call a store directly; they only
+//! need [`TaskStore`] to hold one (`Arc<dyn TaskStore>`), which the crate root re-exports.
 //!
 //! Backends only store and query. Validation, defaults, timestamps, ids and the decision of what
 //! a change is are made by the [`TaskManager`](crate::TaskManager) before a store is called; a
 //! store receives valid records and must keep them exactly (timestamps are at microsecond
-//! precision, see [`to_storage_precision`](crate::to_storage_precision)).
+//! precision, see [`to_storage_precision`]).
 
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use crate::changes::{ChangeBatch, DEFAULT_CHANGE_RETENTION, TaskWrite};
+use crate::changes::{ChangeBatch, DEFAULT_CHANGE_RETENTION};
 use crate::error::Result;
 use crate::input::IdempotencyKey;
 use crate::query::{TaskPage, TaskQuery};
 use crate::room::{MemberName, Room, RoomCode};
-use crate::stats::TaskCounts;
-use crate::task::{Task, TaskDraft};
+use crate::task::Task;
 
-/// Settings every backend honours.
+pub use crate::changes::{TaskWrite, check_since, first_kept_seq};
+pub use crate::clock::{from_unix_micros, to_storage_precision, unix_micros};
+pub use crate::error::BoxError;
+pub use crate::query::{NO_DUE_DATE, SortValue};
+pub use crate::stats::TaskCounts;
+pub use crate::task::{TaskDraft, search_text_of};
+
+/// Settings every backend honours. Build with [`StoreOptions::default`] and the builder methods,
+/// so that every value is in range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StoreOptions {
-    /// How many of the newest changes a room's feed keeps (at least 1). Older ones are dropped
-    /// as new ones are appended; reading from before them is [`Error::ResyncNeeded`].
-    ///
-    /// [`Error::ResyncNeeded`]: crate::Error::ResyncNeeded
-    pub change_retention: u64,
+    retention: u64,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        Self { change_retention: DEFAULT_CHANGE_RETENTION }
+        Self { retention: DEFAULT_CHANGE_RETENTION }
     }
 }
 
 impl StoreOptions {
-    /// With a change retention (clamped to at least 1).
+    /// With a change retention: how many of the newest changes a room's feed keeps, clamped to at
+    /// least 1. Older ones are dropped as new ones are appended; reading from before them is
+    /// [`Error::ResyncNeeded`](crate::Error::ResyncNeeded).
     pub fn change_retention(mut self, changes: u64) -> Self {
-        self.change_retention = changes.max(1);
+        self.retention = changes.max(1);
         self
+    }
+
+    /// How many changes a room's feed keeps (at least 1).
+    pub fn retention(&self) -> u64 {
+        self.retention
     }
 }
 

@@ -2,9 +2,10 @@
 //! value written by taskcore reads back to itself.
 
 use proptest::prelude::*;
+use taskcore::store::SortValue;
 use taskcore::{
-    Cursor, IdempotencyKey, MemberName, Priority, RoomCode, SearchText, Sort, SortDir, SortKey, SortValue,
-    StatusFilter, Tag, TaskPatch, TaskQuery, format_timestamp, parse_due_date,
+    Cursor, IdempotencyKey, MemberName, Priority, RoomCode, SearchText, Sort, SortDir, SortKey, StatusFilter, Tag,
+    TaskPatch, TaskQuery, format_timestamp, parse_due_date,
 };
 use time::OffsetDateTime;
 

@@ -97,7 +97,7 @@ pub(crate) async fn seed(schema: &str, code: &RoomCode, n: i64, now: OffsetDateT
     sqlx::query(include_str!("seed_tasks.sql"))
         .bind(room)
         .bind(n)
-        .bind(taskcore::unix_micros(now))
+        .bind(taskcore::store::unix_micros(now))
         .execute(&mut conn)
         .await
         .unwrap();

@@ -1,0 +1,65 @@
+//! The filters of a listing that are values of their own: [`StatusFilter`] (by completion) and
+//! [`SearchText`] (case-folded text to find in titles and descriptions).
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// The longest search text accepted, in characters.
+pub const MAX_SEARCH_CHARS: usize = 200;
+
+/// Which tasks by completion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StatusFilter {
+    /// Every task.
+    #[default]
+    All,
+    /// Tasks not completed.
+    Pending,
+    /// Completed tasks.
+    Completed,
+}
+
+impl StatusFilter {
+    /// Parses `all`, `pending` or `completed`, any case.
+    pub fn parse(input: &str) -> Result<Self> {
+        match input.trim().to_ascii_lowercase().as_str() {
+            "all" | "" => Ok(Self::All),
+            "pending" => Ok(Self::Pending),
+            "completed" => Ok(Self::Completed),
+            _ => Err(Error::invalid("status", "must be one of: all, pending, completed")),
+        }
+    }
+
+    /// Whether a task of this completion state passes the filter.
+    pub fn admits(self, completed: bool) -> bool {
+        match self {
+            Self::All => true,
+            Self::Pending => !completed,
+            Self::Completed => completed,
+        }
+    }
+}
+
+/// A case-folded, trimmed piece of text to find in tasks' titles and descriptions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SearchText(String);
+
+impl SearchText {
+    /// Validates and case-folds search text: 1 to [`MAX_SEARCH_CHARS`] characters after trimming.
+    pub fn parse(input: &str) -> Result<Self> {
+        let text = input.trim().to_lowercase();
+        let len = text.chars().count();
+        if len == 0 || len > MAX_SEARCH_CHARS {
+            return Err(Error::invalid("q", format!("search text must be 1 to {MAX_SEARCH_CHARS} characters")));
+        }
+        Ok(Self(text))
+    }
+
+    /// The case-folded text; match it as a substring of [`Task::search_text`](crate::Task::search_text).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
