@@ -129,4 +129,8 @@ impl TaskStore for ObservedStore {
     async fn changes(&self, code: &RoomCode, since: u64, limit: u32) -> Result<ChangeBatch> {
         self.timed("changes", self.inner.changes(code, since, limit)).await
     }
+
+    async fn latest_seq(&self, code: &RoomCode) -> Result<u64> {
+        self.timed("latest_seq", self.inner.latest_seq(code)).await
+    }
 }

@@ -364,6 +364,15 @@ impl TaskStore for RedisStore {
         Ok(TaskCounts { total, completed, overdue, by_priority: PriorityCounts { low, medium, high } })
     }
 
+    async fn latest_seq(&self, code: &RoomCode) -> Result<u64> {
+        let keys = self.room_keys(code);
+        let mut conn = self.conn();
+        let latest: Option<u64> = self
+            .run(async move { redis::cmd("HGET").arg(keys.meta()).arg("seq").query_async(&mut conn).await })
+            .await?;
+        latest.ok_or_else(|| Error::room_not_found(code))
+    }
+
     async fn changes(&self, code: &RoomCode, since: u64, limit: u32) -> Result<ChangeBatch> {
         let keys = self.room_keys(code);
         let mut conn = self.conn();

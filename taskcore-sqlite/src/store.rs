@@ -291,6 +291,15 @@ impl TaskStore for SqliteStore {
         Ok(counters.counts(unsigned(overdue)?))
     }
 
+    async fn latest_seq(&self, code: &RoomCode) -> Result<u64> {
+        let row: Option<(i64,)> = sqlx::query_as("SELECT last_seq FROM rooms WHERE code = ?")
+            .bind(code.as_str())
+            .fetch_optional(&self.inner.read)
+            .await
+            .map_err(db)?;
+        unsigned(row.ok_or_else(|| Error::room_not_found(code))?.0)
+    }
+
     async fn changes(&self, code: &RoomCode, since: u64, limit: u32) -> Result<ChangeBatch> {
         // One read transaction: the bounds checked and the changes returned are one snapshot.
         let mut conn = self.inner.read.acquire().await.map_err(db)?;

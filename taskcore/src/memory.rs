@@ -197,6 +197,10 @@ impl TaskStore for MemoryStore {
         })
     }
 
+    async fn latest_seq(&self, code: &RoomCode) -> Result<u64> {
+        self.with_room(code, |state| Ok(state.last_seq))
+    }
+
     async fn changes(&self, code: &RoomCode, since: u64, limit: u32) -> Result<ChangeBatch> {
         self.with_room(code, |state| {
             check_since(since, state.changes.front().map(|c| c.seq), state.last_seq)?;

@@ -187,4 +187,22 @@ pub trait TaskStore: Send + Sync + std::fmt::Debug {
     /// - `since` greater than the latest sequence → `Invalid { field: "since" }`.
     /// - changes after `since` were already dropped by retention → `ResyncNeeded`.
     async fn changes(&self, code: &RoomCode, since: u64, limit: u32) -> Result<ChangeBatch>;
+
+    /// The room's latest change sequence number (0 before its first change): the cheapest read
+    /// that tells whether anything in the room changed. Caches validate with it on every read, so
+    /// a backend should answer it with one small read (a column, a hash field).
+    ///
+    /// The value is at least the sequence of every change whose write was acknowledged before
+    /// this call started.
+    ///
+    /// - no such room → `NotFound { what: "room" }`.
+    ///
+    /// The default reads one change through [`changes`](Self::changes).
+    async fn latest_seq(&self, code: &RoomCode) -> Result<u64> {
+        match self.changes(code, 0, 1).await {
+            Ok(batch) => Ok(batch.latest),
+            Err(crate::Error::ResyncNeeded { latest, .. }) => Ok(latest),
+            Err(other) => Err(other),
+        }
+    }
 }

@@ -138,3 +138,21 @@ pub async fn feeds_are_per_room(factory: &dyn StoreFactory) {
     assert_eq!(in_b.changes[0].seq, 1);
     assert_eq!(ctx.tasks.changes(&a.code, 0, None).await.unwrap().latest, 2);
 }
+
+/// `latest_seq` is the sequence of the newest change, read cheaply: 0 for a new room, then
+/// one more per mutation, and `NotFound` for an unknown room.
+pub async fn latest_seq_follows_every_write(factory: &dyn StoreFactory) {
+    let ctx = Ctx::new(factory).await;
+    let room = ctx.room("alice").await;
+    assert_eq!(ctx.store.latest_seq(&room.code).await.unwrap(), 0, "a new room");
+    ctx.tasks.join_room(&room.code, "bob").await.unwrap();
+    ctx.create_titled(&room.code, "t").await;
+    ctx.tasks.complete_task(&room.code, 1, None).await.unwrap();
+    assert_eq!(ctx.store.latest_seq(&room.code).await.unwrap(), 3);
+    ctx.tasks.delete_task(&room.code, 1, None).await.unwrap();
+    let batch = ctx.tasks.changes(&room.code, 0, None).await.unwrap();
+    assert_eq!(ctx.store.latest_seq(&room.code).await.unwrap(), batch.latest);
+    assert_eq!(batch.latest, 4);
+    let unknown: crate::room::RoomCode = "ZZZZZZ".parse().unwrap();
+    super::support::assert_not_found(ctx.store.latest_seq(&unknown).await, "room");
+}

@@ -84,4 +84,7 @@ impl<G: Send + Sync + Debug> TaskStore for Guarded<G> {
     async fn changes(&self, code: &RoomCode, since: u64, limit: u32) -> Result<ChangeBatch> {
         self.store.changes(code, since, limit).await
     }
+    async fn latest_seq(&self, code: &RoomCode) -> Result<u64> {
+        self.store.latest_seq(code).await
+    }
 }

@@ -126,6 +126,7 @@ macro_rules! conformance_tests {
             changes::since_beyond_latest_is_invalid,
             changes::rejected_writes_record_nothing,
             changes::feeds_are_per_room,
+            changes::latest_seq_follows_every_write,
             concurrency::concurrent_creates_are_numbered_densely,
             concurrency::concurrent_conditional_updates_have_one_winner,
             concurrency::concurrent_idempotent_creates_make_one_task,
