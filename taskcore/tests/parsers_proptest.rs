@@ -178,3 +178,31 @@ fn order_overrides_the_sort_prefix() {
     let query = TaskQuery::from_params([("sort", "-title"), ("order", "asc")], &[]).unwrap();
     assert_eq!(query.sort, Sort { key: SortKey::Title, dir: SortDir::Asc });
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1024))]
+
+    /// The allocation-free text match gives the reference answer (a substring of the task's
+    /// case-folded search text), ASCII or not, across the title/description boundary too.
+    #[test]
+    fn text_search_agrees_with_the_search_text(
+        title in "[a-zA-Zé ]{1,12}",
+        description in "[a-zA-Z\nÉ ]{0,24}",
+        needle in "[a-zA-Z\né]{1,5}",
+    ) {
+        let Ok(text) = SearchText::parse(&needle) else { return Ok(()) };
+        let mut task = taskcore::store::TaskDraft {
+            id: uuid::Uuid::nil(),
+            title: title.clone(),
+            description: description.clone(),
+            priority: Priority::Medium,
+            due_date: None,
+            tags: Vec::new(),
+            assignee: None,
+            created_at: OffsetDateTime::UNIX_EPOCH,
+        }
+        .into_task(1);
+        task.title = title;
+        prop_assert_eq!(text.found_in(&task), task.search_text().contains(text.as_str()));
+    }
+}
