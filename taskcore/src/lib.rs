@@ -70,7 +70,7 @@ pub mod conformance;
 pub use cache::{CacheOptions, CacheStats, DEFAULT_CACHE_BYTES, RoomCache};
 pub use changes::{Change, ChangeBatch, ChangeEvent, DEFAULT_CHANGE_RETENTION, MAX_CHANGES_PER_READ};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use due_date::{DUE_DATE_FORMATS, format_timestamp, parse_due_date};
+pub use due_date::{DUE_DATE_FORMATS, TimestampText, format_timestamp, parse_due_date};
 pub use error::{Error, Result};
 pub use input::{IdempotencyKey, MAX_IDEMPOTENCY_KEY_LEN, NewTask, TaskPatch, ValidPatch};
 pub use listing::TaskListing;

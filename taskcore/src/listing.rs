@@ -22,7 +22,7 @@ const MEMORY_CHUNK: usize = 256;
 const STORE_PAGE_BYTES: usize = 1024 * 1024;
 
 /// The first store page's size, before task sizes are known.
-const FIRST_STORE_PAGE: u32 = 50;
+pub(crate) const FIRST_STORE_PAGE: u32 = 50;
 
 /// The smallest store page.
 const MIN_STORE_PAGE: u32 = 10;
@@ -182,18 +182,24 @@ impl StorePages {
         if items.is_empty() {
             return Ok(None);
         }
-        let bytes: usize = items.iter().map(task_bytes).sum();
-        let average = bytes / items.len();
+        let following = next_page_limit(&items, self.remaining.saturating_sub(items.len()));
         let mut chunk: Vec<Arc<Task>> = items.into_iter().map(Arc::new).collect();
         if chunk.len() >= self.remaining {
             self.more |= chunk.len() > self.remaining;
             chunk.truncate(self.remaining);
         }
         self.remaining -= chunk.len();
-        let fitting = u32::try_from(STORE_PAGE_BYTES / average.max(1)).unwrap_or(MAX_PAGE_LIMIT);
-        self.query.limit = page_limit(fitting, self.remaining);
+        self.query.limit = following;
         Ok(Some(chunk))
     }
+}
+
+/// The size of the page after `page`: about [`STORE_PAGE_BYTES`] of tasks as large as its
+/// tasks, and no more than `remaining`.
+pub(crate) fn next_page_limit(page: &[Task], remaining: usize) -> u32 {
+    let average = page.iter().map(task_bytes).sum::<usize>() / page.len().max(1);
+    let fitting = u32::try_from(STORE_PAGE_BYTES / average.max(1)).unwrap_or(MAX_PAGE_LIMIT);
+    page_limit(fitting, remaining)
 }
 
 /// A page size of about `wanted` tasks, within the store's bounds and not beyond what is still

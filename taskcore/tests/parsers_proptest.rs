@@ -206,3 +206,17 @@ proptest! {
         prop_assert_eq!(text.found_in(&task), task.search_text().contains(text.as_str()));
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2048))]
+
+    /// The allocation-free timestamp text is exactly RFC 3339 as the `time` crate writes it.
+    #[test]
+    fn timestamp_text_is_rfc3339(instant in any_instant(), nanos in 0_u32..1_000_000_000, whole in any::<bool>()) {
+        let instant = if whole { instant.replace_nanosecond(0).unwrap() } else { instant.replace_nanosecond(nanos).unwrap() };
+        let reference = instant.format(&time::format_description::well_known::Rfc3339).unwrap();
+        let text = taskcore::TimestampText::new(instant);
+        prop_assert_eq!(text.as_str(), reference.as_str());
+        prop_assert_eq!(format_timestamp(instant), reference);
+    }
+}

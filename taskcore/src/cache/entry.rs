@@ -164,9 +164,10 @@ impl Entry {
             let start = store.latest_seq(code).await?;
             let room = store.room(code).await?;
             let mut view = RoomView::new(room, start);
-            let mut query = TaskQuery::default().limit(super::load_page());
+            let mut query = TaskQuery::default().limit(crate::listing::FIRST_STORE_PAGE);
             loop {
                 let page = store.list_tasks(code, &query, now).await?;
+                query.limit = crate::listing::next_page_limit(&page.items, usize::MAX);
                 for task in page.items {
                     view.put(task);
                 }

@@ -21,7 +21,7 @@
 //! The cache holds at most [`CacheOptions::max_bytes`] (estimated), evicting the least
 //! recently used rooms. A room that would take more than [`CacheOptions::max_room_bytes`] is
 //! not cached: it is read from the store page by page, as without a cache. Rooms are loaded
-//! in pages of bounded size, never in one store call.
+//! in pages of about 1 MiB, never in one store call.
 //!
 //! ```
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
@@ -61,9 +61,6 @@ pub(crate) use view::{Selection, task_bytes};
 
 /// The default bound of a cache: 64 MiB.
 pub const DEFAULT_CACHE_BYTES: usize = 64 * 1024 * 1024;
-
-/// How many tasks one load reads from the store at a time.
-const LOAD_PAGE: u32 = 500;
 
 /// Bounds of a [`RoomCache`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -275,9 +272,4 @@ impl RoomCache {
             }
         }
     }
-}
-
-/// How many tasks a load reads per store call.
-pub(crate) fn load_page() -> u32 {
-    LOAD_PAGE
 }
