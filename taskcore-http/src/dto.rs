@@ -379,6 +379,9 @@ mod tests {
         task.completed_at = None;
         task.assignee = None;
         task.tags.clear();
-        assert_eq!(serde_json::to_string(&TaskRef(&task)).unwrap(), serde_json::to_string(&TaskJson::from(task)).unwrap());
+        assert_eq!(
+            serde_json::to_string(&TaskRef(&task)).unwrap(),
+            serde_json::to_string(&TaskJson::from(task)).unwrap()
+        );
     }
 }

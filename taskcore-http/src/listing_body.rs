@@ -34,7 +34,8 @@ pub(crate) enum Shape {
 
 /// The body of `listing` in `shape`, streamed.
 pub(crate) fn body(listing: TaskListing, shape: Shape) -> Body {
-    let writer = Writer { listing, shape, current: Vec::new().into_iter(), written: 0, last: None, phase: Phase::Start };
+    let writer =
+        Writer { listing, shape, current: Vec::new().into_iter(), written: 0, last: None, phase: Phase::Start };
     let stream = futures_util::stream::unfold(writer, |mut writer| async move {
         match writer.next_piece().await {
             Ok(Some(piece)) => Some((Ok::<Bytes, taskcore::Error>(piece), writer)),
@@ -138,7 +139,9 @@ impl Writer {
             Shape::Room { closing, .. } => {
                 piece.push(b']');
                 if cursor.is_some() {
-                    piece.extend_from_slice(format!(r#","tasks_truncated":true,"next_cursor":{cursor_json}"#).as_bytes());
+                    piece.extend_from_slice(
+                        format!(r#","tasks_truncated":true,"next_cursor":{cursor_json}"#).as_bytes(),
+                    );
                 }
                 piece.push(b'}');
                 piece.extend_from_slice(closing.as_bytes());

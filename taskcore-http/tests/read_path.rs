@@ -119,7 +119,8 @@ async fn eight_concurrent_whole_room_reads_of_a_100_mb_room_stay_under_200_mb() 
     for filler in fillers {
         filler.await.unwrap();
     }
-    let stats: Value = client.get(format!("{base}/tasks/stats?room={code}")).send().await.unwrap().json().await.unwrap();
+    let stats: Value =
+        client.get(format!("{base}/tasks/stats?room={code}")).send().await.unwrap().json().await.unwrap();
     assert_eq!(stats["total_tasks"], 2_500);
     let pid = server.child.id().unwrap();
     let before = peak_rss_kib(pid);

@@ -121,7 +121,8 @@ async fn reads_through_one_replica_see_every_write_of_the_other(url: &str, env: 
         }
         let listed = reader.send("GET", &list, &[("if-none-match", tag.as_str())], support::Payload::None).await;
         assert_eq!(listed.status, 200, "round {round}: the other replica's write changes the listing");
-        let titles: Vec<&str> = listed.json["tasks"].as_array().unwrap().iter().map(|t| t["title"].as_str().unwrap()).collect();
+        let titles: Vec<&str> =
+            listed.json["tasks"].as_array().unwrap().iter().map(|t| t["title"].as_str().unwrap()).collect();
         assert!(titles.contains(&title.as_str()), "round {round}: {title:?} missing from {titles:?}");
         tag = listed.header("etag").unwrap().to_owned();
         let room = reader.get(&format!("/rooms/{code}")).await;
@@ -133,7 +134,10 @@ async fn reads_through_one_replica_see_every_write_of_the_other(url: &str, env: 
     let total = b.get(&list).await.json["total"].as_u64().unwrap();
     assert_eq!(stats.json["total_tasks"].as_u64(), Some(total));
     assert!(b.get(&format!("/tasks/1?room={code}")).await.status == 404);
-    assert!(!b.get(&list).await.json["tasks"].as_array().unwrap().iter().any(|t| t["id"] == 1), "a delete is seen at once");
+    assert!(
+        !b.get(&list).await.json["tasks"].as_array().unwrap().iter().any(|t| t["id"] == 1),
+        "a delete is seen at once"
+    );
 }
 
 #[cfg(any(feature = "redis", feature = "postgres"))]
@@ -280,8 +284,11 @@ mod redis_store {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn two_servers_on_one_redis_read_each_others_writes_at_once() {
         let (_target, prefix) = redis_server().await;
-        reads_through_one_replica_see_every_write_of_the_other(&redis_url(), &[("TASKCORE_REDIS_PREFIX", prefix.name.as_str())])
-            .await;
+        reads_through_one_replica_see_every_write_of_the_other(
+            &redis_url(),
+            &[("TASKCORE_REDIS_PREFIX", prefix.name.as_str())],
+        )
+        .await;
     }
 
     struct PrivateRedis {

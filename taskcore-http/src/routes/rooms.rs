@@ -45,7 +45,11 @@ pub async fn create_room(
 #[utoipa::path(get, path = "/rooms/{code}", tag = "rooms", params(("code" = String, Path, description = "Room code, any case")),
     responses((status = 200, body = RoomJson), (status = 304, description = "Unchanged since the ETag given in If-None-Match"),
         (status = 404, body = crate::error::ErrorBody)))]
-pub async fn get_room(State(state): State<AppState>, Path(code): Path<String>, headers: HeaderMap) -> ApiResult<Response> {
+pub async fn get_room(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
     let code = parse_code(&code)?;
     let (room, listing) = state.tasks.room_with_tasks(&code, ROOM_TASKS_CAP).await?;
     let tag = room_tag(listing.seq());
@@ -93,7 +97,8 @@ async fn join(state: &AppState, code: &str, username: Option<String>) -> ApiResu
     let (room, listing) = state.tasks.room_with_tasks(&code, ROOM_TASKS_CAP).await?;
     let message = serde_json::to_string(&format!("Joined room {code}")).unwrap_or_default();
     let opening = format!(r#"{{"message":{message},"room":"#);
-    let shape = Shape::Room { prefix: room_prefix(&room, opening.as_bytes()), budget: state.embed_budget(), closing: "}" };
+    let shape =
+        Shape::Room { prefix: room_prefix(&room, opening.as_bytes()), budget: state.embed_budget(), closing: "}" };
     Ok(json_response(listing_body::body(listing, shape)))
 }
 

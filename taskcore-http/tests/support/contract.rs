@@ -415,7 +415,9 @@ pub async fn health_and_api_describe_the_service(api: &Target) {
 pub async fn listings_and_rooms_revalidate_with_etags(api: &Target) {
     let code = api.room("alice").await;
     api.task(&code, json!({ "title": "one" })).await;
-    for path in [format!("/tasks?room={code}"), format!("/tasks?room={code}&status=pending&limit=5"), format!("/rooms/{code}")] {
+    for path in
+        [format!("/tasks?room={code}"), format!("/tasks?room={code}&status=pending&limit=5"), format!("/rooms/{code}")]
+    {
         let first = api.get(&path).await;
         assert_eq!(first.status, 200, "{path}: {}", first.text);
         assert_eq!(first.header("cache-control"), Some("no-cache"), "{path}");
