@@ -1,0 +1,25 @@
+//! `taskcore-bench`: the pieces the benchmark binaries share. Each binary measures something
+//! beside a reference run in the same process or on the same machine at the same time, so
+//! figures are read as ratios rather than as absolute numbers of a shared machine.
+//!
+//! | binary | what it measures |
+//! |---|---|
+//! | `http-bench` | wrk workloads on taskcore, the original Flask app and a minimal axum handler |
+//! | `router-overhead` | middleware cost per request, in-process, against a bare router |
+//!
+//! Only loopback traffic; every run is bounded in time; every process started is stopped by
+//! its own id.
+
+pub mod direct;
+pub mod error;
+pub mod flask;
+pub mod in_process;
+pub mod lua;
+pub mod process;
+pub mod reference;
+pub mod seed;
+pub mod table;
+pub mod workload;
+pub mod wrk;
+
+pub use error::{BenchError, report};
