@@ -38,6 +38,10 @@ pub enum BenchError {
     /// A JSON body could not be read.
     #[error("bad JSON")]
     Json(#[from] serde_json::Error),
+    /// A Redis command of the measurement itself failed.
+    #[cfg(feature = "redis")]
+    #[error("Redis command failed")]
+    Redis(#[from] redis::RedisError),
 }
 
 impl BenchError {

@@ -5,6 +5,7 @@
 //! | binary | what it measures |
 //! |---|---|
 //! | `http-bench` | wrk workloads on taskcore, the original Flask app and a minimal axum handler |
+//! | `redis-search` | Redis busy time per `GET /tasks?q=` on a 10,000-task room (feature `redis`) |
 //! | `router-overhead` | middleware cost per request, in-process, against a bare router |
 //!
 //! Only loopback traffic; every run is bounded in time; every process started is stopped by
@@ -21,5 +22,8 @@ pub mod seed;
 pub mod table;
 pub mod workload;
 pub mod wrk;
+
+#[cfg(feature = "redis")]
+pub mod redis_stats;
 
 pub use error::{BenchError, report};
