@@ -6,6 +6,7 @@
 //! |---|---|
 //! | `http-bench` | wrk workloads on taskcore, the original Flask app and a minimal axum handler |
 //! | `redis-search` | Redis busy time per `GET /tasks?q=` on a 10,000-task room (feature `redis`) |
+//! | `memory-probe` | peak RSS of a real `taskcore-server` under concurrent whole-room reads |
 //! | `router-overhead` | middleware cost per request, in-process, against a bare router |
 //!
 //! Only loopback traffic; every run is bounded in time; every process started is stopped by
