@@ -31,6 +31,7 @@
 mod app;
 mod config;
 mod dto;
+pub mod edge;
 mod error;
 mod extract;
 mod layers;
@@ -44,6 +45,7 @@ mod state;
 
 pub use app::{Limits, router};
 pub use config::{DEFAULT_BIND, DEFAULT_STORE_URL, LogFormat, ServerConfig};
+pub use edge::{Edge, EdgeArgs, EdgeConfig};
 pub use dto::{
     ChangeJson, ChangesJson, CreateRoomBody, CreateTaskBody, CreatedRoom, DeletedTask, JoinRoomBody, JoinedRoom,
     PriorityCountsJson, RoomJson, StatsJson, TaskJson, TaskList, TaskMessage, UpdateTaskBody,

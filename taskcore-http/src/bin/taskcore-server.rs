@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use taskcore::StoreOptions;
-use taskcore_http::{AppState, BoundServer, Limits, LogFormat, ServerConfig, open_store, redact_url, shutdown_signal};
+use taskcore_http::{
+    AppState, BoundServer, EdgeArgs, Limits, LogFormat, ServerConfig, open_store, redact_url, shutdown_signal,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// The service allocates per request (routing, headers, JSON); mimalloc makes that cheaper than
@@ -74,6 +76,8 @@ struct Settings {
     /// Log filter (tracing EnvFilter syntax), e.g. `info` or `taskcore_http=debug,info`.
     #[arg(long, env = "TASKCORE_LOG", default_value = "info", global = true)]
     log: String,
+    #[command(flatten)]
+    edge: EdgeArgs,
 }
 
 impl Settings {
@@ -85,6 +89,7 @@ impl Settings {
             shutdown_grace: Duration::from_secs(self.shutdown_grace),
             shutdown_delay: Duration::from_secs(self.shutdown_delay),
             change_retention: self.change_retention,
+            edge: self.edge.config(),
         }
     }
 }
@@ -131,7 +136,11 @@ async fn serve(settings: &Settings) -> ExitCode {
         Err(error) => return fail("cannot open the store", &error),
     };
     tracing::info!(store = %redact_url(&config.store_url), backend = store.backend(), "store open");
-    let server = match BoundServer::bind(config, AppState::new(store)).await {
+    let tasks = match taskcore::TaskManager::new(store).with_room_code_length(settings.edge.room_code_length) {
+        Ok(tasks) => tasks,
+        Err(error) => return fail("invalid --room-code-length", &error),
+    };
+    let server = match BoundServer::bind(config, AppState::with_manager(tasks)).await {
         Ok(server) => server,
         Err(error) => return fail("cannot start", &error),
     };
