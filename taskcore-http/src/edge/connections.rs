@@ -1,10 +1,12 @@
 //! The accept loop, in place of `axum::serve`, for what it does not offer: a header-read
 //! timeout, an idle timeout, and a cap on open connections.
 //!
-//! - **Header timeout**: hyper closes an HTTP/1 connection whose request head has not fully
-//!   arrived within `header_timeout` (a client trickling headers). hyper starts that timer
-//!   whenever it waits for a request head, so it also bounds how long a kept-alive HTTP/1
-//!   connection may wait for its next request.
+//! - **Header timeout**: a connection on which no request has begun within `header_timeout`
+//!   of being accepted is closed (a client that connects and sends nothing, or trickles its
+//!   first request); after that, hyper closes an HTTP/1 connection whose next request head has
+//!   not fully arrived within `header_timeout`. hyper starts that timer whenever it waits for a
+//!   request head, so it also bounds how long a kept-alive HTTP/1 connection may wait for its
+//!   next request.
 //! - **Idle timeout**: a connection (HTTP/1 or HTTP/2) with no request in flight and no
 //!   response being sent for `idle_timeout` is shut down gracefully.
 //! - **Connection cap**: at most `max_connections` connections are served at once; one more
@@ -18,7 +20,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -82,6 +84,7 @@ pub(crate) async fn serve(
         let connection = Connection {
             app: app.clone(),
             builder: Arc::clone(&builder),
+            header_timeout: limits.header_timeout,
             idle_timeout: limits.idle_timeout,
             closing: closing.clone(),
         };
@@ -126,6 +129,7 @@ fn refuse(stream: &TcpStream) {
 struct Connection {
     app: Router,
     builder: Arc<auto::Builder<TokioExecutor>>,
+    header_timeout: Duration,
     idle_timeout: Duration,
     closing: watch::Receiver<bool>,
 }
@@ -138,8 +142,20 @@ impl Connection {
         let connection = self.builder.serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service));
         let mut connection = std::pin::pin!(connection);
         let mut shutting_down = false;
+        // Until the first request begins, hyper has no timer running (the HTTP version is not
+        // even known yet): a connection that sends nothing, or too little, is dropped here.
+        let mut awaiting_first = !self.header_timeout.is_zero();
+        let first_deadline = tokio::time::sleep(self.header_timeout);
+        let mut first_deadline = std::pin::pin!(first_deadline);
         loop {
             tokio::select! {
+                () = &mut first_deadline, if awaiting_first => {
+                    if !activity.has_begun() {
+                        tracing::debug!(%peer, "no request within the header timeout; closing");
+                        return;
+                    }
+                    awaiting_first = false;
+                }
                 result = connection.as_mut() => {
                     if let Err(error) = result {
                         tracing::debug!(%error, "connection ended with an error");
@@ -164,18 +180,24 @@ impl Connection {
 #[derive(Debug)]
 struct Activity {
     origin: Instant,
+    begun: AtomicBool,
     in_flight: AtomicUsize,
     last_millis: AtomicU64,
 }
 
 impl Activity {
     fn new() -> Self {
-        Self { origin: Instant::now(), in_flight: AtomicUsize::new(0), last_millis: AtomicU64::new(0) }
+        Self { origin: Instant::now(), begun: AtomicBool::new(false), in_flight: AtomicUsize::new(0), last_millis: AtomicU64::new(0) }
     }
 
     fn begin(self: &Arc<Self>) -> Busy {
         self.in_flight.fetch_add(1, Ordering::SeqCst);
+        self.begun.store(true, Ordering::SeqCst);
         Busy(Arc::clone(self))
+    }
+
+    fn has_begun(&self) -> bool {
+        self.begun.load(Ordering::SeqCst)
     }
 
     fn now_millis(&self) -> u64 {
