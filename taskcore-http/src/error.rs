@@ -136,7 +136,10 @@ impl From<taskcore::Error> for ApiError {
                 log_cause(&full);
                 Self::new(
                     StatusCode::INSUFFICIENT_STORAGE,
-                    ErrorBody::new("storage_full", "storage is full: writes are refused until space is freed; reads go on"),
+                    ErrorBody::new(
+                        "storage_full",
+                        "storage is full: writes are refused until space is freed; reads go on",
+                    ),
                 )
             }
             other => {

@@ -45,11 +45,11 @@ mod state;
 
 pub use app::{Limits, router};
 pub use config::{DEFAULT_BIND, DEFAULT_STORE_URL, LogFormat, ServerConfig};
-pub use edge::{Edge, EdgeArgs, EdgeConfig};
 pub use dto::{
     ChangeJson, ChangesJson, CreateRoomBody, CreateTaskBody, CreatedRoom, DeletedTask, JoinRoomBody, JoinedRoom,
     PriorityCountsJson, RoomJson, StatsJson, TaskJson, TaskList, TaskMessage, UpdateTaskBody,
 };
+pub use edge::{Edge, EdgeArgs, EdgeConfig};
 pub use error::{ApiError, ApiResult, ErrorBody};
 pub use observed_store::ObservedStore;
 pub use open_store::{

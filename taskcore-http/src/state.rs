@@ -1,8 +1,8 @@
 //! [`AppState`]: what every handler shares — the task manager over the (metered) store, the
 //! start time for `uptime`, and the draining flag that readiness reports during shutdown.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use taskcore::{RoomCode, TaskManager, TaskStore};

@@ -40,7 +40,8 @@ async fn spawn(args: &[&str], env: &[(&str, &str)]) -> (ServerProcess, String) {
 
 #[tokio::test]
 async fn every_edge_limit_is_a_flag_with_an_environment_variable() {
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_taskcore-server")).arg("--help").output().await.unwrap();
+    let output =
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_taskcore-server")).arg("--help").output().await.unwrap();
     let help = String::from_utf8(output.stdout).unwrap();
     for (flag, env) in [
         ("--header-timeout", "TASKCORE_HEADER_TIMEOUT"),
@@ -59,15 +60,20 @@ async fn every_edge_limit_is_a_flag_with_an_environment_variable() {
         assert!(help.contains(&format!("[env: {env}=")), "{env} missing from --help");
     }
     for bad in [["--room-code-length", "3"], ["--trusted-proxies", "10.0.0.0/40"], ["--header-timeout", "soon"]] {
-        let output =
-            tokio::process::Command::new(env!("CARGO_BIN_EXE_taskcore-server")).args(bad).arg("migrate").output().await.unwrap();
+        let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_taskcore-server"))
+            .args(bad)
+            .arg("migrate")
+            .output()
+            .await
+            .unwrap();
         assert!(!output.status.success(), "{bad:?} is refused");
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn request_logs_name_the_client_and_never_a_room_code() {
-    let (server, log) = spawn(&["--store", "memory:", "--log-format", "json", "--log", "info,tower_http=debug"], &[]).await;
+    let (server, log) =
+        spawn(&["--store", "memory:", "--log-format", "json", "--log", "info,tower_http=debug"], &[]).await;
     let api = server.target();
     let code = api.room("alice").await;
     api.task(&code, json!({ "title": "t" })).await;
@@ -198,7 +204,9 @@ async fn a_full_redis_refuses_writes_with_507_and_reads_go_on() {
     let description = "x".repeat(4000);
     let mut full = None;
     for n in 0..2_000 {
-        let reply = api.post(&format!("/tasks?room={code}"), json!({ "title": format!("t{n}"), "description": description })).await;
+        let reply = api
+            .post(&format!("/tasks?room={code}"), json!({ "title": format!("t{n}"), "description": description }))
+            .await;
         if reply.status != 201 {
             full = Some(reply);
             break;

@@ -53,9 +53,7 @@ fn client() -> reqwest::Client {
 }
 
 /// Sends `request` on a fresh connection and returns the status, headers and JSON body.
-async fn call(
-    request: reqwest::RequestBuilder,
-) -> (u16, reqwest::header::HeaderMap, Value) {
+async fn call(request: reqwest::RequestBuilder) -> (u16, reqwest::header::HeaderMap, Value) {
     let response = request.send().await.unwrap();
     let status = response.status().as_u16();
     let headers = response.headers().clone();
@@ -208,7 +206,7 @@ async fn room_code_misses_are_limited_per_client_with_retry_after() {
     }
     // over the limit: every request naming a room is refused, even a right guess
     for path in [
-        format!("/rooms/WWWWWW"),
+        "/rooms/WWWWWW".to_owned(),
         format!("/rooms/{code}"),
         format!("/tasks?room={code}"),
         format!("/rooms/{code}/changes"),
@@ -218,7 +216,8 @@ async fn room_code_misses_are_limited_per_client_with_retry_after() {
         assert_eq!(body["code"], "too_many_room_misses", "{path}");
         assert_eq!(headers["retry-after"], "1", "{path}");
     }
-    let (status, _, body) = call(http.post(server.url("/rooms/join")).json(&json!({ "room_code": code, "username": "bob" }))).await;
+    let (status, _, body) =
+        call(http.post(server.url("/rooms/join")).json(&json!({ "room_code": code, "username": "bob" }))).await;
     assert_eq!((status, body["code"].as_str()), (429, Some("too_many_room_misses")));
     assert_eq!(call(http.get(server.url("/health"))).await.0, 200, "other endpoints are not limited");
     // a spoofed X-Forwarded-For does not help: no proxy is trusted

@@ -11,11 +11,17 @@ use crate::store::RedisStore;
 impl RedisStore {
     /// The replies of `pipe`'s commands, read atomically; `routing_key` is a key of the room
     /// (for the script's `KEYS[1]`).
-    pub(crate) async fn snapshot<T: FromRedisValue>(&self, routing_key: String, pipe: &Pipeline) -> taskcore::Result<T> {
+    pub(crate) async fn snapshot<T: FromRedisValue>(
+        &self,
+        routing_key: String,
+        pipe: &Pipeline,
+    ) -> taskcore::Result<T> {
         let mut invocation = self.scripts().read_snapshot.key(routing_key);
         for cmd in pipe.cmd_iter() {
-            let args: Vec<&[u8]> =
-                cmd.args_iter().filter_map(|arg| if let Arg::Simple(bytes) = arg { Some(bytes) } else { None }).collect();
+            let args: Vec<&[u8]> = cmd
+                .args_iter()
+                .filter_map(|arg| if let Arg::Simple(bytes) = arg { Some(bytes) } else { None })
+                .collect();
             invocation.arg(args.len());
             for arg in args {
                 invocation.arg(arg);

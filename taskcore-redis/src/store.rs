@@ -216,7 +216,10 @@ impl TaskStore for RedisStore {
     async fn room(&self, code: &RoomCode) -> Result<Room> {
         let keys = self.room_keys(code);
         let ((owner, created), members): ((Option<String>, Option<String>), Vec<String>) = self
-            .snapshot(keys.meta(), redis::pipe().hmget(keys.meta(), &["owner", "created"]).lrange(keys.members(), 0, -1))
+            .snapshot(
+                keys.meta(),
+                redis::pipe().hmget(keys.meta(), &["owner", "created"]).lrange(keys.members(), 0, -1),
+            )
             .await?;
         match (owner, created) {
             (Some(owner), Some(created)) => stored_room(code, &owner, &created, &members),
@@ -342,9 +345,11 @@ impl TaskStore for RedisStore {
         let (fields, overdue): (Vec<Option<u64>>, u64) = self
             .snapshot(
                 keys.meta(),
-                redis::pipe()
-                    .hmget(keys.meta(), &["total", "done", "p0", "p1", "p2"])
-                    .zlexcount(keys.pending_due(), "-", format!("({}", encode_instant(now))),
+                redis::pipe().hmget(keys.meta(), &["total", "done", "p0", "p1", "p2"]).zlexcount(
+                    keys.pending_due(),
+                    "-",
+                    format!("({}", encode_instant(now)),
+                ),
             )
             .await?;
         let [Some(total), Some(completed), Some(low), Some(medium), Some(high)] = fields[..] else {

@@ -139,7 +139,8 @@ impl Connection {
         let _ = stream.set_nodelay(true);
         let activity = Arc::new(Activity::new());
         let service = ConnService { app: self.app.clone(), peer, activity: Arc::clone(&activity) };
-        let connection = self.builder.serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service));
+        let connection =
+            self.builder.serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service));
         let mut connection = std::pin::pin!(connection);
         let mut shutting_down = false;
         // Until the first request begins, hyper has no timer running (the HTTP version is not
@@ -187,7 +188,12 @@ struct Activity {
 
 impl Activity {
     fn new() -> Self {
-        Self { origin: Instant::now(), begun: AtomicBool::new(false), in_flight: AtomicUsize::new(0), last_millis: AtomicU64::new(0) }
+        Self {
+            origin: Instant::now(),
+            begun: AtomicBool::new(false),
+            in_flight: AtomicUsize::new(0),
+            last_millis: AtomicU64::new(0),
+        }
     }
 
     fn begin(self: &Arc<Self>) -> Busy {
@@ -213,7 +219,8 @@ impl Activity {
             let wait = if self.in_flight.load(Ordering::SeqCst) > 0 {
                 limit
             } else {
-                let idle = Duration::from_millis(self.now_millis().saturating_sub(self.last_millis.load(Ordering::SeqCst)));
+                let idle =
+                    Duration::from_millis(self.now_millis().saturating_sub(self.last_millis.load(Ordering::SeqCst)));
                 if idle >= limit {
                     return;
                 }

@@ -2,7 +2,7 @@
 //!
 //! | defence | where | limit (flag) | refusal |
 //! |---|---|---|---|
-//! | slow or idle connections | [`connections`](self) accept loop | `--header-timeout`, `--idle-timeout` | connection closed |
+//! | slow or idle connections | the accept loop ([`BoundServer::serve`](crate::BoundServer::serve)) | `--header-timeout`, `--idle-timeout` | connection closed |
 //! | too many connections | accept loop | `--max-connections` | 503 `too_many_connections`, closed |
 //! | guessing room codes | [`Edge`] | `--room-misses-per-minute`, `--room-miss-burst` | 429 `too_many_room_misses` + `Retry-After` |
 //! | creating rooms in bulk | [`Edge`] | `--rooms-per-minute` | 429 `too_many_rooms_created` + `Retry-After` |
@@ -29,7 +29,8 @@ mod stream_caps;
 
 pub use args::{
     DEFAULT_HEADER_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_ROOM_MISSES, DEFAULT_ROOMS_CREATED,
-    DEFAULT_STREAMS_PER_CLIENT, DEFAULT_STREAMS_PER_ROOM, DEFAULT_TRACKED_CLIENTS, EdgeArgs, EdgeConfig, parse_duration,
+    DEFAULT_STREAMS_PER_CLIENT, DEFAULT_STREAMS_PER_ROOM, DEFAULT_TRACKED_CLIENTS, EdgeArgs, EdgeConfig,
+    parse_duration,
 };
 pub use client_addr::{Cidr, CidrError, ClientAddr, TrustedProxies, limiter_key};
 pub(crate) use connections::{ConnectionLimits, serve};

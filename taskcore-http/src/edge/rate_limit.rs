@@ -210,7 +210,10 @@ mod tests {
         for n in 0..10 {
             limiter.take(client(n));
         }
-        std::thread::sleep(Duration::from_millis(5)); // every bucket refills after 1 ms
+        let refilled = Instant::now() + Duration::from_millis(5); // every bucket refills after 1 ms
+        while Instant::now() < refilled {
+            std::thread::park_timeout(refilled.saturating_duration_since(Instant::now()));
+        }
         assert_eq!(limiter.take(client(99)), Decision::Allowed);
         assert_eq!(limiter.clients(), 1, "the refilled clients were forgotten, the new one remembered");
     }

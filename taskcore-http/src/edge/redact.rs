@@ -124,7 +124,10 @@ mod tests {
         assert_eq!(redacted("/rooms/K7M2QX"), format!("/rooms/{tag}"));
         assert_eq!(redacted("/rooms/k7m2qx/events?since=3"), format!("/rooms/{tag}/events?since=3"));
         assert_eq!(redacted("/rooms/%4B7M2QX/join"), format!("/rooms/{tag}/join"));
-        assert_eq!(redacted("/tasks?status=pending&room=K7M2QX&limit=5"), format!("/tasks?status=pending&room={tag}&limit=5"));
+        assert_eq!(
+            redacted("/tasks?status=pending&room=K7M2QX&limit=5"),
+            format!("/tasks?status=pending&room={tag}&limit=5")
+        );
         assert_eq!(redacted("/tasks.html?room=k7m2qx&name=al"), format!("/tasks.html?room={tag}&name=al"));
         for plain in ["/rooms", "/rooms/join", "/health", "/tasks/3", "/tasks?status=all"] {
             assert_eq!(redacted(plain), plain);
