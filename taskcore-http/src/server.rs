@@ -75,6 +75,8 @@ impl BoundServer {
             header_timeout: config.edge.header_timeout,
             idle_timeout: config.edge.idle_timeout,
             max_connections: config.edge.max_connections,
+            max_per_client: config.edge.max_connections_per_client,
+            trusted_proxies: config.edge.trusted_proxies.clone(),
         };
         crate::edge::serve(listener, app, limits, stop, config.shutdown_grace).await;
         Ok(())

@@ -47,6 +47,7 @@ async fn every_edge_limit_is_a_flag_with_an_environment_variable() {
         ("--header-timeout", "TASKCORE_HEADER_TIMEOUT"),
         ("--idle-timeout", "TASKCORE_IDLE_TIMEOUT"),
         ("--max-connections", "TASKCORE_MAX_CONNECTIONS"),
+        ("--max-connections-per-client", "TASKCORE_MAX_CONNECTIONS_PER_CLIENT"),
         ("--trusted-proxies", "TASKCORE_TRUSTED_PROXIES"),
         ("--room-code-length", "TASKCORE_ROOM_CODE_LENGTH"),
         ("--room-misses-per-minute", "TASKCORE_ROOM_MISSES_PER_MINUTE"),

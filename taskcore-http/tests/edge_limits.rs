@@ -190,6 +190,52 @@ async fn connections_over_the_cap_are_refused_and_served_ones_go_on() {
     assert!(admitted, "a closed connection frees its slot");
 }
 
+/// A connection from `source` (any 127.0.0.0/8 address is a different client on loopback).
+async fn connect_from(source: &str, to: SocketAddr) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(format!("{source}:0").parse().unwrap()).unwrap();
+    socket.connect(to).await.unwrap()
+}
+
+/// What the server answers on `stream` within 2 s (empty if it closed without a word).
+async fn first_answer(stream: &mut TcpStream) -> String {
+    stream.write_all(b"GET /livez HTTP/1.1\r\nHost: x\r\n\r\n").await.ok();
+    let mut buf = vec![0_u8; 2048];
+    let read = tokio::time::timeout(Duration::from_secs(2), stream.read(&mut buf)).await.unwrap().unwrap_or(0);
+    String::from_utf8_lossy(&buf[..read]).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_client_cannot_hold_every_connection() {
+    let edge = EdgeConfig { max_connections_per_client: 3, ..EdgeConfig::default() };
+    let server = Running::start(edge).await;
+    let mut hoarded = Vec::new();
+    for _ in 0..3 {
+        let mut stream = connect_from("127.0.0.2", server.addr).await;
+        assert!(first_answer(&mut stream).await.starts_with("HTTP/1.1 200"));
+        hoarded.push(stream);
+    }
+    let mut over = connect_from("127.0.0.2", server.addr).await;
+    let answer = first_answer(&mut over).await;
+    assert!(answer.starts_with("HTTP/1.1 503") && answer.contains("too_many_connections_from_client"), "{answer}");
+    let mut other = connect_from("127.0.0.3", server.addr).await;
+    assert!(first_answer(&mut other).await.starts_with("HTTP/1.1 200"), "other clients are still served");
+
+    // a trusted proxy carries many clients: it is not capped
+    let edge = EdgeConfig {
+        max_connections_per_client: 3,
+        trusted_proxies: TrustedProxies::new(vec!["127.0.0.2".parse::<Cidr>().unwrap()]),
+        ..EdgeConfig::default()
+    };
+    let behind_proxy = Running::start(edge).await;
+    let mut proxied = Vec::new();
+    for _ in 0..6 {
+        let mut stream = connect_from("127.0.0.2", behind_proxy.addr).await;
+        assert!(first_answer(&mut stream).await.starts_with("HTTP/1.1 200"));
+        proxied.push(stream);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn room_code_misses_are_limited_per_client_with_retry_after() {
     let edge = EdgeConfig { room_misses: Rate::new(60, 3), ..EdgeConfig::default() };

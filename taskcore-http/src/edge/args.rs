@@ -18,6 +18,8 @@ pub struct EdgeConfig {
     pub idle_timeout: Duration,
     /// Connections served at once; more are answered 503 and closed.
     pub max_connections: usize,
+    /// Connections from one client at once (trusted proxies exempt); 0: no cap.
+    pub max_connections_per_client: usize,
     /// Proxies whose `X-Forwarded-For` names the client; empty: the peer is the client.
     pub trusted_proxies: TrustedProxies,
     /// Room codes that name no room, per client (a 404 for the room counts); a client over it
@@ -39,6 +41,8 @@ pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default [`EdgeConfig::max_connections`].
 pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+/// Default [`EdgeConfig::max_connections_per_client`].
+pub const DEFAULT_MAX_CONNECTIONS_PER_CLIENT: usize = 512;
 /// Default [`EdgeConfig::room_misses`]: 10 a minute, 30 at once.
 pub const DEFAULT_ROOM_MISSES: Rate = Rate::new(10, 30);
 /// Default [`EdgeConfig::rooms_created`]: 30 a minute, 30 at once.
@@ -56,6 +60,7 @@ impl Default for EdgeConfig {
             header_timeout: DEFAULT_HEADER_TIMEOUT,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_connections_per_client: DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
             trusted_proxies: TrustedProxies::default(),
             room_misses: DEFAULT_ROOM_MISSES,
             rooms_created: DEFAULT_ROOMS_CREATED,
@@ -79,6 +84,10 @@ pub struct EdgeArgs {
     /// Connections served at once; more are answered 503 (too_many_connections) and closed.
     #[arg(long, env = "TASKCORE_MAX_CONNECTIONS", default_value_t = DEFAULT_MAX_CONNECTIONS, global = true)]
     pub max_connections: usize,
+    /// Connections from one client address (IPv4, or IPv6 /64) at once; more are answered 503
+    /// (too_many_connections_from_client); trusted proxies are exempt; 0 = no cap.
+    #[arg(long, env = "TASKCORE_MAX_CONNECTIONS_PER_CLIENT", default_value_t = DEFAULT_MAX_CONNECTIONS_PER_CLIENT, global = true)]
+    pub max_connections_per_client: usize,
     /// Proxies (comma-separated addresses or CIDR blocks) whose X-Forwarded-For names the
     /// client; without it X-Forwarded-For is ignored and the TCP peer is the client.
     #[arg(long, env = "TASKCORE_TRUSTED_PROXIES", value_delimiter = ',', global = true)]
@@ -116,6 +125,7 @@ impl EdgeArgs {
             header_timeout: self.header_timeout,
             idle_timeout: self.idle_timeout,
             max_connections: self.max_connections.max(1),
+            max_connections_per_client: self.max_connections_per_client,
             trusted_proxies: TrustedProxies::new(self.trusted_proxies.clone()),
             room_misses: Rate::new(self.room_misses_per_minute, self.room_miss_burst),
             rooms_created: Rate::new(self.rooms_per_minute, self.rooms_per_minute),

@@ -9,18 +9,21 @@
 //!   next request.
 //! - **Idle timeout**: a connection (HTTP/1 or HTTP/2) with no request in flight and no
 //!   response being sent for `idle_timeout` is shut down gracefully.
-//! - **Connection cap**: at most `max_connections` connections are served at once; one more
-//!   is answered `503` with a JSON body (`too_many_connections`) in a single non-blocking write
-//!   and closed at once, so it costs no task, no buffer and no waiting.
+//! - **Connection caps**: at most `max_connections` connections are served at once, and at
+//!   most `max_per_client` from one client address (IPv4, or IPv6 /64; trusted proxies are
+//!   exempt: they carry many clients). One more is answered `503` with a JSON body
+//!   (`too_many_connections` / `too_many_connections_from_client`) in a single non-blocking
+//!   write and closed at once, so it costs no task, no buffer and no waiting.
 //!
 //! Each connection's requests carry `ConnectInfo<SocketAddr>` with the peer address.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -36,20 +39,29 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tower::Service;
 
+use crate::edge::client_addr::{TrustedProxies, limiter_key};
 use crate::edge::guarded_body::GuardedBody;
 
-/// Limits on connections; `Duration::ZERO` turns a timeout off.
-#[derive(Debug, Clone, Copy)]
+/// Limits on connections; `Duration::ZERO` turns a timeout off, `max_per_client` 0 the
+/// per-client cap.
+#[derive(Debug, Clone)]
 pub(crate) struct ConnectionLimits {
     pub(crate) header_timeout: Duration,
     pub(crate) idle_timeout: Duration,
     pub(crate) max_connections: usize,
+    pub(crate) max_per_client: usize,
+    pub(crate) trusted_proxies: TrustedProxies,
 }
 
 /// The answer to a connection over the cap.
 const TOO_MANY_CONNECTIONS: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
 retry-after: 1\r\nconnection: close\r\ncontent-length: 82\r\n\r\n\
 {\"error\":\"the server has too many open connections\",\"code\":\"too_many_connections\"}";
+
+/// The answer to a connection over the per-client cap.
+const TOO_MANY_FROM_CLIENT: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
+retry-after: 1\r\nconnection: close\r\ncontent-length: 97\r\n\r\n\
+{\"error\":\"too many open connections from this address\",\"code\":\"too_many_connections_from_client\"}";
 
 /// Serves `app` on `listener` until `stop` completes; then stops accepting, asks every
 /// connection to finish (idle ones close at once, busy ones after their response) and waits
@@ -63,7 +75,8 @@ pub(crate) async fn serve(
 ) {
     let total = limits.max_connections.clamp(1, Semaphore::MAX_PERMITS.min(u32::MAX as usize));
     let slots = Arc::new(Semaphore::new(total));
-    let builder = Arc::new(builder(limits));
+    let builder = Arc::new(builder(&limits));
+    let per_client = PerClient::new(limits.max_per_client);
     let (closing_tx, closing) = watch::channel(false);
     let mut stop = std::pin::pin!(stop);
     loop {
@@ -77,8 +90,19 @@ pub(crate) async fn serve(
                 }
             },
         };
+        let client_slot = if limits.trusted_proxies.trusts(peer.ip()) {
+            None
+        } else {
+            match per_client.admit(limiter_key(peer.ip())) {
+                Ok(slot) => slot,
+                Err(()) => {
+                    refuse(&stream, TOO_MANY_FROM_CLIENT);
+                    continue;
+                }
+            }
+        };
         let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
-            refuse(&stream);
+            refuse(&stream, TOO_MANY_CONNECTIONS);
             continue;
         };
         let connection = Connection {
@@ -90,7 +114,7 @@ pub(crate) async fn serve(
         };
         tokio::spawn(async move {
             connection.run(stream, peer).await;
-            drop(slot);
+            drop((slot, client_slot));
         });
     }
     drop(listener);
@@ -101,7 +125,7 @@ pub(crate) async fn serve(
     }
 }
 
-fn builder(limits: ConnectionLimits) -> auto::Builder<TokioExecutor> {
+fn builder(limits: &ConnectionLimits) -> auto::Builder<TokioExecutor> {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     let header_timeout = (!limits.header_timeout.is_zero()).then_some(limits.header_timeout);
     builder.http1().timer(TokioTimer::new()).header_read_timeout(header_timeout);
@@ -120,10 +144,56 @@ async fn accept_failed(error: &std::io::Error) {
     tokio::time::sleep(Duration::from_millis(50)).await;
 }
 
-/// Over the cap: one non-blocking write of a 503, then close.
-fn refuse(stream: &TcpStream) {
-    let _ = stream.try_write(TOO_MANY_CONNECTIONS);
-    tracing::debug!("connection refused: the connection cap is reached");
+/// Over a cap: one non-blocking write of a 503, then close.
+fn refuse(stream: &TcpStream, answer: &[u8]) {
+    let _ = stream.try_write(answer);
+    tracing::debug!("connection refused: a connection cap is reached");
+}
+
+/// Open connections per client address.
+#[derive(Debug)]
+struct PerClient {
+    cap: usize,
+    open: Mutex<HashMap<IpAddr, usize>>,
+}
+
+impl PerClient {
+    fn new(cap: usize) -> Arc<Self> {
+        Arc::new(Self { cap, open: Mutex::default() })
+    }
+
+    /// A slot for one more connection of `client` (`None` when there is no cap), or `Err`.
+    fn admit(self: &Arc<Self>, client: IpAddr) -> Result<Option<ClientSlot>, ()> {
+        if self.cap == 0 {
+            return Ok(None);
+        }
+        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+        let count = open.entry(client).or_default();
+        if *count >= self.cap {
+            return Err(());
+        }
+        *count += 1;
+        Ok(Some(ClientSlot { table: Arc::clone(self), client }))
+    }
+}
+
+/// One connection of a client; frees its slot when dropped.
+#[derive(Debug)]
+struct ClientSlot {
+    table: Arc<PerClient>,
+    client: IpAddr,
+}
+
+impl Drop for ClientSlot {
+    fn drop(&mut self) {
+        let mut open = self.table.open.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(count) = open.get_mut(&self.client) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.client);
+            }
+        }
+    }
 }
 
 struct Connection {

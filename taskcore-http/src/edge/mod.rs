@@ -4,6 +4,7 @@
 //! |---|---|---|---|
 //! | slow or idle connections | the accept loop ([`BoundServer::serve`](crate::BoundServer::serve)) | `--header-timeout`, `--idle-timeout` | connection closed |
 //! | too many connections | accept loop | `--max-connections` | 503 `too_many_connections`, closed |
+//! | one client hoarding connections | accept loop | `--max-connections-per-client` | 503 `too_many_connections_from_client`, closed |
 //! | guessing room codes | [`Edge`] | `--room-misses-per-minute`, `--room-miss-burst` | 429 `too_many_room_misses` + `Retry-After` |
 //! | creating rooms in bulk | [`Edge`] | `--rooms-per-minute` | 429 `too_many_rooms_created` + `Retry-After` |
 //! | holding event streams | [`Edge`] | `--streams-per-room`, `--streams-per-client` | 429 `too_many_streams_in_room` / `too_many_streams_for_client` |
@@ -28,9 +29,9 @@ mod security_headers;
 mod stream_caps;
 
 pub use args::{
-    DEFAULT_HEADER_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_ROOM_MISSES, DEFAULT_ROOMS_CREATED,
-    DEFAULT_STREAMS_PER_CLIENT, DEFAULT_STREAMS_PER_ROOM, DEFAULT_TRACKED_CLIENTS, EdgeArgs, EdgeConfig,
-    parse_duration,
+    DEFAULT_HEADER_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
+    DEFAULT_ROOM_MISSES, DEFAULT_ROOMS_CREATED, DEFAULT_STREAMS_PER_CLIENT, DEFAULT_STREAMS_PER_ROOM,
+    DEFAULT_TRACKED_CLIENTS, EdgeArgs, EdgeConfig, parse_duration,
 };
 pub use client_addr::{Cidr, CidrError, ClientAddr, TrustedProxies, limiter_key};
 pub(crate) use connections::{ConnectionLimits, serve};
