@@ -96,13 +96,13 @@ pub(crate) async fn serve(
             match per_client.admit(limiter_key(peer.ip())) {
                 Ok(slot) => slot,
                 Err(()) => {
-                    refuse(&stream, TOO_MANY_FROM_CLIENT);
+                    refuse(&stream, TOO_MANY_FROM_CLIENT, "too_many_connections_from_client");
                     continue;
                 }
             }
         };
         let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
-            refuse(&stream, TOO_MANY_CONNECTIONS);
+            refuse(&stream, TOO_MANY_CONNECTIONS, "too_many_connections");
             continue;
         };
         let connection = Connection {
@@ -145,8 +145,9 @@ async fn accept_failed(error: &std::io::Error) {
 }
 
 /// Over a cap: one non-blocking write of a 503, then close.
-fn refuse(stream: &TcpStream, answer: &[u8]) {
+fn refuse(stream: &TcpStream, answer: &[u8], reason: &'static str) {
     let _ = stream.try_write(answer);
+    crate::edge::count_refusal(reason);
     tracing::debug!("connection refused: a connection cap is reached");
 }
 

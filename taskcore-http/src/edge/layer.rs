@@ -193,6 +193,7 @@ fn too_many_streams(which: StreamRefusal, (per_room, per_client): (usize, usize)
 
 /// 429 with `code`, `message` and `Retry-After` (whole seconds, at least 1).
 fn limited(code: &'static str, message: impl Into<String>, wait: Duration) -> Response {
+    crate::edge::count_refusal(code);
     let mut response = ApiError::new(StatusCode::TOO_MANY_REQUESTS, ErrorBody::new(code, message)).into_response();
     let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
     response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));

@@ -13,8 +13,20 @@
 //! | codes in logs | [`request_span`], [`RedactedUri`] | — | codes logged as [`room_tag`]s |
 //! | health checks crowding out | [`StoreHealth`] | one check in flight | — |
 //!
+//! Every refusal also counts in [`EDGE_REFUSALS_TOTAL`], labelled with its `code`.
+//!
 //! Clients are told apart by [`ClientAddr`]: the TCP peer, or the `X-Forwarded-For` client
 //! when the peer is one of `--trusted-proxies`. Every per-client table is bounded.
+
+/// Requests and connections the edge refused, by `reason` (the refusal's `code`, such as
+/// `too_many_room_misses` or `too_many_connections`): a rising rate is an attack, or limits set
+/// too low.
+pub const EDGE_REFUSALS_TOTAL: &str = "taskcore_edge_refusals_total";
+
+/// Counts one refusal.
+fn count_refusal(reason: &'static str) {
+    metrics::counter!(EDGE_REFUSALS_TOTAL, "reason" => reason).increment(1);
+}
 
 mod args;
 mod client_addr;
