@@ -3,7 +3,7 @@
 //! types live here; no rule does.
 
 use serde::{Deserialize, Serialize};
-use taskcore::{Change, ChangeBatch, Room, RoomStats, Task, TaskPage, format_timestamp};
+use taskcore::{Change, ChangeBatch, Room, RoomStats, Task, TaskPage, TimestampText, format_timestamp};
 use utoipa::ToSchema;
 
 /// A task as the API shows it. `id` is the per-room number (as in the original API).
@@ -54,6 +54,40 @@ impl From<Task> for TaskJson {
             assignee: task.assignee.map(|a| a.as_str().to_owned()),
             version: task.version,
         }
+    }
+}
+
+/// A task serialised exactly as [`TaskJson`], straight from the domain record: no copy of
+/// its strings, timestamps written without allocating. Listings write thousands of these.
+#[derive(Debug, Clone, Copy)]
+pub struct TaskRef<'a>(pub &'a Task);
+
+impl Serialize for TaskRef<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        struct Tags<'a>(&'a [taskcore::Tag]);
+        impl Serialize for Tags<'_> {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_seq(self.0.iter().map(taskcore::Tag::as_str))
+            }
+        }
+        let stamp = |instant: time::OffsetDateTime| TimestampText::new(instant);
+        let task = self.0;
+        let mut out = serializer.serialize_struct("TaskJson", 13)?;
+        out.serialize_field("id", &task.number)?;
+        out.serialize_field("uuid", &task.id)?;
+        out.serialize_field("title", &task.title)?;
+        out.serialize_field("description", &task.description)?;
+        out.serialize_field("priority", task.priority.as_str())?;
+        out.serialize_field("due_date", &task.due_date.map(stamp).as_ref().map(TimestampText::as_str))?;
+        out.serialize_field("completed", &task.completed)?;
+        out.serialize_field("completed_at", &task.completed_at.map(stamp).as_ref().map(TimestampText::as_str))?;
+        out.serialize_field("created_at", stamp(task.created_at).as_str())?;
+        out.serialize_field("updated_at", stamp(task.updated_at).as_str())?;
+        out.serialize_field("tags", &Tags(&task.tags))?;
+        out.serialize_field("assignee", &task.assignee.as_ref().map(taskcore::MemberName::as_str))?;
+        out.serialize_field("version", &task.version)?;
+        out.end()
     }
 }
 
@@ -319,5 +353,35 @@ pub struct ChangesJson {
 impl From<ChangeBatch> for ChangesJson {
     fn from(batch: ChangeBatch) -> Self {
         Self { changes: batch.changes.into_iter().map(ChangeJson::from).collect(), latest: batch.latest }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_task_ref_serialises_exactly_as_task_json() {
+        let store_draft = taskcore::NewTask::titled("Write \"it\" ✓")
+            .description("line\nnext")
+            .priority("high")
+            .due_date("2026-12-01T10:30:00.123456+02:00")
+            .tags(["b", "a"]);
+        let at = time::macros::datetime!(2026-03-10 12:00:00.5 UTC);
+        let mut task = store_draft.validate(at).unwrap().into_task(7);
+        task.completed = true;
+        task.completed_at = Some(at);
+        task.assignee = Some("bob".parse().unwrap());
+        let by_ref = serde_json::to_string(&TaskRef(&task)).unwrap();
+        let by_value = serde_json::to_string(&TaskJson::from(task.clone())).unwrap();
+        assert_eq!(by_ref, by_value);
+        task.due_date = None;
+        task.completed_at = None;
+        task.assignee = None;
+        task.tags.clear();
+        assert_eq!(
+            serde_json::to_string(&TaskRef(&task)).unwrap(),
+            serde_json::to_string(&TaskJson::from(task)).unwrap()
+        );
     }
 }

@@ -29,12 +29,14 @@
 //! | `redis` | no | `redis://[user:password@]host:port[/db]` (key prefix from `TASKCORE_REDIS_PREFIX`) |
 
 mod app;
+mod conditional;
 mod config;
 mod dto;
 pub mod edge;
 mod error;
 mod extract;
 mod layers;
+mod listing_body;
 pub mod metrics;
 mod observed_store;
 mod open_store;
@@ -47,7 +49,7 @@ pub use app::{Limits, router};
 pub use config::{DEFAULT_BIND, DEFAULT_STORE_URL, LogFormat, ServerConfig};
 pub use dto::{
     ChangeJson, ChangesJson, CreateRoomBody, CreateTaskBody, CreatedRoom, DeletedTask, JoinRoomBody, JoinedRoom,
-    PriorityCountsJson, RoomJson, StatsJson, TaskJson, TaskList, TaskMessage, UpdateTaskBody,
+    PriorityCountsJson, RoomJson, StatsJson, TaskJson, TaskList, TaskMessage, TaskRef, UpdateTaskBody,
 };
 pub use edge::{Edge, EdgeArgs, EdgeConfig};
 pub use error::{ApiError, ApiResult, ErrorBody};
@@ -58,7 +60,7 @@ pub use open_store::{
 };
 pub use openapi::ApiDoc;
 pub use server::{BoundServer, ServeError, shutdown_signal};
-pub use state::AppState;
+pub use state::{AppState, DEFAULT_ROOM_EMBED_BYTES};
 
 /// The version of this build.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use taskcore::{RoomCode, TaskManager, TaskStore};
+use taskcore::{CacheOptions, RoomCode, TaskManager, TaskStore};
 
 use tokio::sync::broadcast;
 
@@ -22,12 +22,16 @@ pub struct AppState {
     draining: Arc<AtomicBool>,
     /// The single-flight storage check of `/health` and `/readyz`.
     store_health: StoreHealth,
+    room_embed_bytes: usize,
 }
 
+/// How many bytes of tasks a room object embeds by default (1 MiB): about 2,500 typical tasks.
+pub const DEFAULT_ROOM_EMBED_BYTES: usize = 1024 * 1024;
+
 impl AppState {
-    /// State over `store` with the system clock.
+    /// State over `store` with the system clock and a read cache with default bounds.
     pub fn new(store: Arc<dyn TaskStore>) -> Self {
-        Self::with_manager(TaskManager::new(store))
+        Self::with_manager(TaskManager::new(store).with_cache(CacheOptions::default()))
     }
 
     /// State over a manager's store and clock (tests pass one with a manual clock). The store is
@@ -44,7 +48,20 @@ impl AppState {
             started: Instant::now(),
             draining: Arc::new(AtomicBool::new(false)),
             store_health: StoreHealth::default(),
+            room_embed_bytes: DEFAULT_ROOM_EMBED_BYTES,
         }
+    }
+
+    /// With a byte budget for the tasks a room object embeds (`GET /rooms/{code}`, joins);
+    /// past it the room says `"tasks_truncated": true` with a `next_cursor` for `GET /tasks`.
+    pub fn room_embed_bytes(mut self, bytes: usize) -> Self {
+        self.room_embed_bytes = bytes;
+        self
+    }
+
+    /// The byte budget of embedded task lists.
+    pub fn embed_budget(&self) -> usize {
+        self.room_embed_bytes
     }
 
     /// A receiver of the codes of rooms written to through this state from now on.

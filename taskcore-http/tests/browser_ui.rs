@@ -284,6 +284,27 @@ async fn a_room_is_worked_through_the_browser_and_stays_live_between_two_people(
     })
     .await;
 
+    // Reloading an unchanged board revalidates: the browser sends its ETags and the server
+    // answers 304 instead of sending the room again.
+    let not_modified = || async {
+        let metrics = reqwest::get(format!("{}/metrics", server.base)).await.unwrap().text().await.unwrap();
+        metrics
+            .lines()
+            .filter(|l| l.starts_with("http_requests_total") && l.contains("status=\"304\""))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum::<f64>()
+    };
+    let before = not_modified().await;
+    bob.refresh().await.unwrap();
+    eventually(Duration::from_secs(5), "the reloaded board revalidates with 304s", || async {
+        not_modified().await > before
+    })
+    .await;
+    eventually(Duration::from_secs(5), "and still shows the room", || async {
+        column_titles(&bob, "high").await == ["Prepare the demo"]
+    })
+    .await;
+
     // A picture of the board for the README.
     let png = alice.screenshot().await.unwrap();
     assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");

@@ -49,8 +49,14 @@ async fn every_documented_operation_is_served() {
 
 #[tokio::test]
 async fn metrics_exports_every_declared_name() {
-    let (api, _clock) = Target::memory();
+    let tasks = taskcore::TaskManager::new(std::sync::Arc::new(taskcore::MemoryStore::new()))
+        .with_cache(taskcore::CacheOptions::default());
+    let api = Target::InProcess(taskcore_http::router(
+        taskcore_http::AppState::with_manager(tasks),
+        taskcore_http::Limits::default(),
+    ));
     let code = api.room("alice").await;
+    api.get(&format!("/tasks?room={code}")).await;
     api.task(&code, json!({ "title": "t" })).await;
     api.post(&format!("/tasks/1/complete?room={code}"), json!({})).await;
     api.get("/health").await;

@@ -39,6 +39,13 @@ mod sqlite_store {
     crate::contract_tests!(sqlite_server);
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_servers_on_one_file_read_each_others_writes_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("tasks.db").display());
+        reads_through_one_replica_see_every_write_of_the_other(&url, &[]).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn tasks_survive_a_restart_and_numbers_continue() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("tasks.db").display());
@@ -88,6 +95,49 @@ mod sqlite_store {
         assert!(dir.path().join("taskcore.db").exists(), "taskcore.db was created in the working directory");
         child.kill().await.unwrap();
     }
+}
+
+/// Two server processes on one store, each with its read cache: in a tight loop, every write
+/// acknowledged by one is in the very next read through the other — listings, rooms, stats
+/// and revalidation (an old ETag is never answered 304 after a write).
+async fn reads_through_one_replica_see_every_write_of_the_other(url: &str, env: &[(&str, &str)]) {
+    let first = ServerProcess::start_with_env(url, &[], env).await;
+    let second = ServerProcess::start_with_env(url, &[], env).await;
+    let (a, b) = (first.target(), second.target());
+    let code = a.room("alice").await;
+    let list = format!("/tasks?room={code}");
+    let mut tag = b.get(&list).await.header("etag").unwrap().to_owned();
+    for round in 1..=60_u64 {
+        let (writer, reader) = if round % 2 == 0 { (&a, &b) } else { (&b, &a) };
+        let title = format!("round {round}");
+        match round % 3 {
+            0 if round > 3 => {
+                let wrote = writer.put(&format!("/tasks/{}?room={code}", round - 3), json!({ "title": title })).await;
+                assert_eq!(wrote.status, 200, "{}", wrote.text);
+            }
+            _ => {
+                writer.task(&code, json!({ "title": title })).await;
+            }
+        }
+        let listed = reader.send("GET", &list, &[("if-none-match", tag.as_str())], support::Payload::None).await;
+        assert_eq!(listed.status, 200, "round {round}: the other replica's write changes the listing");
+        let titles: Vec<&str> =
+            listed.json["tasks"].as_array().unwrap().iter().map(|t| t["title"].as_str().unwrap()).collect();
+        assert!(titles.contains(&title.as_str()), "round {round}: {title:?} missing from {titles:?}");
+        tag = listed.header("etag").unwrap().to_owned();
+        let room = reader.get(&format!("/rooms/{code}")).await;
+        assert_eq!(room.json["tasks"].as_array().unwrap().len(), listed.json["tasks"].as_array().unwrap().len());
+    }
+    let deleted = a.delete(&format!("/tasks/1?room={code}")).await;
+    assert_eq!(deleted.status, 200);
+    let stats = b.get(&format!("/tasks/stats?room={code}")).await;
+    let total = b.get(&list).await.json["total"].as_u64().unwrap();
+    assert_eq!(stats.json["total_tasks"].as_u64(), Some(total));
+    assert!(b.get(&format!("/tasks/1?room={code}")).await.status == 404);
+    assert!(
+        !b.get(&list).await.json["tasks"].as_array().unwrap().iter().any(|t| t["id"] == 1),
+        "a delete is seen at once"
+    );
 }
 
 #[cfg(any(feature = "redis", feature = "postgres"))]
@@ -171,6 +221,13 @@ mod postgres_store {
         let schema = Schema { name: fresh_schema(), _servers: Vec::new() };
         two_replicas_share_one_store(&postgres_url(), &[("TASKCORE_POSTGRES_SCHEMA", schema.name.as_str())]).await;
     }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_servers_on_one_database_read_each_others_writes_at_once() {
+        let schema = Schema { name: fresh_schema(), _servers: Vec::new() };
+        let env = [("TASKCORE_POSTGRES_SCHEMA", schema.name.as_str())];
+        reads_through_one_replica_see_every_write_of_the_other(&postgres_url(), &env).await;
+    }
 }
 
 #[cfg(feature = "redis")]
@@ -222,6 +279,16 @@ mod redis_store {
     async fn two_servers_on_one_redis_serve_the_same_rooms() {
         let (_target, prefix) = redis_server().await;
         two_replicas_share_one_store(&redis_url(), &[("TASKCORE_REDIS_PREFIX", prefix.name.as_str())]).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_servers_on_one_redis_read_each_others_writes_at_once() {
+        let (_target, prefix) = redis_server().await;
+        reads_through_one_replica_see_every_write_of_the_other(
+            &redis_url(),
+            &[("TASKCORE_REDIS_PREFIX", prefix.name.as_str())],
+        )
+        .await;
     }
 
     struct PrivateRedis {

@@ -12,6 +12,9 @@ class ApiError extends Error {
 
 async function api(method, path, body, headers = {}) {
   const init = { method, headers: { Accept: "application/json", ...headers } };
+  // Reads revalidate: the browser sends the ETag it holds and takes a 304 as its cached copy,
+  // so an unchanged room is not downloaded again.
+  if (method === "GET") init.cache = "no-cache";
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);

@@ -53,7 +53,83 @@ pub fn parse_due_date(input: &str, field: &'static str) -> Result<OffsetDateTime
 /// Writes an instant as RFC 3339 in UTC (`2026-12-01T12:30:00Z`, with fractional seconds only
 /// when there are any).
 pub fn format_timestamp(instant: OffsetDateTime) -> String {
-    instant.to_offset(UtcOffset::UTC).format(&Rfc3339).unwrap_or_else(|_| instant.unix_timestamp().to_string())
+    TimestampText::new(instant).as_str().to_owned()
+}
+
+/// [`format_timestamp`]'s text without a heap allocation, for serialising many timestamps
+/// (listings write four per task).
+#[derive(Clone, Copy)]
+pub struct TimestampText {
+    bytes: [u8; 40],
+    len: usize,
+}
+
+impl TimestampText {
+    /// The RFC 3339 text of `instant` in UTC.
+    pub fn new(instant: OffsetDateTime) -> Self {
+        let utc = instant.to_offset(UtcOffset::UTC);
+        let mut text = Self { bytes: [0; 40], len: 0 };
+        let year = utc.year();
+        if !(0..=9999).contains(&year) {
+            // Outside RFC 3339: the same fallback as ever, seconds since the epoch.
+            text.push_str(&instant.unix_timestamp().to_string());
+            return text;
+        }
+        let (hour, minute, second) = utc.to_hms();
+        text.push_digits(year.unsigned_abs(), 4);
+        text.push_str("-");
+        text.push_digits(u32::from(u8::from(utc.month())), 2);
+        text.push_str("-");
+        text.push_digits(u32::from(utc.day()), 2);
+        text.push_str("T");
+        text.push_digits(u32::from(hour), 2);
+        text.push_str(":");
+        text.push_digits(u32::from(minute), 2);
+        text.push_str(":");
+        text.push_digits(u32::from(second), 2);
+        let nanos = utc.nanosecond();
+        if nanos != 0 {
+            let mut digits = 9;
+            let mut fraction = nanos;
+            while fraction.is_multiple_of(10) {
+                fraction /= 10;
+                digits -= 1;
+            }
+            text.push_str(".");
+            text.push_digits(fraction, digits);
+        }
+        text.push_str("Z");
+        text
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.bytes[..self.len]).unwrap_or_default()
+    }
+
+    fn push_str(&mut self, text: &str) {
+        let end = (self.len + text.len()).min(self.bytes.len());
+        self.bytes[self.len..end].copy_from_slice(&text.as_bytes()[..end - self.len]);
+        self.len = end;
+    }
+
+    /// `value` in exactly `width` decimal digits, zero-padded.
+    fn push_digits(&mut self, value: u32, width: usize) {
+        let mut value = value;
+        for i in (0..width).rev() {
+            if let Some(slot) = self.bytes.get_mut(self.len + i) {
+                *slot = b'0' + u8::try_from(value % 10).unwrap_or(0);
+            }
+            value /= 10;
+        }
+        self.len = (self.len + width).min(self.bytes.len());
+    }
+}
+
+impl std::fmt::Debug for TimestampText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 fn shorten(text: &str) -> String {

@@ -46,11 +46,13 @@
 //! |---|---|---|
 //! | `conformance` | no | [`conformance`]: the behaviour suite and the [`conformance_tests!`] macro, for backend crates' tests |
 
+pub mod cache;
 pub mod changes;
 mod clock;
 mod due_date;
 mod error;
 mod input;
+mod listing;
 mod manager;
 mod memory;
 mod patch;
@@ -65,11 +67,13 @@ mod task;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 
+pub use cache::{CacheOptions, CacheStats, DEFAULT_CACHE_BYTES, RoomCache};
 pub use changes::{Change, ChangeBatch, ChangeEvent, DEFAULT_CHANGE_RETENTION, MAX_CHANGES_PER_READ};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use due_date::{DUE_DATE_FORMATS, format_timestamp, parse_due_date};
+pub use due_date::{DUE_DATE_FORMATS, TimestampText, format_timestamp, parse_due_date};
 pub use error::{Error, Result};
 pub use input::{IdempotencyKey, MAX_IDEMPOTENCY_KEY_LEN, NewTask, TaskPatch, ValidPatch};
+pub use listing::TaskListing;
 pub use manager::{DEFAULT_CHANGES_PER_READ, TaskManager};
 pub use memory::MemoryStore;
 pub use patch::Patch;

@@ -7,10 +7,12 @@ use std::sync::Arc;
 
 use time::OffsetDateTime;
 
+use crate::cache::{CacheOptions, RoomCache};
 use crate::changes::{ChangeBatch, MAX_CHANGES_PER_READ};
 use crate::clock::{Clock, SystemClock, to_storage_precision};
 use crate::error::{Error, Result};
 use crate::input::{IdempotencyKey, NewTask, TaskPatch, ValidPatch};
+use crate::listing::TaskListing;
 use crate::patch::Patch;
 use crate::query::{TaskPage, TaskQuery};
 use crate::room::{MemberName, Room, RoomCode, RoomCodeGenerator};
@@ -53,12 +55,26 @@ pub struct TaskManager {
     store: Arc<dyn TaskStore>,
     clock: Arc<dyn Clock>,
     codes: RoomCodeGenerator,
+    cache: Option<Arc<RoomCache>>,
 }
 
 impl TaskManager {
     /// A manager over `store`, with the system clock and 6-character room codes.
     pub fn new(store: Arc<dyn TaskStore>) -> Self {
-        Self { store, clock: Arc::new(SystemClock), codes: RoomCodeGenerator::default() }
+        Self { store, clock: Arc::new(SystemClock), codes: RoomCodeGenerator::default(), cache: None }
+    }
+
+    /// With a read cache: listings, room reads and statistics are answered from memory after one
+    /// small validating read of the store per request (see [`cache`](crate::cache)), never older
+    /// than a write acknowledged before the call. Clones share the cache.
+    pub fn with_cache(mut self, options: CacheOptions) -> Self {
+        self.cache = Some(Arc::new(RoomCache::new(options)));
+        self
+    }
+
+    /// The read cache, if there is one.
+    pub fn cache(&self) -> Option<&Arc<RoomCache>> {
+        self.cache.as_ref()
     }
 
     /// With another clock (tests use a [`ManualClock`](crate::ManualClock)).
@@ -73,7 +89,7 @@ impl TaskManager {
         Ok(self)
     }
 
-    /// The same manager (clock, code length) over another store — for wrapping the store in a
+    /// The same manager (clock, code length, cache) over another store — for wrapping the store in a
     /// decorator such as a metrics layer.
     pub fn with_store(mut self, store: Arc<dyn TaskStore>) -> Self {
         self.store = store;
@@ -210,12 +226,59 @@ impl TaskManager {
     /// One page of a room's tasks.
     pub async fn list_tasks(&self, code: &RoomCode, query: &TaskQuery) -> Result<TaskPage> {
         query.check()?;
-        self.store.list_tasks(code, query, self.now()).await
+        let now = self.now();
+        if let Some(cache) = &self.cache {
+            let limit = usize::try_from(query.limit).unwrap_or(usize::MAX);
+            if let Some(read) = cache.select(&*self.store, code, query, now, limit).await? {
+                let selection = read.value;
+                return Ok(TaskPage {
+                    items: selection.items.iter().map(|task| Task::clone(task)).collect(),
+                    next_cursor: selection.next_cursor,
+                    matched: selection.matched,
+                    total: selection.total,
+                });
+            }
+        }
+        self.store.list_tasks(code, query, now).await
+    }
+
+    /// Every task `query` selects, up to `cap` (the query's `limit` is ignored), handed out in
+    /// chunks: from the cache when the room is cached, otherwise from the store in pages of
+    /// bounded size. Use it to stream a listing of any size in bounded memory.
+    pub async fn listing(&self, code: &RoomCode, query: &TaskQuery, cap: usize) -> Result<TaskListing> {
+        query.check()?;
+        let now = self.now();
+        if let Some(cache) = &self.cache
+            && let Some(read) = cache.select(&*self.store, code, query, now, cap).await?
+        {
+            return Ok(TaskListing::from_memory(read.seq, read.value));
+        }
+        TaskListing::from_store(Arc::clone(&self.store), code.clone(), query.clone(), now, cap).await
+    }
+
+    /// The room with a listing of its tasks by number (up to `cap`), read together: from one
+    /// snapshot when the room is cached.
+    pub async fn room_with_tasks(&self, code: &RoomCode, cap: usize) -> Result<(Room, TaskListing)> {
+        let query = TaskQuery::default();
+        let now = self.now();
+        if let Some(cache) = &self.cache
+            && let Some(read) = cache.select(&*self.store, code, &query, now, cap).await?
+        {
+            return Ok((read.room, TaskListing::from_memory(read.seq, read.value)));
+        }
+        let listing = TaskListing::from_store(Arc::clone(&self.store), code.clone(), query, now, cap).await?;
+        Ok((self.store.room(code).await?, listing))
     }
 
     /// Statistics of a room, overdue as of now.
     pub async fn stats(&self, code: &RoomCode) -> Result<RoomStats> {
-        self.store.counts(code, self.now()).await.map(RoomStats::from)
+        let now = self.now();
+        if let Some(cache) = &self.cache
+            && let Some(read) = cache.counts(&*self.store, code, now).await?
+        {
+            return Ok(RoomStats::from(read.value));
+        }
+        self.store.counts(code, now).await.map(RoomStats::from)
     }
 
     /// The room's changes after `since`, at most `limit` (default

@@ -178,3 +178,45 @@ fn order_overrides_the_sort_prefix() {
     let query = TaskQuery::from_params([("sort", "-title"), ("order", "asc")], &[]).unwrap();
     assert_eq!(query.sort, Sort { key: SortKey::Title, dir: SortDir::Asc });
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1024))]
+
+    /// The allocation-free text match gives the reference answer (a substring of the task's
+    /// case-folded search text), ASCII or not, across the title/description boundary too.
+    #[test]
+    fn text_search_agrees_with_the_search_text(
+        title in "[a-zA-Zé ]{1,12}",
+        description in "[a-zA-Z\nÉ ]{0,24}",
+        needle in "[a-zA-Z\né]{1,5}",
+    ) {
+        let Ok(text) = SearchText::parse(&needle) else { return Ok(()) };
+        let mut task = taskcore::store::TaskDraft {
+            id: uuid::Uuid::nil(),
+            title: title.clone(),
+            description: description.clone(),
+            priority: Priority::Medium,
+            due_date: None,
+            tags: Vec::new(),
+            assignee: None,
+            created_at: OffsetDateTime::UNIX_EPOCH,
+        }
+        .into_task(1);
+        task.title = title;
+        prop_assert_eq!(text.found_in(&task), task.search_text().contains(text.as_str()));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2048))]
+
+    /// The allocation-free timestamp text is exactly RFC 3339 as the `time` crate writes it.
+    #[test]
+    fn timestamp_text_is_rfc3339(instant in any_instant(), nanos in 0_u32..1_000_000_000, whole in any::<bool>()) {
+        let instant = if whole { instant.replace_nanosecond(0).unwrap() } else { instant.replace_nanosecond(nanos).unwrap() };
+        let reference = instant.format(&time::format_description::well_known::Rfc3339).unwrap();
+        let text = taskcore::TimestampText::new(instant);
+        prop_assert_eq!(text.as_str(), reference.as_str());
+        prop_assert_eq!(format_timestamp(instant), reference);
+    }
+}

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use taskcore::StoreOptions;
+use taskcore::{CacheOptions, StoreOptions, TaskManager};
 use taskcore_http::{
     AppState, BoundServer, EdgeArgs, Limits, LogFormat, ServerConfig, open_store, redact_url, shutdown_signal,
 };
@@ -70,6 +70,14 @@ struct Settings {
     /// Changes kept per room in the change feed.
     #[arg(long, env = "TASKCORE_CHANGE_RETENTION", default_value_t = taskcore::DEFAULT_CHANGE_RETENTION, global = true)]
     change_retention: u64,
+    /// Bytes of rooms the read cache keeps in memory (least recently used rooms are evicted;
+    /// a room over half of it is read from the store). 0 turns the cache off.
+    #[arg(long, env = "TASKCORE_CACHE_BYTES", default_value_t = taskcore::DEFAULT_CACHE_BYTES, global = true)]
+    cache_bytes: usize,
+    /// Bytes of tasks a room object embeds (GET /rooms/{code}, joins); past it the room says
+    /// `tasks_truncated` with a `next_cursor` for GET /tasks.
+    #[arg(long, env = "TASKCORE_ROOM_EMBED_BYTES", default_value_t = taskcore_http::DEFAULT_ROOM_EMBED_BYTES, global = true)]
+    room_embed_bytes: usize,
     /// Log format.
     #[arg(long, env = "TASKCORE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty, global = true)]
     log_format: LogFormat,
@@ -135,12 +143,13 @@ async fn serve(settings: &Settings) -> ExitCode {
         Ok(store) => store,
         Err(error) => return fail("cannot open the store", &error),
     };
-    tracing::info!(store = %redact_url(&config.store_url), backend = store.backend(), "store open");
-    let tasks = match taskcore::TaskManager::new(store).with_room_code_length(settings.edge.room_code_length) {
-        Ok(tasks) => tasks,
+    tracing::info!(store = %redact_url(&config.store_url), backend = store.backend(), cache_bytes = settings.cache_bytes, "store open");
+    let tasks = match TaskManager::new(store).with_room_code_length(settings.edge.room_code_length) {
+        Ok(tasks) => tasks.with_cache(CacheOptions::default().max_bytes(settings.cache_bytes)),
         Err(error) => return fail("invalid --room-code-length", &error),
     };
-    let server = match BoundServer::bind(config, AppState::with_manager(tasks)).await {
+    let state = AppState::with_manager(tasks).room_embed_bytes(settings.room_embed_bytes);
+    let server = match BoundServer::bind(config, state).await {
         Ok(server) => server,
         Err(error) => return fail("cannot start", &error),
     };

@@ -91,7 +91,10 @@ async fn store_ok(state: &AppState) -> bool {
 /// Prometheus metrics in the text exposition format.
 #[utoipa::path(get, path = "/metrics", tag = "operations",
     responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
-pub async fn metrics() -> impl IntoResponse {
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    if let Some(cache) = state.tasks.cache() {
+        crate::metrics::publish_cache(cache.stats());
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], crate::metrics::prometheus().render())
 }
 

@@ -1,18 +1,27 @@
 //! Room endpoints: create, read (with tasks), join (two compatible forms) and the change feed.
+//!
+//! A room object embeds its tasks, streamed, up to [`ROOM_TASKS_CAP`] tasks and the state's
+//! byte budget; a room cut short says so with `"tasks_truncated": true` and a `next_cursor` for
+//! `GET /tasks`. Rooms under both limits keep exactly the original API's shape.
 
 use axum::Json;
+use axum::body::Body;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
-use serde::Deserialize;
-use taskcore::{RoomCode, Task, TaskManager, TaskPage, TaskQuery};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+use taskcore::{Room, RoomCode, format_timestamp};
 use utoipa::IntoParams;
 
+use crate::conditional::{not_modified, not_modified_response, room_tag, tag_response};
 use crate::dto::{ChangesJson, CreateRoomBody, CreatedRoom, JoinRoomBody, JoinedRoom, RoomJson};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
+use crate::listing_body::{self, Shape};
 use crate::state::AppState;
 
-/// The most tasks a room object embeds; larger rooms are read with `GET /tasks` pages.
+/// The most tasks a room object or an unpaged `GET /tasks` holds; larger rooms are read with
+/// `GET /tasks` pages.
 pub const ROOM_TASKS_CAP: usize = 10_000;
 
 /// Creates a room owned by `username`.
@@ -31,14 +40,26 @@ pub async fn create_room(
     Ok((StatusCode::CREATED, Json(CreatedRoom { room_code, room: RoomJson::new(room, Vec::new()) })))
 }
 
-/// A room with its members and tasks.
+/// A room with its members and tasks (streamed, within a byte budget). Its weak `ETag` follows
+/// the room's changes; `If-None-Match` with it answers 304.
 #[utoipa::path(get, path = "/rooms/{code}", tag = "rooms", params(("code" = String, Path, description = "Room code, any case")),
-    responses((status = 200, body = RoomJson), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn get_room(State(state): State<AppState>, Path(code): Path<String>) -> ApiResult<Json<RoomJson>> {
+    responses((status = 200, body = RoomJson), (status = 304, description = "Unchanged since the ETag given in If-None-Match"),
+        (status = 404, body = crate::error::ErrorBody)))]
+pub async fn get_room(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
     let code = parse_code(&code)?;
-    let room = state.tasks.room(&code).await?;
-    let tasks = all_tasks(&state.tasks, &code).await?;
-    Ok(Json(RoomJson::new(room, tasks)))
+    let (room, listing) = state.tasks.room_with_tasks(&code, ROOM_TASKS_CAP).await?;
+    let tag = room_tag(listing.seq());
+    if not_modified(&headers, &tag) {
+        return Ok(not_modified_response(&tag));
+    }
+    let shape = Shape::Room { prefix: room_prefix(&room, b""), budget: state.embed_budget(), closing: "" };
+    let mut response = json_response(listing_body::body(listing, shape));
+    tag_response(&mut response, &tag);
+    Ok(response)
 }
 
 /// Joins the room in the path; joining twice changes nothing.
@@ -49,7 +70,7 @@ pub async fn join_room(
     State(state): State<AppState>,
     Path(code): Path<String>,
     ApiJson(body): ApiJson<JoinRoomBody>,
-) -> ApiResult<Json<JoinedRoom>> {
+) -> ApiResult<Response> {
     join(&state, &code, body.username).await
 }
 
@@ -59,23 +80,26 @@ pub async fn join_room(
 pub async fn join_room_by_code(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<JoinRoomBody>,
-) -> ApiResult<Json<JoinedRoom>> {
+) -> ApiResult<Response> {
     let Some(code) = body.room_code.filter(|c| !c.trim().is_empty()) else {
         return Err(ApiError::invalid("room_code", "Room code is required"));
     };
     join(&state, &code, body.username).await
 }
 
-async fn join(state: &AppState, code: &str, username: Option<String>) -> ApiResult<Json<JoinedRoom>> {
+async fn join(state: &AppState, code: &str, username: Option<String>) -> ApiResult<Response> {
     let code = parse_code(code)?;
     let username = username.unwrap_or_default();
     if username.trim().is_empty() {
         return Err(ApiError::invalid("username", "Username is required"));
     }
-    let room = state.tasks.join_room(&code, &username).await?;
-    let tasks = all_tasks(&state.tasks, &code).await?;
-    let message = format!("Joined room {code}");
-    Ok(Json(JoinedRoom { message, room: RoomJson::new(room, tasks) }))
+    state.tasks.join_room(&code, &username).await?;
+    let (room, listing) = state.tasks.room_with_tasks(&code, ROOM_TASKS_CAP).await?;
+    let message = serde_json::to_string(&format!("Joined room {code}")).unwrap_or_default();
+    let opening = format!(r#"{{"message":{message},"room":"#);
+    let shape =
+        Shape::Room { prefix: room_prefix(&room, opening.as_bytes()), budget: state.embed_budget(), closing: "}" };
+    Ok(json_response(listing_body::body(listing, shape)))
 }
 
 /// Change-feed parameters.
@@ -108,26 +132,33 @@ fn parse_code(raw: &str) -> ApiResult<RoomCode> {
     RoomCode::parse(raw).map_err(ApiError::from)
 }
 
-/// Every task of a room by number, up to [`ROOM_TASKS_CAP`].
-async fn all_tasks(tasks: &TaskManager, code: &RoomCode) -> ApiResult<Vec<Task>> {
-    let query = TaskQuery::default().limit(taskcore::MAX_PAGE_LIMIT);
-    Ok(collect_pages(tasks, code, query, ROOM_TASKS_CAP).await?.items)
+/// The fields of a room object before its tasks, as in [`RoomJson`].
+#[derive(Serialize)]
+struct RoomHead<'a> {
+    code: &'a str,
+    owner: &'a str,
+    members: Vec<&'a str>,
+    created_at: String,
 }
 
-/// Follows the cursor of `query` page by page until the last page or `cap` tasks, and returns
-/// them as one page (with the cursor where it stopped, if it stopped early).
-pub async fn collect_pages(tasks: &TaskManager, code: &RoomCode, query: TaskQuery, cap: usize) -> ApiResult<TaskPage> {
-    let mut query = query;
-    let mut first = tasks.list_tasks(code, &query).await?;
-    while let Some(cursor) = first.next_cursor.take() {
-        if first.items.len() >= cap {
-            first.next_cursor = Some(cursor);
-            break;
-        }
-        query.after = Some(cursor);
-        let page = tasks.list_tasks(code, &query).await?;
-        first.items.extend(page.items);
-        first.next_cursor = page.next_cursor;
-    }
-    Ok(first)
+/// `opening`, then the room object up to and including `"tasks":[`.
+fn room_prefix(room: &Room, opening: &[u8]) -> Vec<u8> {
+    let head = RoomHead {
+        code: room.code.as_str(),
+        owner: room.owner.as_str(),
+        members: room.members.iter().map(taskcore::MemberName::as_str).collect(),
+        created_at: format_timestamp(room.created_at),
+    };
+    let mut prefix = opening.to_vec();
+    prefix.extend(serde_json::to_vec(&head).unwrap_or_else(|_| b"{}".to_vec()));
+    prefix.pop(); // the closing brace: the tasks come next
+    prefix.extend_from_slice(br#","tasks":["#);
+    prefix
+}
+
+/// A 200 response with a JSON body.
+pub(crate) fn json_response(body: Body) -> Response {
+    let mut response = Response::new(body);
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
 }

@@ -2,17 +2,19 @@
 //! read, partial update, complete/reopen, delete (conditional with `If-Match`), and stats.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use taskcore::{Inserted, RoomCode, TaskPatch, TaskQuery};
 use utoipa::IntoParams;
 
+use crate::conditional::{listing_tag, not_modified, not_modified_response, tag_response};
 use crate::dto::{CreateTaskBody, DeletedTask, StatsJson, TaskJson, TaskList, TaskMessage, UpdateTaskBody};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, etag, idempotency_key, if_match_version, room_code, task_number};
-use crate::routes::rooms::{ROOM_TASKS_CAP, collect_pages};
+use crate::listing_body::{self, Shape};
+use crate::routes::rooms::{ROOM_TASKS_CAP, json_response};
 use crate::state::AppState;
 
 /// `?room=CODE`.
@@ -55,23 +57,30 @@ pub struct ListParams {
     limit: Option<u32>,
 }
 
-/// Tasks of a room, filtered, sorted and paged.
+/// Tasks of a room, filtered, sorted and paged. The body is streamed; its weak `ETag` follows
+/// the room's changes, and `If-None-Match` with it answers 304.
 #[utoipa::path(get, path = "/tasks", tag = "tasks", params(ListParams),
-    responses((status = 200, body = TaskList), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = TaskList), (status = 304, description = "Unchanged since the ETag given in If-None-Match"),
+        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn list_tasks(
     State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
     Query(params): Query<Vec<(String, String)>>,
-) -> ApiResult<Json<TaskList>> {
+    headers: HeaderMap,
+) -> ApiResult<Response> {
     let room = params.iter().find(|(k, _)| k == "room").map(|(_, v)| v.as_str());
     let code = room_code(room, None)?;
     let query = TaskQuery::from_params(params.iter().map(|(k, v)| (k.as_str(), v.as_str())), &["room"])?;
     let paged = params.iter().any(|(k, _)| k == "limit" || k == "cursor");
-    let page = if paged {
-        state.tasks.list_tasks(&code, &query).await?
-    } else {
-        collect_pages(&state.tasks, &code, query.limit(taskcore::MAX_PAGE_LIMIT), ROOM_TASKS_CAP).await?
-    };
-    Ok(Json(page.into()))
+    let cap = if paged { usize::try_from(query.limit).unwrap_or(ROOM_TASKS_CAP) } else { ROOM_TASKS_CAP };
+    let listing = state.tasks.listing(&code, &query, cap).await?;
+    let tag = listing_tag(listing.seq(), listing.matched(), raw.as_deref().unwrap_or_default());
+    if not_modified(&headers, &tag) {
+        return Ok(not_modified_response(&tag));
+    }
+    let mut response = json_response(listing_body::body(listing, Shape::TaskList));
+    tag_response(&mut response, &tag);
+    Ok(response)
 }
 
 /// Creates a task. With `Idempotency-Key`, a retried request returns the task the first one

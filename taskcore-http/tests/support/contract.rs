@@ -6,7 +6,7 @@
 
 use serde_json::{Value, json};
 
-use super::{Payload, Target};
+use super::{Payload, Reply, Target};
 
 /// Expands each named behaviour into a `#[tokio::test]` that runs it against `$target`
 /// (an async expression yielding a `Target` and a guard kept alive for the test).
@@ -33,6 +33,8 @@ macro_rules! contract_tests {
             event_stream_pushes_changes_as_they_happen,
             malformed_requests_get_json_errors,
             health_and_api_describe_the_service,
+            listings_and_rooms_revalidate_with_etags,
+            a_room_under_the_budget_keeps_the_original_shape,
         );
     };
     (@expand $make:path; $($name:ident),* $(,)?) => {
@@ -406,4 +408,74 @@ pub async fn health_and_api_describe_the_service(api: &Target) {
     assert_eq!(metrics.status, 200);
     assert!(metrics.text.contains("http_requests_total"), "{}", metrics.text);
     assert!(metrics.header("x-request-id").is_some(), "every response carries a request id");
+}
+
+/// `GET /tasks` and `GET /rooms/{code}` carry weak ETags that change with every write (of
+/// any kind) and are answered 304 with an empty body while nothing changed.
+pub async fn listings_and_rooms_revalidate_with_etags(api: &Target) {
+    let code = api.room("alice").await;
+    api.task(&code, json!({ "title": "one" })).await;
+    for path in
+        [format!("/tasks?room={code}"), format!("/tasks?room={code}&status=pending&limit=5"), format!("/rooms/{code}")]
+    {
+        let first = api.get(&path).await;
+        assert_eq!(first.status, 200, "{path}: {}", first.text);
+        assert_eq!(first.header("cache-control"), Some("no-cache"), "{path}");
+        let tag = first.header("etag").unwrap_or_else(|| panic!("{path} has an ETag")).to_owned();
+        assert!(tag.starts_with("W/\""), "{tag}");
+        let again = api.send("GET", &path, &[("if-none-match", tag.as_str())], Payload::None).await;
+        assert_eq!(again.status, 304, "{path} unchanged: {}", again.text);
+        assert!(again.text.is_empty());
+        assert_eq!(again.header("etag"), Some(tag.as_str()));
+        let other = api.send("GET", &path, &[("if-none-match", "W/\"l0.0.0\"")], Payload::None).await;
+        assert_eq!(other.status, 200, "another tag gets the body");
+    }
+    let tag_of = |reply: &Reply| reply.header("etag").unwrap().to_owned();
+    let list = format!("/tasks?room={code}");
+    let mut tag = tag_of(&api.get(&list).await);
+    let writes: Vec<(&str, String, Value)> = vec![
+        ("POST", format!("/tasks?room={code}"), json!({ "title": "two" })),
+        ("PUT", format!("/tasks/1?room={code}"), json!({ "title": "uno" })),
+        ("POST", format!("/tasks/1/complete?room={code}"), Value::Null),
+        ("POST", format!("/rooms/{code}/join"), json!({ "username": "bob" })),
+        ("DELETE", format!("/tasks/2?room={code}"), Value::Null),
+    ];
+    for (method, path, body) in writes {
+        let payload = if body.is_null() { Payload::None } else { Payload::Json(body) };
+        let wrote = api.send(method, &path, &[], payload).await;
+        assert!(wrote.status < 300, "{method} {path}: {}", wrote.text);
+        let reply = api.send("GET", &list, &[("if-none-match", tag.as_str())], Payload::None).await;
+        assert_eq!(reply.status, 200, "after {method} {path} the old tag is stale");
+        assert_ne!(tag_of(&reply), tag);
+        tag = tag_of(&reply);
+    }
+    let listed = api.get(&list).await;
+    assert_eq!(listed.json["tasks"].as_array().unwrap().len(), 1);
+    assert_eq!(listed.json["tasks"][0]["title"], "uno");
+    assert_eq!(listed.json["tasks"][0]["completed"], true);
+}
+
+/// A room with a few tasks is embedded whole, with exactly the original API's keys; an
+/// unpaged listing has the keys the original's clients read.
+pub async fn a_room_under_the_budget_keeps_the_original_shape(api: &Target) {
+    let code = api.room("alice").await;
+    for title in ["a", "b", "c"] {
+        api.task(&code, json!({ "title": title, "description": "ünïcode ✓ \"quoted\"" })).await;
+    }
+    let room = api.get(&format!("/rooms/{code}")).await;
+    assert_eq!(room.status, 200, "{}", room.text);
+    let keys: Vec<&String> = room.json.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["code", "created_at", "members", "owner", "tasks"], "{}", room.text);
+    let tasks = room.json["tasks"].as_array().unwrap();
+    assert_eq!(tasks.iter().map(|t| t["title"].as_str().unwrap()).collect::<Vec<_>>(), ["a", "b", "c"]);
+    assert_eq!(tasks[0]["description"], "ünïcode ✓ \"quoted\"");
+    let joined = api.post(&format!("/rooms/{code}/join"), json!({ "username": "bob" })).await;
+    assert_eq!(joined.status, 200, "{}", joined.text);
+    assert_eq!(joined.json["room"]["tasks"].as_array().unwrap().len(), 3);
+    assert_eq!(joined.json["room"]["members"], json!(["alice", "bob"]));
+    assert!(joined.json["room"].get("tasks_truncated").is_none());
+    let listed = api.get(&format!("/tasks?room={code}")).await;
+    let keys: Vec<&String> = listed.json.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["next_cursor", "tasks", "total", "total_all"], "{}", listed.text);
+    assert_eq!(listed.json["next_cursor"], Value::Null);
 }

@@ -26,8 +26,10 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use crate::cache::CacheOptions;
 use crate::store::{StoreOptions, TaskStore};
 
+pub mod cache;
 pub mod changes;
 pub mod concurrency;
 mod guarded;
@@ -49,6 +51,27 @@ pub use tokio as __tokio;
 pub trait StoreFactory: Send + Sync {
     /// A fresh store.
     fn open(&self, options: StoreOptions) -> Pin<Box<dyn Future<Output = Arc<dyn TaskStore>> + Send + '_>>;
+
+    /// The read cache the behaviours' manager uses over the store, if any. Plain factories have
+    /// none; [`Cached`] runs the same behaviours through a [`RoomCache`](crate::RoomCache).
+    fn cache(&self) -> Option<CacheOptions> {
+        None
+    }
+}
+
+/// A factory whose stores the behaviours read through a manager with a read cache, so every
+/// behaviour of the contract also holds for cached reads.
+#[derive(Debug, Clone, Copy)]
+pub struct Cached<F>(pub F);
+
+impl<F: StoreFactory> StoreFactory for Cached<F> {
+    fn open(&self, options: StoreOptions) -> Pin<Box<dyn Future<Output = Arc<dyn TaskStore>> + Send + '_>> {
+        self.0.open(options)
+    }
+
+    fn cache(&self) -> Option<CacheOptions> {
+        Some(CacheOptions::default())
+    }
 }
 
 impl<F, Fut> StoreFactory for F
@@ -62,7 +85,9 @@ where
 }
 
 /// Expands into one `#[tokio::test]` per behaviour of the suite, each opening its own store
-/// with `$factory` (a path to a [`StoreFactory`], usually an `async fn`).
+/// with `$factory` (a path to a [`StoreFactory`], usually an `async fn`), and the same behaviours
+/// again in a module `through_cache` reading through a [`RoomCache`](crate::RoomCache)
+/// ([`Cached`]), plus the behaviours of the cache itself.
 ///
 /// Behaviours run on a multi-threaded runtime so that concurrency behaviours really race.
 #[macro_export]
@@ -135,8 +160,35 @@ macro_rules! conformance_tests {
             concurrency::concurrent_joins_keep_each_member_once,
             concurrency::paging_while_inserting_visits_each_task_once,
         );
+        $crate::conformance_tests!(@once $factory;
+            cache::a_cached_reader_sees_every_kind_of_write_at_once,
+            cache::a_gap_in_the_feed_reloads_the_room,
+            cache::eviction_keeps_answers_correct,
+            cache::rooms_too_large_to_cache_are_read_from_the_store,
+            cache::readers_never_miss_an_acknowledged_write,
+            cache::listings_stream_in_chunks_up_to_the_cap,
+        );
     };
     (@expand $factory:path; $($module:ident :: $behaviour:ident),* $(,)?) => {
+        $(
+            #[$crate::conformance::__tokio::test(flavor = "multi_thread", worker_threads = 4, crate = "taskcore::conformance::__tokio")]
+            async fn $behaviour() {
+                $crate::conformance::$module::$behaviour(&$factory).await;
+            }
+        )*
+        /// The same behaviours, read through a cached manager.
+        mod through_cache {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[$crate::conformance::__tokio::test(flavor = "multi_thread", worker_threads = 4, crate = "taskcore::conformance::__tokio")]
+                async fn $behaviour() {
+                    $crate::conformance::$module::$behaviour(&$crate::conformance::Cached($factory)).await;
+                }
+            )*
+        }
+    };
+    (@once $factory:path; $($module:ident :: $behaviour:ident),* $(,)?) => {
         $(
             #[$crate::conformance::__tokio::test(flavor = "multi_thread", worker_threads = 4, crate = "taskcore::conformance::__tokio")]
             async fn $behaviour() {

@@ -40,8 +40,17 @@ impl Ctx {
     pub async fn with_options(factory: &dyn StoreFactory, options: StoreOptions) -> Self {
         let store = factory.open(options).await;
         let clock = ManualClock::new(START);
-        let tasks = TaskManager::new(Arc::clone(&store)).with_clock(Arc::new(clock.clone()));
+        let mut tasks = TaskManager::new(Arc::clone(&store)).with_clock(Arc::new(clock.clone()));
+        if let Some(cache) = factory.cache() {
+            tasks = tasks.with_cache(cache);
+        }
         Self { store, tasks, clock }
+    }
+
+    /// Another manager over the same store and clock — another process sharing the store —
+    /// reading through its own cache with `cache`.
+    pub fn cached_reader(&self, cache: crate::cache::CacheOptions) -> TaskManager {
+        TaskManager::new(Arc::clone(&self.store)).with_clock(Arc::new(self.clock.clone())).with_cache(cache)
     }
 
     /// A new room owned by `owner`.

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::task::Task;
 
 /// The longest search text accepted, in characters.
 pub const MAX_SEARCH_CHARS: usize = 200;
@@ -62,4 +63,29 @@ impl SearchText {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// Whether this text occurs in the search text of `task` — the same answer as
+    /// `task.search_text().contains(self.as_str())`, without building the search text when
+    /// title, description and needle are ASCII (the common case, and the hot loop of listings
+    /// served from memory).
+    pub fn found_in(&self, task: &Task) -> bool {
+        let needle = self.0.as_bytes();
+        let ascii = self.0.is_ascii() && task.title.is_ascii() && task.description.is_ascii();
+        if ascii && !needle.contains(&b'\n') {
+            return contains_ascii_folded(task.title.as_bytes(), needle)
+                || contains_ascii_folded(task.description.as_bytes(), needle);
+        }
+        task.search_text().contains(self.as_str())
+    }
+}
+
+/// Whether lower-cased ASCII `needle` occurs in `haystack` ignoring ASCII case.
+fn contains_ascii_folded(haystack: &[u8], needle: &[u8]) -> bool {
+    let Some((&first, _)) = needle.split_first() else { return true };
+    if needle.len() > haystack.len() {
+        return false;
+    }
+    haystack
+        .windows(needle.len())
+        .any(|window| window[0].to_ascii_lowercase() == first && window.eq_ignore_ascii_case(needle))
 }

@@ -180,7 +180,7 @@ impl TaskQuery {
             && self.priority.is_none_or(|p| task.priority == p)
             && self.tag.as_ref().is_none_or(|tag| task.tags.contains(tag))
             && self.assignee.as_ref().is_none_or(|who| task.assignee.as_ref() == Some(who))
-            && self.text.as_ref().is_none_or(|text| task.search_text().contains(text.as_str()))
+            && self.text.as_ref().is_none_or(|text| text.found_in(task))
             && self.due_before.is_none_or(|t| task.due_date.is_some_and(|due| due < t))
             && self.due_after.is_none_or(|t| task.due_date.is_some_and(|due| due >= t))
             && (!self.overdue || task.is_overdue(now))
