@@ -95,6 +95,34 @@ if "prod" in composed:
           "compose prod: Traefik health check on /readyz (healthy replicas only)")
     tr = svc(c, "traefik")
     check("--providers.docker.exposedbydefault=false" in tr.get("command", []), "compose prod: Traefik exposes labelled services only")
+    # issue 16: TLS at Traefik, HTTP redirected, a rate limit, /metrics never routed, real clients
+    tcmd = tr.get("command", [])
+    check("--entrypoints.websecure.address=:443" in tcmd and "--entrypoints.websecure.http.tls=true" in tcmd,
+          "compose prod: Traefik websecure entry point with TLS on :443")
+    check("--entrypoints.web.http.redirections.entrypoint.to=websecure" in tcmd and
+          "--entrypoints.web.http.redirections.entrypoint.scheme=https" in tcmd, "compose prod: HTTP redirected to HTTPS")
+    check(any(a.startswith("--providers.file.") for a in tcmd) or any(".acme." in a for a in tcmd),
+          "compose prod: certificates from a mounted file or ACME")
+    tls_file = repo / "deploy/traefik/dynamic/tls.yml"
+    tls_cfg = yaml.safe_load(tls_file.read_text()) if tls_file.exists() else {}
+    cert = tls_cfg.get("tls", {}).get("stores", {}).get("default", {}).get("defaultCertificate", {})
+    check(bool(cert.get("certFile")) and bool(cert.get("keyFile")), "compose prod: Traefik default certificate configured")
+    check(lab.get("traefik.http.routers.taskcore.entrypoints") == "websecure" and lab.get("traefik.http.routers.taskcore.tls") == "true",
+          "compose prod: the taskcore router serves HTTPS only")
+    chain = (lab.get("traefik.http.routers.taskcore.middlewares") or "").split(",")
+    limited = [m for m in chain if lab.get(f"traefik.http.middlewares.{m}.ratelimit.average")]
+    check(bool(limited), f"compose prod: a rate-limit middleware on the router ({chain})")
+    check("!PathPrefix(`/metrics`)" in (lab.get("traefik.http.routers.taskcore.rule") or "") and
+          not any(k.startswith("traefik.http.routers.") and k.endswith(".rule") and "/metrics" in v and "!" not in v
+                  for k, v in lab.items()), "compose prod: /metrics is not routed publicly")
+    env = t.get("environment", {})
+    check(env.get("TASKCORE_ROOM_CODE_LENGTH") == "10", f"compose prod: room codes of 10 ({env.get('TASKCORE_ROOM_CODE_LENGTH')})")
+    edge_ip = (tr.get("networks", {}).get("edge") or {}).get("ipv4_address")
+    check(bool(edge_ip) and env.get("TASKCORE_TRUSTED_PROXIES") == edge_ip,
+          f"compose prod: the replicas trust exactly Traefik's address ({env.get('TASKCORE_TRUSTED_PROXIES')} vs {edge_ip})")
+    rcmd = r.get("command", [])
+    check("--maxmemory" in rcmd and rcmd[rcmd.index("--maxmemory-policy") + 1] == "noeviction" if "--maxmemory-policy" in rcmd else False,
+          "compose prod: Redis maxmemory with noeviction (writes fail clearly, reads go on)")
     mon = {n for n, s in c["services"].items() if "monitoring" in s.get("profiles", [])}
     check({"prometheus", "grafana"} <= mon, f"compose prod: monitoring profile has {sorted(mon)}")
     g = svc(c, "grafana")
@@ -138,6 +166,8 @@ if "Deployment" in kinds:
           sc.get("capabilities", {}).get("drop") == ["ALL"] and sc.get("allowPrivilegeEscalation") is False,
           "k8s: securityContext runAsNonRoot, readOnlyRootFilesystem, drop ALL, no privilege escalation")
     check(dep["spec"].get("replicas", 1) >= 2, "k8s: replicas >= 2")
+    kenv = {e["name"]: e.get("value") for e in c.get("env", [])}
+    check(kenv.get("TASKCORE_ROOM_CODE_LENGTH") == "10", f"k8s: room codes of 10 ({kenv.get('TASKCORE_ROOM_CODE_LENGTH')})")
     sel = dep["spec"]["selector"]["matchLabels"]
     labels = dep["spec"]["template"]["metadata"]["labels"]
     check(all(labels.get(k) == v for k, v in sel.items()), "k8s: Deployment selector matches its pod labels")

@@ -2,7 +2,8 @@
 # The checks must catch what they claim to: each deliberately broken variant of the project's
 # files is run through the same check scripts, which must exit non-zero AND name the problem.
 #   static variants (a copy of the repo, one file mutated): root / missing USER, missing HEALTHCHECK,
-#     compose typos (base and prod), prod replica not read-only, Prometheus config typo, invalid alert
+#     compose typos (base and prod), prod replica not read-only, prod routing /metrics, prod on
+#     plain HTTP, prod trusting X-Forwarded-For from anyone, Prometheus config typo, invalid alert
 #     expression, Kubernetes field typo, Kubernetes pod allowed to run as root, a dashboard metric
 #     name the server does not export (against a live container of IMAGE), a compose health check
 #     that never passes (docker compose up --wait for real)
@@ -52,6 +53,9 @@ d=$(variant compose-typo docker-compose.yml 's/^    healthcheck:/    healtcheck:
 d=$(variant prod-typo docker-compose.prod.yml 's/replicas: 2/replicas: two/') && expect_fail "docker-compose.prod.yml typo (replicas: two)" 'FAIL compose config' static "$d"
 d=$(variant prod-writable docker-compose.prod.yml '0,/read_only: true/s//read_only: false/') && expect_fail "prod replicas without read_only" 'FAIL compose prod: read_only' static "$d"
 d=$(variant prod-one-replica docker-compose.prod.yml 's/replicas: 2/replicas: 1/') && expect_fail "prod with one replica" 'FAIL compose prod: replicas' static "$d"
+d=$(variant prod-metrics-public docker-compose.prod.yml 's/ \&\& !PathPrefix(`\/metrics`)//') && expect_fail "prod routes /metrics publicly" 'FAIL compose prod: /metrics' static "$d"
+d=$(variant prod-plain-http docker-compose.prod.yml '/redirections.entrypoint.to=websecure/d') && expect_fail "prod serves plain HTTP (no redirect to HTTPS)" 'FAIL compose prod: HTTP redirected' static "$d"
+d=$(variant prod-trusts-all docker-compose.prod.yml 's/TASKCORE_TRUSTED_PROXIES: 172.31.254.2/TASKCORE_TRUSTED_PROXIES: 0.0.0.0\/0/') && expect_fail "prod trusts X-Forwarded-For from anyone" "FAIL compose prod: the replicas trust exactly" static "$d"
 d=$(variant prom-typo monitoring/prometheus.yml 's/^scrape_configs:/scrape_config:/') && expect_fail "prometheus.yml typo (scrape_config)" 'FAIL promtool check config' static "$d"
 d=$(variant rule-typo monitoring/alerts.yml 's/expr: up{job="taskcore"} == 0/expr: up{job="taskcore"} ==/') && expect_fail "alert rule with an invalid expression" 'FAIL promtool check rules' static "$d"
 d=$(variant k8s-typo deploy/k8s/deployment.yaml 's/readinessProbe:/readinesProbe:/') && expect_fail "k8s field typo (readinesProbe)" 'FAIL kubernetes-validate' static "$d"

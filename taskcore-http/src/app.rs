@@ -70,10 +70,7 @@ pub fn router(state: AppState, limits: Limits) -> Router {
     let stack = ServiceBuilder::new()
         .layer(SetRequestIdLayer::x_request_id(SequentialRequestId::default()))
         .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
-            let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
-            tracing::info_span!("request", method = %request.method(), uri = %request.uri(), request_id = %id)
-        }))
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| crate::edge::request_span(request)))
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("a handler panicked");
             ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, ErrorBody::new("internal", "internal server error"))

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::app::Limits;
+use crate::edge::EdgeConfig;
 
 /// The store URL used when none is given: an SQLite file in the working directory.
 pub const DEFAULT_STORE_URL: &str = "sqlite://taskcore.db";
@@ -39,6 +40,8 @@ pub struct ServerConfig {
     pub shutdown_delay: Duration,
     /// How many changes each room's feed keeps.
     pub change_retention: u64,
+    /// Connection limits, rate limits and stream caps (see [`crate::edge`]).
+    pub edge: EdgeConfig,
 }
 
 impl Default for ServerConfig {
@@ -50,6 +53,7 @@ impl Default for ServerConfig {
             shutdown_grace: Duration::from_secs(10),
             shutdown_delay: Duration::ZERO,
             change_retention: taskcore::DEFAULT_CHANGE_RETENTION,
+            edge: EdgeConfig::default(),
         }
     }
 }

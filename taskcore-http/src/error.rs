@@ -18,7 +18,8 @@ pub struct ErrorBody {
     /// What went wrong, for people (the original API's only key).
     pub error: String,
     /// A stable machine-readable code: `invalid`, `not_found`, `conflict`, `precondition_failed`,
-    /// `resync_needed`, `unavailable`, `internal`, `payload_too_large`, …
+    /// `resync_needed`, `unavailable`, `storage_full`, `internal`, `payload_too_large`,
+    /// `rate_limited`, …
     pub code: &'static str,
     /// The input field at fault, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -49,12 +50,14 @@ impl ErrorBody {
 pub struct ApiError {
     status: StatusCode,
     body: Box<ErrorBody>,
+    /// A room code that names no room: the edge layer counts these per client.
+    room_miss: bool,
 }
 
 impl ApiError {
     /// An error with this status and body.
     pub fn new(status: StatusCode, body: ErrorBody) -> Self {
-        Self { status, body: Box::new(body) }
+        Self { status, body: Box::new(body), room_miss: false }
     }
 
     /// 400 naming `field`.
@@ -93,7 +96,10 @@ impl From<taskcore::Error> for ApiError {
         use taskcore::Error as E;
         match error {
             E::NotFound { what, key } => {
-                Self::new(StatusCode::NOT_FOUND, ErrorBody::new("not_found", not_found_message(what, &key)))
+                let mut error =
+                    Self::new(StatusCode::NOT_FOUND, ErrorBody::new("not_found", not_found_message(what, &key)));
+                error.room_miss = what == "room";
+                error
             }
             E::Invalid { field, message } => Self::invalid(field, format!("{field}: {message}")),
             E::Conflict { expected, current } => {
@@ -124,6 +130,16 @@ impl From<taskcore::Error> for ApiError {
                 Self::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     ErrorBody::new("unavailable", "storage is unavailable; try again shortly"),
+                )
+            }
+            full @ E::StorageFull { .. } => {
+                log_cause(&full);
+                Self::new(
+                    StatusCode::INSUFFICIENT_STORAGE,
+                    ErrorBody::new(
+                        "storage_full",
+                        "storage is full: writes are refused until space is freed; reads go on",
+                    ),
                 )
             }
             other => {
@@ -159,6 +175,9 @@ impl IntoResponse for ApiError {
         let mut response = (self.status, Json(*self.body)).into_response();
         if retry {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        if self.room_miss {
+            response.extensions_mut().insert(crate::edge::RoomMiss);
         }
         response
     }

@@ -32,6 +32,7 @@ mod app;
 mod conditional;
 mod config;
 mod dto;
+pub mod edge;
 mod error;
 mod extract;
 mod layers;
@@ -50,6 +51,7 @@ pub use dto::{
     ChangeJson, ChangesJson, CreateRoomBody, CreateTaskBody, CreatedRoom, DeletedTask, JoinRoomBody, JoinedRoom,
     PriorityCountsJson, RoomJson, StatsJson, TaskJson, TaskList, TaskMessage, TaskRef, UpdateTaskBody,
 };
+pub use edge::{Edge, EdgeArgs, EdgeConfig};
 pub use error::{ApiError, ApiResult, ErrorBody};
 pub use observed_store::ObservedStore;
 pub use open_store::{

@@ -56,6 +56,7 @@ impl ObservedStore {
             Err(taskcore::Error::Invalid { .. }) => "invalid",
             Err(taskcore::Error::Conflict { .. } | taskcore::Error::AlreadyExists { .. }) => "conflict",
             Err(taskcore::Error::Unavailable { .. }) => "unavailable",
+            Err(taskcore::Error::StorageFull { .. }) => "storage_full",
             Err(_) => "error",
         };
         metrics::histogram!(STORE_OPERATION_DURATION, "backend" => self.inner.backend(), "op" => op, "outcome" => outcome)

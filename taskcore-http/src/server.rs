@@ -1,5 +1,6 @@
 //! Running the service: [`serve`] binds, serves until a shutdown signal, then stops accepting,
-//! marks itself not ready, and gives in-flight requests a bounded time to finish.
+//! marks itself not ready, and gives in-flight requests a bounded time to finish. Connections
+//! are accepted by [`crate::edge`]'s loop (timeouts, connection cap) and pass its defences.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -8,6 +9,7 @@ use tokio::net::TcpListener;
 
 use crate::app::router;
 use crate::config::ServerConfig;
+use crate::edge::{ConnectionLimits, Edge};
 use crate::state::AppState;
 
 /// Why serving stopped with an error.
@@ -54,11 +56,10 @@ impl BoundServer {
     /// are refused and in-flight requests get `shutdown_grace` to finish.
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServeError> {
         let Self { listener, state, config } = self;
-        let app = router(state.clone(), config.limits);
-        let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();
+        let app = Edge::new(&config.edge).wrap(router(state.clone(), config.limits));
         let draining = state.clone();
         let delay = config.shutdown_delay;
-        let graceful = async move {
+        let stop = async move {
             shutdown.await;
             draining.start_draining();
             if !delay.is_zero() {
@@ -69,21 +70,16 @@ impl BoundServer {
                 tokio::time::sleep(delay).await;
             }
             tracing::info!("no longer accepting; finishing in-flight requests");
-            let _ = signalled_tx.send(());
         };
-        let server = axum::serve(listener, app).with_graceful_shutdown(graceful);
-        let mut server = std::pin::pin!(server.into_future());
-        tokio::select! {
-            result = &mut server => return Ok(result?),
-            _ = signalled_rx => {}
-        }
-        match tokio::time::timeout(config.shutdown_grace, server).await {
-            Ok(result) => Ok(result?),
-            Err(_) => {
-                tracing::warn!(grace = ?config.shutdown_grace, "in-flight requests did not finish in time; stopping");
-                Ok(())
-            }
-        }
+        let limits = ConnectionLimits {
+            header_timeout: config.edge.header_timeout,
+            idle_timeout: config.edge.idle_timeout,
+            max_connections: config.edge.max_connections,
+            max_per_client: config.edge.max_connections_per_client,
+            trusted_proxies: config.edge.trusted_proxies.clone(),
+        };
+        crate::edge::serve(listener, app, limits, stop, config.shutdown_grace).await;
+        Ok(())
     }
 }
 

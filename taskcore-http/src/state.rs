@@ -1,14 +1,15 @@
 //! [`AppState`]: what every handler shares — the task manager over the (metered) store, the
 //! start time for `uptime`, and the draining flag that readiness reports during shutdown.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use taskcore::{CacheOptions, RoomCode, TaskManager, TaskStore};
 
 use tokio::sync::broadcast;
 
+use crate::edge::StoreHealth;
 use crate::observed_store::ObservedStore;
 
 /// Shared state of the service. Cheap to clone.
@@ -19,8 +20,8 @@ pub struct AppState {
     observed: ObservedStore,
     started: Instant,
     draining: Arc<AtomicBool>,
-    /// When the store last answered a health check, if the last check passed.
-    store_ok_at: Arc<Mutex<Option<Instant>>>,
+    /// The single-flight storage check of `/health` and `/readyz`.
+    store_health: StoreHealth,
     room_embed_bytes: usize,
 }
 
@@ -46,7 +47,7 @@ impl AppState {
             observed,
             started: Instant::now(),
             draining: Arc::new(AtomicBool::new(false)),
-            store_ok_at: Arc::default(),
+            store_health: StoreHealth::default(),
             room_embed_bytes: DEFAULT_ROOM_EMBED_BYTES,
         }
     }
@@ -73,15 +74,9 @@ impl AppState {
         self.started.elapsed().as_secs()
     }
 
-    /// Whether the last storage check passed less than `window` ago.
-    pub fn store_checked_within(&self, window: Duration) -> bool {
-        let last = *self.store_ok_at.lock().unwrap_or_else(PoisonError::into_inner);
-        last.is_some_and(|at| at.elapsed() < window)
-    }
-
-    /// Records the outcome of a storage check.
-    pub fn record_store_check(&self, ok: bool) {
-        *self.store_ok_at.lock().unwrap_or_else(PoisonError::into_inner) = ok.then(Instant::now);
+    /// The storage check shared by `/health` and `/readyz` (one in flight at a time).
+    pub fn store_health(&self) -> &StoreHealth {
+        &self.store_health
     }
 
     /// Marks the service as shutting down: `/readyz` answers 503 from now on, so load

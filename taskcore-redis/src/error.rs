@@ -1,6 +1,7 @@
 //! Mapping `redis::RedisError` into [`taskcore::Error`]: connection refused, reset, timed out
 //! or any other I/O failure, and a server that is loading or failing over, are `Unavailable`
-//! (retry later); everything else is `Backend`.
+//! (retry later); a server at `maxmemory` that refuses writes (`OOM`, the `noeviction` policy)
+//! is `StorageFull` (reads go on); everything else is `Backend`.
 
 use std::time::Duration;
 
@@ -9,7 +10,9 @@ use taskcore::Error;
 
 /// The taskcore error of a failed Redis call.
 pub(crate) fn from_redis(err: RedisError) -> Error {
-    if is_transient(&err) {
+    if err.code() == Some("OOM") {
+        Error::storage_full("redis is at maxmemory and refuses writes (OOM)", err)
+    } else if is_transient(&err) {
         Error::unavailable(format!("redis is unreachable or not ready ({})", err.category()), err)
     } else {
         Error::backend(format!("redis command failed ({})", err.category()), err)
@@ -51,5 +54,16 @@ mod tests {
         let typed = RedisError::from((ErrorKind::UnexpectedReturnType, "bad reply"));
         assert!(matches!(from_redis(typed), Error::Backend { .. }));
         assert!(timed_out(Duration::from_secs(1)).is_retryable());
+    }
+
+    #[test]
+    fn out_of_memory_is_storage_full_and_not_retryable() {
+        let oom = redis::make_extension_error(
+            "OOM".to_owned(),
+            Some("command not allowed when used memory > 'maxmemory'.".to_owned()),
+        );
+        let mapped = from_redis(oom);
+        assert!(matches!(mapped, Error::StorageFull { .. }), "{mapped:?}");
+        assert!(!mapped.is_retryable());
     }
 }

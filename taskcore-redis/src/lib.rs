@@ -103,6 +103,7 @@ mod error;
 mod keys;
 mod record;
 mod script;
+mod snapshot;
 mod store;
 
 pub use config::{DEFAULT_PREFIX, DEFAULT_URL, PREFIX_ENV, RedisConfig, URL_ENV};

@@ -1,4 +1,5 @@
-//! The Lua scripts of every multi-key write and of listing, loaded once per store. Each runs
+//! The Lua scripts of every multi-key write, of listing and of atomic reads (see
+//! [`snapshot`](crate::snapshot)), loaded once per store. Each runs
 //! with `redis::Script`, which sends `EVALSHA` and, when the server answers `NOSCRIPT` (after a
 //! restart or `SCRIPT FLUSH`), loads the script and retries — so a restarted Redis needs no
 //! special handling. Write scripts validate everything before their first write, because Redis
@@ -15,6 +16,7 @@ pub(crate) struct Scripts {
     pub(crate) update_task: Script,
     pub(crate) delete_task: Script,
     pub(crate) list_tasks: Script,
+    pub(crate) read_snapshot: Script,
 }
 
 /// A script with the shared helpers of `scripts/lib.lua` in front of it.
@@ -33,6 +35,7 @@ impl Scripts {
             update_task: with_lib!("scripts/update_task.lua"),
             delete_task: with_lib!("scripts/delete_task.lua"),
             list_tasks: with_lib!("scripts/list_tasks.lua"),
+            read_snapshot: Script::new(include_str!("scripts/read_snapshot.lua")),
         }
     }
 }

@@ -119,8 +119,12 @@ impl RedisStore {
         Ok(())
     }
 
-    fn conn(&self) -> ConnectionManager {
+    pub(crate) fn conn(&self) -> ConnectionManager {
         self.inner.conn.clone()
+    }
+
+    pub(crate) fn scripts(&self) -> &Scripts {
+        &self.inner.scripts
     }
 
     fn room_keys(&self, code: &RoomCode) -> RoomKeys {
@@ -132,7 +136,7 @@ impl RedisStore {
     }
 
     /// Runs one Redis call within the operation timeout.
-    async fn run<T>(&self, call: impl Future<Output = RedisResult<T>>) -> Result<T> {
+    pub(crate) async fn run<T>(&self, call: impl Future<Output = RedisResult<T>>) -> Result<T> {
         let limit = self.inner.config.operation_timeout_value();
         match tokio::time::timeout(limit, call).await {
             Ok(result) => result.map_err(from_redis),
@@ -211,16 +215,11 @@ impl TaskStore for RedisStore {
 
     async fn room(&self, code: &RoomCode) -> Result<Room> {
         let keys = self.room_keys(code);
-        let mut conn = self.conn();
         let ((owner, created), members): ((Option<String>, Option<String>), Vec<String>) = self
-            .run(async move {
-                redis::pipe()
-                    .atomic()
-                    .hmget(keys.meta(), &["owner", "created"])
-                    .lrange(keys.members(), 0, -1)
-                    .query_async(&mut conn)
-                    .await
-            })
+            .snapshot(
+                keys.meta(),
+                redis::pipe().hmget(keys.meta(), &["owner", "created"]).lrange(keys.members(), 0, -1),
+            )
             .await?;
         match (owner, created) {
             (Some(owner), Some(created)) => stored_room(code, &owner, &created, &members),
@@ -264,12 +263,8 @@ impl TaskStore for RedisStore {
 
     async fn task(&self, code: &RoomCode, number: u64) -> Result<Task> {
         let keys = self.room_keys(code);
-        let mut conn = self.conn();
-        let (room_exists, json): (bool, Option<String>) = self
-            .run(async move {
-                redis::pipe().atomic().exists(keys.meta()).hget(keys.task(number), "j").query_async(&mut conn).await
-            })
-            .await?;
+        let (room_exists, json): (bool, Option<String>) =
+            self.snapshot(keys.meta(), redis::pipe().exists(keys.meta()).hget(keys.task(number), "j")).await?;
         match (room_exists, json) {
             (false, _) => Err(Error::room_not_found(code)),
             (true, None) => Err(Error::task_not_found(code, number)),
@@ -347,16 +342,15 @@ impl TaskStore for RedisStore {
 
     async fn counts(&self, code: &RoomCode, now: OffsetDateTime) -> Result<TaskCounts> {
         let keys = self.room_keys(code);
-        let mut conn = self.conn();
         let (fields, overdue): (Vec<Option<u64>>, u64) = self
-            .run(async move {
-                redis::pipe()
-                    .atomic()
-                    .hmget(keys.meta(), &["total", "done", "p0", "p1", "p2"])
-                    .zlexcount(keys.pending_due(), "-", format!("({}", encode_instant(now)))
-                    .query_async(&mut conn)
-                    .await
-            })
+            .snapshot(
+                keys.meta(),
+                redis::pipe().hmget(keys.meta(), &["total", "done", "p0", "p1", "p2"]).zlexcount(
+                    keys.pending_due(),
+                    "-",
+                    format!("({}", encode_instant(now)),
+                ),
+            )
             .await?;
         let [Some(total), Some(completed), Some(low), Some(medium), Some(high)] = fields[..] else {
             return Err(Error::room_not_found(code));
@@ -375,23 +369,17 @@ impl TaskStore for RedisStore {
 
     async fn changes(&self, code: &RoomCode, since: u64, limit: u32) -> Result<ChangeBatch> {
         let keys = self.room_keys(code);
-        let mut conn = self.conn();
         let (latest, oldest, members): (Option<u64>, Vec<String>, Vec<String>) = self
-            .run(async move {
-                redis::pipe()
-                    .atomic()
-                    .hget(keys.meta(), "seq")
-                    .zrange(keys.changes(), 0, 0)
-                    .zrangebyscore_limit(
-                        keys.changes(),
-                        format!("({since}"),
-                        "+inf",
-                        0,
-                        isize::try_from(limit).unwrap_or(isize::MAX),
-                    )
-                    .query_async(&mut conn)
-                    .await
-            })
+            .snapshot(
+                keys.meta(),
+                redis::pipe().hget(keys.meta(), "seq").zrange(keys.changes(), 0, 0).zrangebyscore_limit(
+                    keys.changes(),
+                    format!("({since}"),
+                    "+inf",
+                    0,
+                    isize::try_from(limit).unwrap_or(isize::MAX),
+                ),
+            )
             .await?;
         let latest = latest.ok_or_else(|| Error::room_not_found(code))?;
         let oldest = match oldest.first() {

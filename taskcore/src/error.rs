@@ -78,6 +78,17 @@ pub enum Error {
         source: Option<BoxError>,
     },
 
+    /// The storage is out of space (Redis at `maxmemory` with `noeviction`, a full disk): writes
+    /// are refused until an operator frees or adds space; reads go on. Nothing was written.
+    #[error("storage full: {message}")]
+    StorageFull {
+        /// A short description, safe to log.
+        message: String,
+        /// The driver error, if any.
+        #[source]
+        source: Option<BoxError>,
+    },
+
     /// The storage failed in a way that retrying will not fix (corrupt data, schema mismatch,
     /// a bug). The details are in `source`.
     #[error("storage error: {message}")]
@@ -109,6 +120,11 @@ impl Error {
     /// An [`Error::Unavailable`] wrapping a driver error.
     pub fn unavailable(message: impl Into<String>, source: impl Into<BoxError>) -> Self {
         Self::Unavailable { message: message.into(), source: Some(source.into()) }
+    }
+
+    /// An [`Error::StorageFull`] wrapping a driver error.
+    pub fn storage_full(message: impl Into<String>, source: impl Into<BoxError>) -> Self {
+        Self::StorageFull { message: message.into(), source: Some(source.into()) }
     }
 
     /// An [`Error::Backend`] wrapping a driver error.

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use taskcore::{CacheOptions, StoreOptions, TaskManager};
-use taskcore_http::{AppState, BoundServer, Limits, LogFormat, ServerConfig, open_store, redact_url, shutdown_signal};
+use taskcore_http::{
+    AppState, BoundServer, EdgeArgs, Limits, LogFormat, ServerConfig, open_store, redact_url, shutdown_signal,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// The service allocates per request (routing, headers, JSON); mimalloc makes that cheaper than
@@ -82,6 +84,8 @@ struct Settings {
     /// Log filter (tracing EnvFilter syntax), e.g. `info` or `taskcore_http=debug,info`.
     #[arg(long, env = "TASKCORE_LOG", default_value = "info", global = true)]
     log: String,
+    #[command(flatten)]
+    edge: EdgeArgs,
 }
 
 impl Settings {
@@ -93,6 +97,7 @@ impl Settings {
             shutdown_grace: Duration::from_secs(self.shutdown_grace),
             shutdown_delay: Duration::from_secs(self.shutdown_delay),
             change_retention: self.change_retention,
+            edge: self.edge.config(),
         }
     }
 }
@@ -139,7 +144,10 @@ async fn serve(settings: &Settings) -> ExitCode {
         Err(error) => return fail("cannot open the store", &error),
     };
     tracing::info!(store = %redact_url(&config.store_url), backend = store.backend(), cache_bytes = settings.cache_bytes, "store open");
-    let tasks = TaskManager::new(store).with_cache(CacheOptions::default().max_bytes(settings.cache_bytes));
+    let tasks = match TaskManager::new(store).with_room_code_length(settings.edge.room_code_length) {
+        Ok(tasks) => tasks.with_cache(CacheOptions::default().max_bytes(settings.cache_bytes)),
+        Err(error) => return fail("invalid --room-code-length", &error),
+    };
     let state = AppState::with_manager(tasks).room_embed_bytes(settings.room_embed_bytes);
     let server = match BoundServer::bind(config, state).await {
         Ok(server) => server,

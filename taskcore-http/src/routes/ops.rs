@@ -1,5 +1,6 @@
-//! Operations endpoints: `/health` (cheap and honest: a storage check that passed is reused for
-//! at most half a second, a failed one never; 503 when storage is down), `/livez`,
+//! Operations endpoints: `/health` (cheap and honest: one storage check in flight at a time,
+//! shared by concurrent callers; a check that passed is reused for at most half a second, a
+//! failed one never; 503 when storage is down), `/livez`,
 //! `/readyz` (503 while draining), `/metrics` (Prometheus text), `/api` and `/openapi.json`.
 
 use std::time::Duration;
@@ -73,14 +74,18 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 /// interval instead of one per request; a failed check is never reused.
 pub const STORE_CHECK_REUSE: Duration = Duration::from_millis(500);
 
+/// One storage check in flight at a time, its result shared by every caller waiting for it
+/// (see [`StoreHealth`](crate::edge::StoreHealth)): `/health` never fails because health
+/// requests crowded each other out.
 async fn store_ok(state: &AppState) -> bool {
-    if state.store_checked_within(STORE_CHECK_REUSE) {
-        return true;
-    }
-    let ok = matches!(tokio::time::timeout(STORE_CHECK_TIMEOUT, state.tasks.ping()).await, Ok(Ok(())));
-    state.record_store_check(ok);
-    metrics::gauge!(crate::metrics::STORE_UP).set(if ok { 1.0 } else { 0.0 });
-    ok
+    state
+        .store_health()
+        .check(STORE_CHECK_REUSE, || async {
+            let ok = matches!(tokio::time::timeout(STORE_CHECK_TIMEOUT, state.tasks.ping()).await, Ok(Ok(())));
+            metrics::gauge!(crate::metrics::STORE_UP).set(if ok { 1.0 } else { 0.0 });
+            ok
+        })
+        .await
 }
 
 /// Prometheus metrics in the text exposition format.
