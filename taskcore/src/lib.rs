@@ -67,7 +67,7 @@ pub mod conformance;
 
 pub use changes::{Change, ChangeBatch, ChangeEvent, DEFAULT_CHANGE_RETENTION, MAX_CHANGES_PER_READ};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use due_date::{DUE_DATE_FORMATS, format_timestamp, parse_due_date};
+pub use due_date::{DUE_DATE_FORMATS, MAX_DUE_YEAR, MIN_DUE_YEAR, check_due_instant, format_timestamp, parse_due_date};
 pub use error::{Error, Result};
 pub use input::{IdempotencyKey, MAX_IDEMPOTENCY_KEY_LEN, NewTask, TaskPatch, ValidPatch};
 pub use manager::{DEFAULT_CHANGES_PER_READ, TaskManager};
