@@ -1,6 +1,8 @@
 //! The write operations of the store as SQL on the writer's connection. Each runs inside the
 //! savepoint the [writer](crate::writer) opens for it, so an error leaves nothing behind; number
-//! and sequence allocation happen in the same transaction as the write they number.
+//! and sequence allocation happen in the same transaction as the write they number. Everything
+//! that can fail without SQLite (encoding) happens before an operation takes its
+//! [`Prefix`], so the writer knows whether a failed operation reached SQLite at all.
 
 use sqlx::{Row, SqliteConnection};
 use taskcore::store::{TaskDraft, TaskWrite, unix_micros};
@@ -8,6 +10,7 @@ use taskcore::{ChangeEvent, Error, IdempotencyKey, Inserted, MemberName, Result,
 use time::OffsetDateTime;
 
 use crate::error::db;
+use crate::savepoint::Prefix;
 use crate::row::{self, ROOM_COLUMNS, TASK_COLUMNS, TaskValues, event_json, number_param};
 
 /// A write the writer runs for a caller.
@@ -23,6 +26,23 @@ pub(crate) enum Op {
     UpdateTask(RoomCode, Task, u64, TaskWrite),
     /// [`taskcore::TaskStore::delete_task`].
     DeleteTask(RoomCode, u64, Option<u64>, OffsetDateTime),
+    /// A failure made to order, for the writer's isolation tests.
+    #[cfg(test)]
+    Fault(Fault),
+}
+
+/// How a [`Op::Fault`] fails.
+#[cfg(test)]
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Fault {
+    /// Before sending anything, as an operation whose values do not encode.
+    BeforeSql,
+    /// After taking its prefix but before SQLite ran it: its savepoint never exists.
+    BeforeSavepoint,
+    /// Inside its savepoint, on a constraint.
+    Constraint,
+    /// Inside its savepoint, ending the whole transaction (as SQLite does on some I/O errors).
+    EndsTransaction,
 }
 
 /// What an [`Op`] returns.
@@ -47,13 +67,15 @@ impl Op {
             | Op::InsertTask(code, ..)
             | Op::UpdateTask(code, ..)
             | Op::DeleteTask(code, ..) => Some(code),
+            #[cfg(test)]
+            Op::Fault(_) => None,
         }
     }
 }
 
-/// Runs `op`, sending `prefix` (the writer's savepoint statements, which return no rows) in
+/// Runs `op`, sending the `prefix` (the writer's savepoint statements, which return no rows) in
 /// front of its first statement so that they cost no round trip of their own.
-pub(crate) async fn apply(conn: &mut SqliteConnection, op: &Op, prefix: &str) -> Result<Done> {
+pub(crate) async fn apply(conn: &mut SqliteConnection, op: &Op, prefix: &mut Prefix) -> Result<Done> {
     match op {
         Op::InsertRoom(room) => insert_room(conn, room, prefix).await.map(|()| Done::RoomInserted),
         Op::AddMember(code, member, at) => add_member(conn, code, member, *at, prefix).await.map(Done::Room),
@@ -66,12 +88,28 @@ pub(crate) async fn apply(conn: &mut SqliteConnection, op: &Op, prefix: &str) ->
         Op::DeleteTask(code, number, expected, at) => {
             delete_task(conn, code, *number, *expected, *at, prefix).await.map(Done::Task)
         }
+        #[cfg(test)]
+        Op::Fault(fault) => fail(conn, *fault, prefix).await,
     }
 }
 
-async fn insert_room(conn: &mut SqliteConnection, room: &Room, prefix: &str) -> Result<()> {
+#[cfg(test)]
+async fn fail(conn: &mut SqliteConnection, fault: Fault, prefix: &mut Prefix) -> Result<Done> {
+    let sql = match fault {
+        Fault::BeforeSql => return Err(Error::backend("a value does not encode", "made to order")),
+        // A statement that does not compile stops the batch of statements before the prefix runs.
+        Fault::BeforeSavepoint => format!("SELEC 1; {}", prefix.take()),
+        Fault::Constraint => format!("{}INSERT INTO rooms (id, code, owner, created_at) SELECT id, code, owner, 0 FROM rooms", prefix.take()),
+        Fault::EndsTransaction => format!("{}ROLLBACK", prefix.take()),
+    };
+    sqlx::query(&sql).execute(&mut *conn).await.map_err(db)?;
+    Err(Error::backend("the transaction was ended", "made to order"))
+}
+
+async fn insert_room(conn: &mut SqliteConnection, room: &Room, prefix: &mut Prefix) -> Result<()> {
     let sql = format!(
-        "{prefix}INSERT INTO rooms (code, owner, created_at) VALUES (?, ?, ?) ON CONFLICT (code) DO NOTHING RETURNING id"
+        "{}INSERT INTO rooms (code, owner, created_at) VALUES (?, ?, ?) ON CONFLICT (code) DO NOTHING RETURNING id",
+        prefix.take()
     );
     let id: Option<i64> = sqlx::query_scalar(&sql)
         .bind(room.code.as_str())
@@ -94,8 +132,8 @@ async fn insert_room(conn: &mut SqliteConnection, room: &Room, prefix: &str) -> 
     Ok(())
 }
 
-async fn room_id(conn: &mut SqliteConnection, code: &RoomCode, prefix: &str) -> Result<i64> {
-    sqlx::query_scalar(&format!("{prefix}SELECT id FROM rooms WHERE code = ?"))
+async fn room_id(conn: &mut SqliteConnection, code: &RoomCode, prefix: &mut Prefix) -> Result<i64> {
+    sqlx::query_scalar(&format!("{}SELECT id FROM rooms WHERE code = ?", prefix.take()))
         .bind(code.as_str())
         .fetch_optional(&mut *conn)
         .await
@@ -137,7 +175,7 @@ async fn add_member(
     code: &RoomCode,
     member: &MemberName,
     at: OffsetDateTime,
-    prefix: &str,
+    prefix: &mut Prefix,
 ) -> Result<Room> {
     let id = room_id(conn, code, prefix).await?;
     let added = sqlx::query(
@@ -202,15 +240,14 @@ async fn insert_task(
     code: &RoomCode,
     draft: &TaskDraft,
     key: Option<&IdempotencyKey>,
-    prefix: &str,
+    prefix: &mut Prefix,
 ) -> Result<Inserted> {
-    let mut prefix = prefix;
     if let Some(key) = key {
         let sql = format!(
-            "{prefix}SELECT r.id, k.number FROM rooms AS r \
-             LEFT JOIN idempotency_keys AS k ON k.room_id = r.id AND k.key = ? WHERE r.code = ?"
+            "{}SELECT r.id, k.number FROM rooms AS r \
+             LEFT JOIN idempotency_keys AS k ON k.room_id = r.id AND k.key = ? WHERE r.code = ?",
+            prefix.take()
         );
-        prefix = "";
         let row = sqlx::query(&sql)
             .bind(key.as_str())
             .bind(code.as_str())
@@ -239,13 +276,14 @@ async fn insert_task(
         ""
     };
     let sql = format!(
-        "{prefix}UPDATE rooms SET last_number = last_number + 1, last_seq = last_seq + 1 WHERE code = ?;
+        "{}UPDATE rooms SET last_number = last_number + 1, last_seq = last_seq + 1 WHERE code = ?;
          INSERT INTO tasks (room_id, number, {TASK_SET}) \
          SELECT id, last_number, {TASK_SET_PARAMS} FROM rooms WHERE code = ? AND changes() = 1;
          {key_sql}
          INSERT INTO changes (room_id, seq, at, event) \
          SELECT id, last_seq, ?, json_set(?, '$.task.number', last_number) FROM rooms WHERE code = ? AND changes() = 1;
-         SELECT last_number FROM rooms WHERE code = ? AND changes() = 1;"
+         SELECT last_number FROM rooms WHERE code = ? AND changes() = 1;",
+        prefix.take()
     );
     let mut query = bind_task(sqlx::query(&sql).bind(code.as_str()), &task, &values).bind(code.as_str());
     if let Some(key) = key {
@@ -286,19 +324,20 @@ async fn update_task(
     task: &Task,
     expected: u64,
     write: TaskWrite,
-    prefix: &str,
+    prefix: &mut Prefix,
 ) -> Result<Task> {
     // One round trip: the conditional update, then — only if it wrote the row — the sequence
     // number and the change; the last statement tells whether the change was appended.
     let values = TaskValues::of(task)?;
     let event = event_json(&ChangeEvent::of_task_write(write, task.clone()))?;
     let sql = format!(
-        "{prefix}UPDATE tasks SET ({TASK_SET}) = ({TASK_SET_PARAMS}) \
+        "{}UPDATE tasks SET ({TASK_SET}) = ({TASK_SET_PARAMS}) \
          WHERE room_id = (SELECT id FROM rooms WHERE code = ?) AND number = ? AND version = ?;
          UPDATE rooms SET last_seq = last_seq + 1 WHERE code = ? AND changes() = 1;
          INSERT INTO changes (room_id, seq, at, event) \
          SELECT id, last_seq, ?, ? FROM rooms WHERE code = ? AND changes() = 1;
-         SELECT changes();"
+         SELECT changes();",
+        prefix.take()
     );
     let appended = bind_task(sqlx::query(&sql), task, &values)
         .bind(code.as_str())
@@ -326,11 +365,12 @@ async fn delete_task(
     number: u64,
     expected: Option<u64>,
     at: OffsetDateTime,
-    prefix: &str,
+    prefix: &mut Prefix,
 ) -> Result<Task> {
     let sql = format!(
-        "{prefix}DELETE FROM tasks WHERE room_id = (SELECT id FROM rooms WHERE code = ?1) AND number = ?2 \
+        "{}DELETE FROM tasks WHERE room_id = (SELECT id FROM rooms WHERE code = ?1) AND number = ?2 \
          AND (?3 IS NULL OR version = ?3) RETURNING {}",
+        prefix.take(),
         TASK_COLUMNS.replace("t.", "")
     );
     let row = sqlx::query(&sql)

@@ -136,6 +136,7 @@ macro_rules! conformance_tests {
             concurrency::concurrent_deletes_have_one_winner,
             concurrency::concurrent_joins_keep_each_member_once,
             concurrency::paging_while_inserting_visits_each_task_once,
+            concurrency::a_write_the_store_cannot_store_fails_alone,
         );
     };
     (@expand $factory:path; $($module:ident :: $behaviour:ident),* $(,)?) => {
