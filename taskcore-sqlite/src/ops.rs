@@ -5,23 +5,23 @@
 //! [`Prefix`], so the writer knows whether a failed operation reached SQLite at all.
 
 use sqlx::{Row, SqliteConnection};
-use taskcore::store::{TaskDraft, TaskWrite, unix_micros};
-use taskcore::{ChangeEvent, Error, IdempotencyKey, Inserted, MemberName, Result, Room, RoomCode, Task};
+use taskcore::store::{TaskDraft, TaskWrite, replay, unix_micros};
+use taskcore::{ChangeEvent, Error, IdempotencyKey, Inserted, MemberName, Quota, Result, Room, RoomCode, Task};
 use time::OffsetDateTime;
 
 use crate::error::db;
-use crate::savepoint::Prefix;
 use crate::row::{self, ROOM_COLUMNS, TASK_COLUMNS, TaskValues, event_json, number_param};
+use crate::savepoint::Prefix;
 
 /// A write the writer runs for a caller.
 #[derive(Debug)]
 pub(crate) enum Op {
     /// [`taskcore::TaskStore::insert_room`].
     InsertRoom(Room),
-    /// [`taskcore::TaskStore::add_member`].
-    AddMember(RoomCode, MemberName, OffsetDateTime),
-    /// [`taskcore::TaskStore::insert_task`].
-    InsertTask(RoomCode, TaskDraft, Option<IdempotencyKey>),
+    /// [`taskcore::TaskStore::add_member`], with the room's member quota.
+    AddMember(RoomCode, MemberName, OffsetDateTime, u64),
+    /// [`taskcore::TaskStore::insert_task`], with the room's task quota.
+    InsertTask(RoomCode, TaskDraft, Option<IdempotencyKey>, u64),
     /// [`taskcore::TaskStore::update_task`].
     UpdateTask(RoomCode, Task, u64, TaskWrite),
     /// [`taskcore::TaskStore::delete_task`].
@@ -78,9 +78,11 @@ impl Op {
 pub(crate) async fn apply(conn: &mut SqliteConnection, op: &Op, prefix: &mut Prefix) -> Result<Done> {
     match op {
         Op::InsertRoom(room) => insert_room(conn, room, prefix).await.map(|()| Done::RoomInserted),
-        Op::AddMember(code, member, at) => add_member(conn, code, member, *at, prefix).await.map(Done::Room),
-        Op::InsertTask(code, draft, key) => {
-            insert_task(conn, code, draft, key.as_ref(), prefix).await.map(Done::Inserted)
+        Op::AddMember(code, member, at, quota) => {
+            add_member(conn, code, member, *at, *quota, prefix).await.map(Done::Room)
+        }
+        Op::InsertTask(code, draft, key, quota) => {
+            insert_task(conn, code, draft, key.as_ref(), *quota, prefix).await.map(Done::Inserted)
         }
         Op::UpdateTask(code, task, expected, write) => {
             update_task(conn, code, task, *expected, *write, prefix).await.map(Done::Task)
@@ -99,7 +101,10 @@ async fn fail(conn: &mut SqliteConnection, fault: Fault, prefix: &mut Prefix) ->
         Fault::BeforeSql => return Err(Error::backend("a value does not encode", "made to order")),
         // A statement that does not compile stops the batch of statements before the prefix runs.
         Fault::BeforeSavepoint => format!("SELEC 1; {}", prefix.take()),
-        Fault::Constraint => format!("{}INSERT INTO rooms (id, code, owner, created_at) SELECT id, code, owner, 0 FROM rooms", prefix.take()),
+        Fault::Constraint => format!(
+            "{}INSERT INTO rooms (id, code, owner, created_at) SELECT id, code, owner, 0 FROM rooms",
+            prefix.take()
+        ),
         Fault::EndsTransaction => format!("{}ROLLBACK", prefix.take()),
     };
     sqlx::query(&sql).execute(&mut *conn).await.map_err(db)?;
@@ -175,22 +180,37 @@ async fn add_member(
     code: &RoomCode,
     member: &MemberName,
     at: OffsetDateTime,
+    quota: u64,
     prefix: &mut Prefix,
 ) -> Result<Room> {
     let id = room_id(conn, code, prefix).await?;
+    // Counting the members and adding one is a single statement: a full room adds nobody.
     let added = sqlx::query(
         "INSERT INTO members (room_id, position, name, name_key) \
          SELECT ?1, COALESCE(MAX(position), 0) + 1, ?2, ?3 FROM members WHERE room_id = ?1 \
+         HAVING COUNT(*) < ?4 \
          ON CONFLICT DO NOTHING",
     )
     .bind(id)
     .bind(member.as_str())
     .bind(member.key())
+    .bind(limit_param(quota))
     .execute(&mut *conn)
     .await
     .map_err(db)?
     .rows_affected()
         == 1;
+    if !added {
+        let known: Option<i64> = sqlx::query_scalar("SELECT 1 FROM members WHERE room_id = ? AND name_key = ?")
+            .bind(id)
+            .bind(member.key())
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db)?;
+        if known.is_none() {
+            return Err(Error::QuotaExceeded { quota: Quota::MembersPerRoom, limit: quota });
+        }
+    }
     if added {
         let (id, seq) = next_seq(conn, code).await?;
         append(conn, id, seq, at, &ChangeEvent::MemberJoined { member: member.clone() }).await?;
@@ -240,11 +260,12 @@ async fn insert_task(
     code: &RoomCode,
     draft: &TaskDraft,
     key: Option<&IdempotencyKey>,
+    quota: u64,
     prefix: &mut Prefix,
 ) -> Result<Inserted> {
     if let Some(key) = key {
         let sql = format!(
-            "{}SELECT r.id, k.number FROM rooms AS r \
+            "{}SELECT r.id, k.number, k.fingerprint FROM rooms AS r \
              LEFT JOIN idempotency_keys AS k ON k.room_id = r.id AND k.key = ? WHERE r.code = ?",
             prefix.take()
         );
@@ -257,26 +278,29 @@ async fn insert_task(
             .ok_or_else(|| Error::room_not_found(code))?;
         let (room, used): (i64, Option<i64>) = (row.try_get(0).map_err(db)?, row.try_get(1).map_err(db)?);
         if let Some(number) = used {
+            let fingerprint: Option<String> = row.try_get(2).map_err(db)?;
             let task = load_task(conn, room, number).await?;
-            let number = row::unsigned(number)?;
-            return task.map(Inserted::Replayed).ok_or_else(|| Error::task_not_found(code, number));
+            return replay(key, fingerprint.as_deref(), &draft.fingerprint(), task, row::unsigned(number)?);
         }
     }
-    // One round trip: allocate the number and the sequence, store the task (and its key), append
-    // the change, and read back what was allocated. Each statement after the first runs only if
-    // the one before it wrote its row (changes() = 1), so an unknown room writes nothing.
+    // One round trip: count the room's tasks against the quota, allocate the number and the
+    // sequence, store the task (and its key), append the change, and read back what was
+    // allocated. Each statement after the first runs only if the one before it wrote its row
+    // (changes() = 1), so an unknown or full room writes nothing.
     // The event is encoded here with number 0; SQL puts the allocated number in.
     let mut task = draft.clone().into_task(0);
     let values = TaskValues::of(&task)?;
     let event = event_json(&ChangeEvent::TaskCreated { task: task.clone() })?;
+    let fingerprint = key.map(|_| draft.fingerprint());
     let key_sql = if key.is_some() {
-        "INSERT INTO idempotency_keys (room_id, key, number) \
-         SELECT id, ?, last_number FROM rooms WHERE code = ? AND changes() = 1;"
+        "INSERT INTO idempotency_keys (room_id, key, number, fingerprint) \
+         SELECT id, ?, last_number, ? FROM rooms WHERE code = ? AND changes() = 1;"
     } else {
         ""
     };
     let sql = format!(
-        "{}UPDATE rooms SET last_number = last_number + 1, last_seq = last_seq + 1 WHERE code = ?;
+        "{}UPDATE rooms SET last_number = last_number + 1, last_seq = last_seq + 1 \
+         WHERE code = ? AND (SELECT SUM(n) FROM task_counts WHERE room_id = rooms.id) < ?;
          INSERT INTO tasks (room_id, number, {TASK_SET}) \
          SELECT id, last_number, {TASK_SET_PARAMS} FROM rooms WHERE code = ? AND changes() = 1;
          {key_sql}
@@ -285,14 +309,24 @@ async fn insert_task(
          SELECT last_number FROM rooms WHERE code = ? AND changes() = 1;",
         prefix.take()
     );
-    let mut query = bind_task(sqlx::query(&sql).bind(code.as_str()), &task, &values).bind(code.as_str());
-    if let Some(key) = key {
-        query = query.bind(key.as_str()).bind(code.as_str());
+    let first = sqlx::query(&sql).bind(code.as_str()).bind(limit_param(quota));
+    let mut query = bind_task(first, &task, &values).bind(code.as_str());
+    if let (Some(key), Some(fingerprint)) = (key, &fingerprint) {
+        query = query.bind(key.as_str()).bind(fingerprint.as_str()).bind(code.as_str());
     }
     let query = query.bind(values.created_at).bind(&event).bind(code.as_str()).bind(code.as_str());
-    let row = query.fetch_optional(&mut *conn).await.map_err(db)?.ok_or_else(|| Error::room_not_found(code))?;
+    let Some(row) = query.fetch_optional(&mut *conn).await.map_err(db)? else {
+        // Nothing was written: the room does not exist, or it is full.
+        let _room = room_id(conn, code, &mut Prefix::none()).await?;
+        return Err(Error::QuotaExceeded { quota: Quota::TasksPerRoom, limit: quota });
+    };
     task.number = row::unsigned(row.try_get(0).map_err(db)?)?;
     Ok(Inserted::Created(task))
+}
+
+/// A quota as bound in SQL (quotas beyond `i64` are no limit).
+fn limit_param(quota: u64) -> i64 {
+    i64::try_from(quota).unwrap_or(i64::MAX)
 }
 
 /// Why a write to task `number` of the room touched no row: the room or the task is gone, or

@@ -21,8 +21,8 @@ impl Prefix {
         Self { sql, taken: false }
     }
 
-    /// No statements: for running an operation outside a batch.
-    #[cfg(test)]
+    /// No statements: for a statement that runs inside an operation's savepoint already, or an
+    /// operation outside a batch.
     pub(crate) fn none() -> Self {
         Self { sql: String::new(), taken: true }
     }

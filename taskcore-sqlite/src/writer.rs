@@ -244,7 +244,7 @@ mod tests {
 
     fn create(title: &str) -> Op {
         let draft: TaskDraft = NewTask::titled(title).validate(datetime!(2026-03-10 12:00 UTC)).unwrap();
-        Op::InsertTask(RoomCode::parse(CODE).unwrap(), draft, None)
+        Op::InsertTask(RoomCode::parse(CODE).unwrap(), draft, None, u64::MAX)
     }
 
     /// Commits `ops` as one batch and returns each caller's answer.
@@ -308,7 +308,7 @@ mod tests {
     async fn a_refused_operation_leaves_its_neighbours() {
         let (_dir, pool) = database().await;
         let draft = NewTask::titled("lost").validate(datetime!(2026-03-10 12:00 UTC)).unwrap();
-        let nowhere = Op::InsertTask(RoomCode::parse("ZZZZ99").unwrap(), draft, None);
+        let nowhere = Op::InsertTask(RoomCode::parse("ZZZZ99").unwrap(), draft, None, u64::MAX);
         let answers = run(&pool, vec![create("a"), nowhere, create("b")]).await;
         assert!(matches!(answers[1], Err(Error::NotFound { what: "room", .. })), "{answers:?}");
         assert!(answers[0].is_ok() && answers[2].is_ok());

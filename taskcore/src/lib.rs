@@ -50,6 +50,7 @@ pub mod changes;
 mod clock;
 mod due_date;
 mod error;
+mod fingerprint;
 mod input;
 mod manager;
 mod memory;
@@ -68,7 +69,8 @@ pub mod conformance;
 pub use changes::{Change, ChangeBatch, ChangeEvent, DEFAULT_CHANGE_RETENTION, MAX_CHANGES_PER_READ};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use due_date::{DUE_DATE_FORMATS, MAX_DUE_YEAR, MIN_DUE_YEAR, check_due_instant, format_timestamp, parse_due_date};
-pub use error::{Error, Result};
+pub use error::{Error, Quota, Result};
+pub use fingerprint::RequestFingerprint;
 pub use input::{IdempotencyKey, MAX_IDEMPOTENCY_KEY_LEN, NewTask, TaskPatch, ValidPatch};
 pub use manager::{DEFAULT_CHANGES_PER_READ, TaskManager};
 pub use memory::MemoryStore;
@@ -83,6 +85,6 @@ pub use room::{
     ROOM_CODE_ALPHABET, Room, RoomCode, RoomCodeGenerator,
 };
 pub use stats::{PriorityCounts, RoomStats};
-pub use store::{Inserted, StoreOptions, TaskStore};
+pub use store::{DEFAULT_MAX_MEMBERS_PER_ROOM, DEFAULT_MAX_TASKS_PER_ROOM, Inserted, StoreOptions, TaskStore};
 pub use tag::{MAX_TAG_CHARS, MAX_TAGS_PER_TASK, Tag, parse_tags};
 pub use task::{MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS, Task};

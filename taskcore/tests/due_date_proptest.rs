@@ -63,9 +63,8 @@ fn offset_text() -> impl Strategy<Value = (String, Option<i64>)> {
             let seconds = (h * 3600 + m * 60) * if negative { -1 } else { 1 };
             (format!("{}{h:02}:{m:02}", if negative { '-' } else { '+' }), Some(seconds))
         }),
-        (any::<bool>(), 24_i64..=99, 0_i64..=99).prop_map(|(negative, h, m)| {
-            (format!("{}{h:02}:{m:02}", if negative { '-' } else { '+' }), None)
-        }),
+        (any::<bool>(), 24_i64..=99, 0_i64..=99)
+            .prop_map(|(negative, h, m)| { (format!("{}{h:02}:{m:02}", if negative { '-' } else { '+' }), None) }),
     ]
 }
 
@@ -176,7 +175,9 @@ fn reported_inputs_are_invalid_on_their_field() {
             }
             let params = [(field, text)];
             if field != "due_date" {
-                assert!(matches!(TaskQuery::from_params(params, &[]), Err(Error::Invalid { field: f, .. }) if f == field));
+                assert!(
+                    matches!(TaskQuery::from_params(params, &[]), Err(Error::Invalid { field: f, .. }) if f == field)
+                );
             }
         }
     }

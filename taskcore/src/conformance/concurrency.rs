@@ -251,7 +251,8 @@ pub async fn a_write_the_store_cannot_store_fails_alone(factory: &dyn StoreFacto
         failures[0]
     );
     assert_eq!(acknowledged.len(), WRITERS * CREATES);
-    let mut listed: Vec<uuid::Uuid> = ctx.list_all(&room.code, TaskQuery::default().limit(500)).await.iter().map(|t| t.id).collect();
+    let mut listed: Vec<uuid::Uuid> =
+        ctx.list_all(&room.code, TaskQuery::default().limit(500)).await.iter().map(|t| t.id).collect();
     listed.sort();
     let mut expected: Vec<uuid::Uuid> = acknowledged.into_iter().chain(poison_stored).collect();
     expected.sort();

@@ -32,6 +32,7 @@ pub mod changes;
 pub mod concurrency;
 mod guarded;
 pub mod query;
+pub mod quotas;
 pub mod rooms;
 pub mod stats;
 pub mod support;
@@ -102,6 +103,7 @@ macro_rules! conformance_tests {
             tasks::rooms_do_not_share_tasks,
             tasks::idempotent_create_returns_the_original,
             tasks::idempotency_keys_are_scoped_to_a_room,
+            tasks::idempotency_key_with_another_request_is_reused,
             query::default_listing_is_by_number_with_totals,
             query::status_filter,
             query::priority_filter,
@@ -137,6 +139,10 @@ macro_rules! conformance_tests {
             concurrency::concurrent_joins_keep_each_member_once,
             concurrency::paging_while_inserting_visits_each_task_once,
             concurrency::a_write_the_store_cannot_store_fails_alone,
+            quotas::tasks_per_room_quota_is_enforced,
+            quotas::members_per_room_quota_is_enforced,
+            quotas::concurrent_creates_stop_at_the_quota,
+            quotas::concurrent_joins_stop_at_the_quota,
         );
     };
     (@expand $factory:path; $($module:ident :: $behaviour:ident),* $(,)?) => {

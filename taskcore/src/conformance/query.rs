@@ -286,7 +286,8 @@ pub async fn control_characters_in_search_and_cursors_are_invalid(factory: &dyn 
     }
     let sort = crate::query::Sort { key: SortKey::Title, dir: SortDir::Asc };
     let cursor = Cursor { sort, value: crate::store::SortValue::Text("a \u{a0}é🦀'%_\\".to_owned()), number: 0 };
-    let query = TaskQuery::default().sort(SortKey::Title, SortDir::Asc).after(Cursor::decode(&cursor.encode()).unwrap());
+    let query =
+        TaskQuery::default().sort(SortKey::Title, SortDir::Asc).after(Cursor::decode(&cursor.encode()).unwrap());
     assert_eq!(ctx.tasks.list_tasks(&room.code, &query).await.unwrap().items.len(), 0, "'a b' sorts before it");
     let query = TaskQuery::default().text(SearchText::parse(" A B ").unwrap());
     assert_eq!(ctx.tasks.list_tasks(&room.code, &query).await.unwrap().items, vec![task]);

@@ -416,7 +416,66 @@ pub async fn idempotent_create_returns_the_original(factory: &dyn StoreFactory) 
     assert_eq!(third.task().number, 2, "another key makes another task");
     assert_eq!(ctx.tasks.list_tasks(&room.code, &Default::default()).await.unwrap().total, 2);
     ctx.tasks.delete_task(&room.code, task.number, None).await.unwrap();
-    assert_not_found(ctx.tasks.create_task(&room.code, &NewTask::titled("once"), Some(&key)).await, "task");
+    match ctx.tasks.create_task(&room.code, &NewTask::titled("once"), Some(&key)).await {
+        Err(crate::Error::IdempotentTaskDeleted { key: used, number }) => {
+            assert_eq!((used.as_str(), number), ("retry-7f3a", task.number));
+        }
+        other => panic!("the key of a deleted task: expected IdempotentTaskDeleted, got {other:?}"),
+    }
+    assert_eq!(ctx.tasks.list_tasks(&room.code, &Default::default()).await.unwrap().total, 1, "not made again");
+}
+
+/// A key names one request: the same request, however it is spelled, replays; a different one
+/// is IdempotencyKeyReused and writes nothing — also after the key's task was deleted, when the
+/// same request is IdempotentTaskDeleted.
+pub async fn idempotency_key_with_another_request_is_reused(factory: &dyn StoreFactory) {
+    let ctx = Ctx::new(factory).await;
+    let room = ctx.room("alice").await;
+    ctx.tasks.join_room(&room.code, "Bob").await.unwrap();
+    let key = IdempotencyKey::parse("create-42").unwrap();
+    let request = NewTask::titled("Ship it").priority("high").due_date("2026-12-01").tags(["b", "a"]).assignee("bob");
+    let created = ctx.tasks.create_task(&room.code, &request, Some(&key)).await.unwrap();
+    let respelled = NewTask::titled(" Ship it ")
+        .priority("HIGH")
+        .due_date("2026-12-01T02:00:00+02:00")
+        .tags(["A", "b"])
+        .assignee("BOB");
+    ctx.clock.advance(Duration::minutes(5));
+    let replayed = ctx.tasks.create_task(&room.code, &respelled, Some(&key)).await.unwrap();
+    assert_eq!(replayed, Inserted::Replayed(created.task().clone()), "the same request, spelled differently");
+    let latest = ctx.tasks.changes(&room.code, 0, None).await.unwrap().latest;
+    let others = [
+        NewTask::titled("Ship it!").priority("high").due_date("2026-12-01").tags(["a", "b"]).assignee("bob"),
+        NewTask::titled("Ship it").priority("low").due_date("2026-12-01").tags(["a", "b"]).assignee("bob"),
+        NewTask::titled("Ship it").priority("high").tags(["a", "b"]).assignee("bob"),
+        NewTask::titled("Ship it").priority("high").due_date("2026-12-01").tags(["a"]).assignee("bob"),
+        NewTask::titled("Ship it").priority("high").due_date("2026-12-01").tags(["a", "b"]),
+        NewTask::titled("Ship it")
+            .priority("high")
+            .due_date("2026-12-01")
+            .tags(["a", "b"])
+            .assignee("bob")
+            .description("x"),
+    ];
+    for other in &others {
+        match ctx.tasks.create_task(&room.code, other, Some(&key)).await {
+            Err(crate::Error::IdempotencyKeyReused { key: used }) => assert_eq!(used, "create-42"),
+            outcome => panic!("{other:?} with a used key: expected IdempotencyKeyReused, got {outcome:?}"),
+        }
+    }
+    assert_eq!(ctx.tasks.changes(&room.code, 0, None).await.unwrap().latest, latest, "nothing written");
+    ctx.tasks.delete_task(&room.code, created.task().number, None).await.unwrap();
+    assert!(matches!(
+        ctx.tasks.create_task(&room.code, &others[0], Some(&key)).await,
+        Err(crate::Error::IdempotencyKeyReused { .. })
+    ));
+    assert!(matches!(
+        ctx.tasks.create_task(&room.code, &respelled, Some(&key)).await,
+        Err(crate::Error::IdempotentTaskDeleted { number: 1, .. })
+    ));
+    let fresh = IdempotencyKey::parse("create-43").unwrap();
+    let again = ctx.tasks.create_task(&room.code, &request, Some(&fresh)).await.unwrap();
+    assert!(matches!(again, Inserted::Created(ref task) if task.number == 2), "a new key creates it anew: {again:?}");
 }
 
 /// The same idempotency key in two rooms makes a task in each.
