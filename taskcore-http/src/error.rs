@@ -18,8 +18,9 @@ pub struct ErrorBody {
     /// What went wrong, for people (the original API's only key).
     pub error: String,
     /// A stable machine-readable code: `invalid`, `not_found`, `conflict`, `precondition_failed`,
-    /// `resync_needed`, `unavailable`, `storage_full`, `internal`, `payload_too_large`,
-    /// `rate_limited`, …
+    /// `resync_needed`, `idempotency_key_reused` (422), `idempotent_task_deleted` (410),
+    /// `quota_exceeded` (409, `field` names the quota), `unavailable`, `storage_full` (507),
+    /// `internal`, `payload_too_large`, `rate_limited`, …
     pub code: &'static str,
     /// The input field at fault, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -114,6 +115,36 @@ impl From<taskcore::Error> for ApiError {
                 StatusCode::CONFLICT,
                 ErrorBody::new("already_exists", format!("{what} {key} already exists")),
             ),
+            E::IdempotencyKeyReused { key } => {
+                let mut body = ErrorBody::new(
+                    "idempotency_key_reused",
+                    format!(
+                        "Idempotency-Key '{key}' was already used in this room for a different request; \
+                         send a new request with a new key"
+                    ),
+                );
+                body.field = Some("Idempotency-Key".to_owned());
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, body)
+            }
+            E::IdempotentTaskDeleted { key, number } => {
+                let mut body = ErrorBody::new(
+                    "idempotent_task_deleted",
+                    format!(
+                        "the task Idempotency-Key '{key}' created (id {number}) has been deleted since; a key stays \
+                         used for as long as the room exists, so send the request with a new key to create the task again"
+                    ),
+                );
+                body.field = Some("Idempotency-Key".to_owned());
+                Self::new(StatusCode::GONE, body)
+            }
+            E::QuotaExceeded { quota, limit } => {
+                let mut body = ErrorBody::new(
+                    "quota_exceeded",
+                    format!("this room has reached its limit of {limit} {}", quota.description()),
+                );
+                body.field = Some(quota.as_str().to_owned());
+                Self::new(StatusCode::CONFLICT, body)
+            }
             E::ResyncNeeded { since, oldest, latest } => {
                 let mut body = ErrorBody::new(
                     "resync_needed",

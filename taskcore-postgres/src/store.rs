@@ -18,7 +18,7 @@ use crate::error::{db, retry};
 use crate::query::{self, COUNTS_SQL, LISTING_TASK_AT, Param, Statement};
 use crate::row::{self, Counters, ROOM_COLUMNS, TASK_COLUMNS, signed, unsigned};
 use crate::schema;
-use crate::write::{self, Retention};
+use crate::write::{self, Limit, Retention};
 
 /// A [`TaskStore`] in a PostgreSQL schema. Clones share the pool.
 ///
@@ -129,13 +129,14 @@ impl TaskStore for PgStore {
     }
 
     async fn add_member(&self, code: &RoomCode, member: &MemberName, at: OffsetDateTime) -> Result<Room> {
-        let (pool, retention) = (&self.inner.pool, self.retention());
-        retry(move || write::add_member(pool, code, member, at, retention)).await
+        let (pool, retention, quota) = (&self.inner.pool, self.retention(), Limit(self.inner.options.member_quota()));
+        retry(move || write::add_member(pool, code, member, at, retention, quota)).await
     }
 
     async fn insert_task(&self, code: &RoomCode, draft: TaskDraft, key: Option<&IdempotencyKey>) -> Result<Inserted> {
         let (pool, retention, draft) = (&self.inner.pool, self.retention(), &draft);
-        retry(move || write::insert_task(pool, code, draft, key, retention)).await
+        let quota = Limit(self.inner.options.task_quota());
+        retry(move || write::insert_task(pool, code, draft, key, retention, quota)).await
     }
 
     async fn task(&self, code: &RoomCode, number: u64) -> Result<Task> {

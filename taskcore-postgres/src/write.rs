@@ -7,8 +7,8 @@
 
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Row};
-use taskcore::store::{TaskDraft, TaskWrite, unix_micros};
-use taskcore::{ChangeEvent, Error, IdempotencyKey, Inserted, MemberName, Room, RoomCode, Task};
+use taskcore::store::{TaskDraft, TaskWrite, replay, unix_micros};
+use taskcore::{ChangeEvent, Error, IdempotencyKey, Inserted, MemberName, Quota, Room, RoomCode, Task};
 use time::OffsetDateTime;
 
 use crate::error::{Attempt, Fault};
@@ -17,6 +17,16 @@ use crate::row::{self, COUNTER_COLUMNS, Counters, ROOM_COLUMNS, TASK_COLUMNS, Ta
 /// The change retention of the store (changes kept per room), as bound in SQL.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Retention(pub(crate) i64);
+
+/// A per-room quota of the store, as bound in SQL.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limit(pub(crate) u64);
+
+impl Limit {
+    fn param(self) -> i64 {
+        i64::try_from(self.0).unwrap_or(i64::MAX)
+    }
+}
 
 /// Stores a new room and its members (owner first); `AlreadyExists` when the code is taken.
 pub(crate) async fn insert_room(pool: &PgPool, room: &Room) -> Attempt<()> {
@@ -83,27 +93,42 @@ const APPEND_SQL: &str = "WITH r AS (
      )
      DELETE FROM changes AS old USING r WHERE old.room_id = r.id AND old.seq <= r.last_seq - $4";
 
-/// Adds a member unless one with the same key is there; returns the room after it.
+/// Adds a member unless one with the same key is there or the room is full (`QuotaExceeded`);
+/// returns the room after it.
 pub(crate) async fn add_member(
     pool: &PgPool,
     code: &RoomCode,
     member: &MemberName,
     at: OffsetDateTime,
     retention: Retention,
+    quota: Limit,
 ) -> Attempt<Room> {
     let mut tx = pool.begin().await?;
     let room = lock_room(&mut tx, code).await?;
+    // The room's row lock makes the count and the insert one step.
     let added = sqlx::query(
         "INSERT INTO members (room_id, position, name, name_key)
          SELECT $1, COALESCE(MAX(position), 0) + 1, $2, $3 FROM members WHERE room_id = $1
+         HAVING count(*) < $4
          ON CONFLICT (room_id, name_key) DO NOTHING",
     )
     .bind(room)
     .bind(member.as_str())
     .bind(member.key())
+    .bind(quota.param())
     .execute(&mut *tx)
     .await?
     .rows_affected();
+    if added == 0 {
+        let known: Option<i32> = sqlx::query_scalar("SELECT 1 FROM members WHERE room_id = $1 AND name_key = $2")
+            .bind(room)
+            .bind(member.key())
+            .fetch_optional(&mut *tx)
+            .await?;
+        if known.is_none() {
+            return Err(Error::QuotaExceeded { quota: Quota::MembersPerRoom, limit: quota.0 }.into());
+        }
+    }
     if added > 0 {
         let event = ChangeEvent::MemberJoined { member: member.clone() };
         append(&mut tx, room, at, &event, Counters::default(), retention).await?;
@@ -117,20 +142,23 @@ pub(crate) async fn add_member(
     Ok(room)
 }
 
-/// Allocates the room's next number, stores the task, remembers `key`, appends `TaskCreated`,
-/// bumps the counters and drops old changes — one statement, so one round trip and atomic on
-/// its own. `UPDATE rooms … RETURNING` takes the room's row lock first; the other parts use only
-/// the values it returns. No row back: no such room.
+/// Allocates the room's next number, stores the task, remembers `key` with the request's
+/// fingerprint, appends `TaskCreated`, bumps the counters and drops old changes — one statement,
+/// so one round trip and atomic on its own. `UPDATE rooms … RETURNING` takes the room's row lock
+/// first and checks the task quota against the room's counters; the other parts use only the
+/// values it returns. No row back: no such room, or a full one.
 const INSERT_TASK_SQL: &str = "WITH r AS (
          UPDATE rooms SET last_number = last_number + 1, last_seq = last_seq + 1, {counter} = {counter} + 1
-         WHERE code = $1 RETURNING id, last_number, last_seq
+         WHERE code = $1
+             AND pending_low + pending_medium + pending_high + done_low + done_medium + done_high < $16
+         RETURNING id, last_number, last_seq
      ), t AS (
          INSERT INTO tasks (room_id, number, id, title, description, priority, due, tags, assignee, assignee_key,
              title_key, search, completed, completed_at, created_at, updated_at, version)
          SELECT r.id, r.last_number, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, false, NULL, $12, $12, 1 FROM r
      ), k AS (
-         INSERT INTO idempotency_keys (room_id, key, number) SELECT r.id, $13, r.last_number FROM r
-         WHERE $13::text IS NOT NULL
+         INSERT INTO idempotency_keys (room_id, key, number, fingerprint)
+         SELECT r.id, $13, r.last_number, $17 FROM r WHERE $13::text IS NOT NULL
      ), c AS (
          INSERT INTO changes (room_id, seq, at, event)
          SELECT r.id, r.last_seq, $12, jsonb_set($14::jsonb, '{task,number}', to_jsonb(r.last_number)) FROM r
@@ -140,34 +168,38 @@ const INSERT_TASK_SQL: &str = "WITH r AS (
      SELECT last_number FROM r";
 
 /// Stores a new task with the room's next number (see [`INSERT_TASK_SQL`]). With a key, the
-/// room is locked first and the key looked up, in one transaction: a used key replays.
+/// room is locked first and the key looked up, in one transaction: a used key is answered by
+/// [`replay`].
 pub(crate) async fn insert_task(
     pool: &PgPool,
     code: &RoomCode,
     draft: &TaskDraft,
     key: Option<&IdempotencyKey>,
     retention: Retention,
+    quota: Limit,
 ) -> Attempt<Inserted> {
     let mut task = draft.clone().into_task(0);
     let Some(key) = key else {
         let mut conn = pool.acquire().await?;
-        task.number = insert_numbered(&mut conn, code, &task, None, retention).await?;
+        task.number = insert_numbered(&mut conn, code, &task, None, retention, quota).await?;
         return Ok(Inserted::Created(task));
     };
     let mut tx = pool.begin().await?;
     let room = lock_room(&mut tx, code).await?;
-    let used: Option<i64> = sqlx::query_scalar("SELECT number FROM idempotency_keys WHERE room_id = $1 AND key = $2")
-        .bind(room)
-        .bind(key.as_str())
-        .fetch_optional(&mut *tx)
-        .await?;
-    if let Some(number) = used {
+    let used: Option<(i64, Option<String>)> =
+        sqlx::query_as("SELECT number, fingerprint FROM idempotency_keys WHERE room_id = $1 AND key = $2")
+            .bind(room)
+            .bind(key.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+    if let Some((number, fingerprint)) = used {
         let number = row::unsigned(number)?;
-        let replayed = task_in_room(&mut tx, room, number).await?.ok_or_else(|| Error::task_not_found(code, number))?;
+        let created = task_in_room(&mut tx, room, number).await?;
         tx.commit().await?;
-        return Ok(Inserted::Replayed(replayed));
+        return Ok(replay(key, fingerprint.as_deref(), &draft.fingerprint(), created, number)?);
     }
-    task.number = insert_numbered(&mut tx, code, &task, Some(key), retention).await?;
+    let fingerprint = draft.fingerprint();
+    task.number = insert_numbered(&mut tx, code, &task, Some((key, fingerprint.as_str())), retention, quota).await?;
     tx.commit().await?;
     Ok(Inserted::Created(task))
 }
@@ -176,19 +208,31 @@ async fn insert_numbered(
     conn: &mut PgConnection,
     code: &RoomCode,
     task: &Task,
-    key: Option<&IdempotencyKey>,
+    key: Option<(&IdempotencyKey, &str)>,
     retention: Retention,
+    quota: Limit,
 ) -> Attempt<u64> {
     let values = TaskValues::of(task);
     let sql = INSERT_TASK_SQL.replace("{counter}", COUNTER_COLUMNS[cell(false, task.priority)]);
     let row = bind_fields(sqlx::query(&sql).bind(code.as_str()), task, &values)
         .bind(values.created_at)
-        .bind(key.map(IdempotencyKey::as_str))
+        .bind(key.map(|(key, _)| key.as_str()))
         .bind(event_json(&ChangeEvent::TaskCreated { task: task.clone() })?)
         .bind(retention.0)
-        .fetch_optional(conn)
+        .bind(quota.param())
+        .bind(key.map(|(_, fingerprint)| fingerprint))
+        .fetch_optional(&mut *conn)
         .await?;
-    let row = row.ok_or_else(|| Error::room_not_found(code))?;
+    let Some(row) = row else {
+        // Nothing was written: the room does not exist, or it is full.
+        let exists: Option<i32> =
+            sqlx::query_scalar("SELECT 1 FROM rooms WHERE code = $1").bind(code.as_str()).fetch_optional(conn).await?;
+        return Err(match exists {
+            Some(_) => Error::QuotaExceeded { quota: Quota::TasksPerRoom, limit: quota.0 },
+            None => Error::room_not_found(code),
+        }
+        .into());
+    };
     Ok(row::unsigned(row.try_get(0)?)?)
 }
 

@@ -1,6 +1,6 @@
-//! Opening a schema: created and migrated on first open, opened as is at version 1 afterwards
-//! (also by several stores at once), refused at a future major version, and clear errors for bad
-//! settings and an unreachable server.
+//! Opening a schema: created and migrated on first open, opened as is afterwards (also by several
+//! stores at once), a schema of version 1 brought up to date with its data, refused at a future
+//! major version, and clear errors for bad settings and an unreachable server.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed step is a failed test")]
 
@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use common::SchemaGuard;
 use taskcore::Error;
-use taskcore_postgres::{MIGRATIONS_TABLE, PgConfig, PgStore, SCHEMA_MAJOR};
+use taskcore_postgres::{MIGRATIONS, MIGRATIONS_TABLE, PgConfig, PgStore, SCHEMA_MAJOR};
 use tokio::task::JoinSet;
 
 async fn applied(schema: &str) -> Vec<(i64, i64)> {
@@ -30,11 +30,21 @@ async fn tables(schema: &str) -> Vec<String> {
         .unwrap()
 }
 
+/// Every migration of this build, as the migrations table records them.
+fn newest() -> Vec<(i64, i64)> {
+    MIGRATIONS.iter().map(|m| (m.version, m.major)).collect()
+}
+
+/// A version no migration of this build has.
+fn next_version() -> i64 {
+    MIGRATIONS.iter().map(|m| m.version).max().unwrap_or(0) + 1
+}
+
 #[tokio::test]
 async fn a_schema_at_version_1_opens_and_keeps_its_data() {
     let schema = SchemaGuard(common::fresh_schema());
     let first = common::open(common::config(&schema.0)).await;
-    assert_eq!(applied(&schema.0).await, vec![(1, SCHEMA_MAJOR)]);
+    assert_eq!(applied(&schema.0).await, newest());
     assert_eq!(
         tables(&schema.0).await,
         ["changes", "idempotency_keys", "members", "rooms", "taskcore_schema_migrations", "tasks"],
@@ -45,7 +55,7 @@ async fn a_schema_at_version_1_opens_and_keeps_its_data() {
     first.close().await;
 
     let again = common::open(common::config(&schema.0)).await;
-    assert_eq!(applied(&schema.0).await, vec![(1, SCHEMA_MAJOR)], "nothing applied twice");
+    assert_eq!(applied(&schema.0).await, newest(), "nothing applied twice");
     let tasks = taskcore::TaskManager::new(std::sync::Arc::new(again));
     assert_eq!(tasks.room(&room.code).await.unwrap(), room);
 }
@@ -61,7 +71,7 @@ async fn stores_opening_a_new_schema_at_once_migrate_it_once() {
     while let Some(opened) = openers.join_next().await {
         opened.unwrap().close().await;
     }
-    assert_eq!(applied(&schema.0).await, vec![(1, SCHEMA_MAJOR)]);
+    assert_eq!(applied(&schema.0).await, newest());
 }
 
 #[tokio::test]
@@ -70,8 +80,9 @@ async fn a_schema_of_a_future_major_version_is_refused_untouched() {
     common::open(common::config(&schema.0)).await.close().await;
     let mut conn = common::admin().await;
     // A newer version of the same major (an additive migration of a later build) still opens.
+    let (additive, breaking) = (next_version(), next_version() + 1);
     sqlx::query(&format!(
-        "INSERT INTO \"{}\".{MIGRATIONS_TABLE} (version, major, description) VALUES (2, 1, 'additive')",
+        "INSERT INTO \"{}\".{MIGRATIONS_TABLE} (version, major, description) VALUES ({additive}, {SCHEMA_MAJOR}, 'additive')",
         schema.0
     ))
     .execute(&mut conn)
@@ -80,7 +91,7 @@ async fn a_schema_of_a_future_major_version_is_refused_untouched() {
     common::open(common::config(&schema.0)).await.close().await;
 
     sqlx::query(&format!(
-        "INSERT INTO \"{}\".{MIGRATIONS_TABLE} (version, major, description) VALUES (3, {}, 'breaking')",
+        "INSERT INTO \"{}\".{MIGRATIONS_TABLE} (version, major, description) VALUES ({breaking}, {}, 'breaking')",
         schema.0,
         SCHEMA_MAJOR + 1
     ))
@@ -95,8 +106,53 @@ async fn a_schema_of_a_future_major_version_is_refused_untouched() {
         }
         other => panic!("expected the newer major to be refused, got {other:?}"),
     }
-    assert_eq!(applied(&schema.0).await, vec![(1, 1), (2, 1), (3, SCHEMA_MAJOR + 1)]);
+    let mut expected = newest();
+    expected.extend([(additive, SCHEMA_MAJOR), (breaking, SCHEMA_MAJOR + 1)]);
+    assert_eq!(applied(&schema.0).await, expected);
     assert_eq!(tables(&schema.0).await, before);
+}
+
+/// A schema exactly as version 1 left it — a room and a task made with an idempotency key —
+/// opens, gets the later migrations, and keeps its data; the key, stored without a fingerprint,
+/// replays whatever the request.
+#[tokio::test]
+async fn a_version_1_schema_is_upgraded_with_its_data() {
+    use sqlx::Executor as _;
+    let schema = SchemaGuard(common::fresh_schema());
+    let mut conn = common::admin().await;
+    let v1 = MIGRATIONS.iter().find(|m| m.version == 1).unwrap();
+    conn.execute(format!("CREATE SCHEMA \"{0}\"; SET search_path TO \"{0}\"", schema.0).as_str()).await.unwrap();
+    conn.execute(v1.sql).await.unwrap();
+    conn.execute(
+        "CREATE TABLE taskcore_schema_migrations (version bigint PRIMARY KEY, major bigint NOT NULL,
+             description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now());
+         INSERT INTO taskcore_schema_migrations (version, major, description) VALUES (1, 1, 'v1');
+         INSERT INTO rooms (code, owner, created_at, last_number, last_seq, pending_medium)
+             VALUES ('OLDV1X', 'alice', 1773144000000000, 1, 1, 1);
+         INSERT INTO members SELECT id, 1, 'alice', 'alice' FROM rooms;
+         INSERT INTO tasks SELECT id, 1, '0190a000-0000-7000-8000-00000000002a', 'Old task', '', 1,
+             9223372036854775807, '{}', NULL, NULL, false, NULL, 1773144000000000, 1773144000000000, 1,
+             'old task', 'old task' || chr(10) FROM rooms;
+         INSERT INTO idempotency_keys SELECT id, 'v1-key', 1 FROM rooms;",
+    )
+    .await
+    .unwrap();
+    let store = common::open(common::config(&schema.0)).await;
+    assert_eq!(applied(&schema.0).await, newest());
+    let tasks = taskcore::TaskManager::new(std::sync::Arc::new(store));
+    let code = taskcore::RoomCode::parse("OLDV1X").unwrap();
+    let old = tasks.task(&code, 1).await.unwrap();
+    assert_eq!(old.title, "Old task");
+    let key = taskcore::IdempotencyKey::parse("v1-key").unwrap();
+    let replay = tasks.create_task(&code, &taskcore::NewTask::titled("anything"), Some(&key)).await.unwrap();
+    assert_eq!(replay, taskcore::Inserted::Replayed(old));
+    let key = taskcore::IdempotencyKey::parse("v2-key").unwrap();
+    let next = tasks.create_task(&code, &taskcore::NewTask::titled("new"), Some(&key)).await.unwrap();
+    assert_eq!(next.task().number, 2);
+    assert!(matches!(
+        tasks.create_task(&code, &taskcore::NewTask::titled("other"), Some(&key)).await,
+        Err(Error::IdempotencyKeyReused { .. })
+    ));
 }
 
 #[tokio::test]

@@ -30,7 +30,8 @@
 //! a key **prefix** (default `taskcore`) so that applications and parallel tests share one
 //! Redis, and timeouts: connect (1 s), response (2 s) and a bound on a whole operation including
 //! reconnection attempts (5 s). [`RedisConfig::from_env`] reads `TASKCORE_REDIS_URL` and
-//! `TASKCORE_REDIS_PREFIX`. [`StoreOptions`](taskcore::StoreOptions) sets the change retention.
+//! `TASKCORE_REDIS_PREFIX`. [`StoreOptions`](taskcore::StoreOptions) sets the change retention
+//! and the per-room quotas.
 //!
 //! ## Key layout
 //!
@@ -44,6 +45,7 @@
 //! | `{<p>:<C>}:members` | list | member names in joining order |
 //! | `{<p>:<C>}:mkeys` | hash | case-folded member key → name (uniqueness) |
 //! | `{<p>:<C>}:idem` | hash | idempotency key → task number |
+//! | `{<p>:<C>}:idemfp` | hash | idempotency key → fingerprint of the request it was first used with (none for keys stored by older versions) |
 //! | `{<p>:<C>}:t:<n>` | hash | task `n`: `j` (its JSON), `v` (version), `id`, `s` (search text), and the indexed fields `d` `p` `due` `tags` `a` `mc` `md` `mp` `mt` |
 //! | `{<p>:<C>}:z:number`, `:z:created`, `:z:due`, `:z:priority`, `:z:title` | sorted set | every task, one index per sort key |
 //! | `{<p>:<C>}:z:pdue` | sorted set | pending tasks that have a due date, by due date (overdue) |
@@ -73,11 +75,13 @@
 //!
 //! Every write is one Lua script run with `EVALSHA` (the script is loaded again when Redis
 //! answers `NOSCRIPT`): inserting a room (`AlreadyExists` when taken), adding a member
-//! (idempotent by case-folded key), inserting a task (idempotency key, number allocation, hash,
-//! indexes, counters, change append and retention trim), updating (version check, index moves,
-//! counters, change) and deleting (conditional, tombstone). Redis runs a script alone and does
-//! not roll it back, so each script checks everything first and only then writes; a refusal
-//! (`noroom`, `notask`, `conflict`) writes nothing. No operation reads on the client and
+//! (idempotent by case-folded key; the member quota checked against the list's length),
+//! inserting a task (idempotency key and fingerprint, the task quota checked against the `total`
+//! counter, number allocation, hash, indexes, counters, change append and retention trim),
+//! updating (version check, index moves, counters, change) and deleting (conditional,
+//! tombstone). Redis runs a script alone and does not roll it back, so each script checks
+//! everything first and only then writes; a refusal (`noroom`, `notask`, `conflict`, `quota`, a
+//! used idempotency key) writes nothing. No operation reads on the client and
 //! writes back. Reads are one script (listing: items and counts from one snapshot) or one
 //! `MULTI`/`EXEC` pipeline.
 //!

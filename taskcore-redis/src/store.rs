@@ -11,9 +11,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{RedisResult, Script};
-use taskcore::store::{TaskCounts, TaskDraft, TaskWrite, check_since, from_unix_micros, unix_micros};
+use taskcore::store::{TaskCounts, TaskDraft, TaskWrite, check_since, from_unix_micros, replay, unix_micros};
 use taskcore::{
-    ChangeBatch, Error, IdempotencyKey, Inserted, MemberName, PriorityCounts, Result, Room, RoomCode, SortDir,
+    ChangeBatch, Error, IdempotencyKey, Inserted, MemberName, PriorityCounts, Quota, Result, Room, RoomCode, SortDir,
     StatusFilter, StoreOptions, Task, TaskPage, TaskQuery, TaskStore,
 };
 use time::OffsetDateTime;
@@ -76,7 +76,7 @@ impl RedisStore {
             inner: Arc::new(Inner {
                 conn,
                 keys: Keys::new(config.key_prefix()),
-                options: StoreOptions::default().change_retention(options.retention()),
+                options,
                 scripts: Scripts::new(),
                 config,
             }),
@@ -228,15 +228,25 @@ impl TaskStore for RedisStore {
     }
 
     async fn add_member(&self, code: &RoomCode, member: &MemberName, at: OffsetDateTime) -> Result<Room> {
-        let args = [self.retention(), member.key(), member.as_str().to_owned(), unix_micros(at).to_string()];
+        let quota = self.inner.options.member_quota();
+        let args = [
+            self.retention(),
+            member.key(),
+            member.as_str().to_owned(),
+            unix_micros(at).to_string(),
+            quota.to_string(),
+        ];
         let reply = self.eval(&self.inner.scripts.add_member, &self.room_keys(code), &args).await?;
         match reply.status() {
             "ok" => stored_room(code, reply.get(1), reply.get(2), reply.rest(3)),
+            "quota" => Err(Error::QuotaExceeded { quota: Quota::MembersPerRoom, limit: quota }),
             _ => Err(refusal(&reply, code, 0, 0)),
         }
     }
 
     async fn insert_task(&self, code: &RoomCode, draft: TaskDraft, key: Option<&IdempotencyKey>) -> Result<Inserted> {
+        let quota = self.inner.options.task_quota();
+        let fingerprint = key.map(|_| draft.fingerprint());
         let mut task = draft.into_task(0);
         let (before, after) = split_at_number(&task)?;
         let mut args = vec![
@@ -249,14 +259,21 @@ impl TaskStore for RedisStore {
             unix_micros(task.created_at).to_string(),
         ];
         args.extend(indexed_fields(&task, false));
+        args.extend([quota.to_string(), fingerprint.as_ref().map(|f| f.as_str().to_owned()).unwrap_or_default()]);
         let reply = self.eval(&self.inner.scripts.insert_task, &self.room_keys(code), &args).await?;
-        match reply.status() {
-            "created" => {
+        match (reply.status(), key) {
+            ("created", _) => {
                 task.number = stored_number(reply.get(1), "task number")?;
                 Ok(Inserted::Created(task))
             }
-            "replayed" => Ok(Inserted::Replayed(from_json(reply.get(1))?)),
-            "notask" => Err(Error::task_not_found(code, stored_number(reply.get(1), "task number")?)),
+            ("used", Some(key)) => {
+                let number = stored_number(reply.get(1), "task number")?;
+                let stored = Some(reply.get(2)).filter(|fingerprint| !fingerprint.is_empty());
+                let created = Some(reply.get(3)).filter(|json| !json.is_empty()).map(from_json).transpose()?;
+                let request = fingerprint.as_ref().ok_or_else(|| corrupt("a used key without a fingerprint"))?;
+                replay(key, stored, request, created, number)
+            }
+            ("quota", _) => Err(Error::QuotaExceeded { quota: Quota::TasksPerRoom, limit: quota }),
             _ => Err(refusal(&reply, code, 0, 0)),
         }
     }

@@ -47,6 +47,7 @@ mod error;
 mod ops;
 mod query;
 mod row;
+mod savepoint;
 mod schema;
 mod store;
 mod writer;
@@ -62,7 +63,7 @@ mod send_check {
     #[allow(dead_code)]
     async fn check(conn: &mut sqlx::SqliteConnection, pool: sqlx::SqlitePool, op: crate::ops::Op) {
         is_send(crate::schema::migrate(conn));
-        is_send(crate::ops::apply(conn, &op, ""));
+        is_send(crate::ops::apply(conn, &op, &mut crate::savepoint::Prefix::none()));
         is_send(crate::writer::Writer::spawn(pool.clone(), 1, 1).write(op));
         is_send(crate::store::SqliteStore::open("x"));
     }

@@ -1,28 +1,48 @@
 //! The write operations of the store as SQL on the writer's connection. Each runs inside the
 //! savepoint the [writer](crate::writer) opens for it, so an error leaves nothing behind; number
-//! and sequence allocation happen in the same transaction as the write they number.
+//! and sequence allocation happen in the same transaction as the write they number. Everything
+//! that can fail without SQLite (encoding) happens before an operation takes its
+//! [`Prefix`], so the writer knows whether a failed operation reached SQLite at all.
 
 use sqlx::{Row, SqliteConnection};
-use taskcore::store::{TaskDraft, TaskWrite, unix_micros};
-use taskcore::{ChangeEvent, Error, IdempotencyKey, Inserted, MemberName, Result, Room, RoomCode, Task};
+use taskcore::store::{TaskDraft, TaskWrite, replay, unix_micros};
+use taskcore::{ChangeEvent, Error, IdempotencyKey, Inserted, MemberName, Quota, Result, Room, RoomCode, Task};
 use time::OffsetDateTime;
 
 use crate::error::db;
 use crate::row::{self, ROOM_COLUMNS, TASK_COLUMNS, TaskValues, event_json, number_param};
+use crate::savepoint::Prefix;
 
 /// A write the writer runs for a caller.
 #[derive(Debug)]
 pub(crate) enum Op {
     /// [`taskcore::TaskStore::insert_room`].
     InsertRoom(Room),
-    /// [`taskcore::TaskStore::add_member`].
-    AddMember(RoomCode, MemberName, OffsetDateTime),
-    /// [`taskcore::TaskStore::insert_task`].
-    InsertTask(RoomCode, TaskDraft, Option<IdempotencyKey>),
+    /// [`taskcore::TaskStore::add_member`], with the room's member quota.
+    AddMember(RoomCode, MemberName, OffsetDateTime, u64),
+    /// [`taskcore::TaskStore::insert_task`], with the room's task quota.
+    InsertTask(RoomCode, TaskDraft, Option<IdempotencyKey>, u64),
     /// [`taskcore::TaskStore::update_task`].
     UpdateTask(RoomCode, Task, u64, TaskWrite),
     /// [`taskcore::TaskStore::delete_task`].
     DeleteTask(RoomCode, u64, Option<u64>, OffsetDateTime),
+    /// A failure made to order, for the writer's isolation tests.
+    #[cfg(test)]
+    Fault(Fault),
+}
+
+/// How a [`Op::Fault`] fails.
+#[cfg(test)]
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Fault {
+    /// Before sending anything, as an operation whose values do not encode.
+    BeforeSql,
+    /// After taking its prefix but before SQLite ran it: its savepoint never exists.
+    BeforeSavepoint,
+    /// Inside its savepoint, on a constraint.
+    Constraint,
+    /// Inside its savepoint, ending the whole transaction (as SQLite does on some I/O errors).
+    EndsTransaction,
 }
 
 /// What an [`Op`] returns.
@@ -47,18 +67,22 @@ impl Op {
             | Op::InsertTask(code, ..)
             | Op::UpdateTask(code, ..)
             | Op::DeleteTask(code, ..) => Some(code),
+            #[cfg(test)]
+            Op::Fault(_) => None,
         }
     }
 }
 
-/// Runs `op`, sending `prefix` (the writer's savepoint statements, which return no rows) in
+/// Runs `op`, sending the `prefix` (the writer's savepoint statements, which return no rows) in
 /// front of its first statement so that they cost no round trip of their own.
-pub(crate) async fn apply(conn: &mut SqliteConnection, op: &Op, prefix: &str) -> Result<Done> {
+pub(crate) async fn apply(conn: &mut SqliteConnection, op: &Op, prefix: &mut Prefix) -> Result<Done> {
     match op {
         Op::InsertRoom(room) => insert_room(conn, room, prefix).await.map(|()| Done::RoomInserted),
-        Op::AddMember(code, member, at) => add_member(conn, code, member, *at, prefix).await.map(Done::Room),
-        Op::InsertTask(code, draft, key) => {
-            insert_task(conn, code, draft, key.as_ref(), prefix).await.map(Done::Inserted)
+        Op::AddMember(code, member, at, quota) => {
+            add_member(conn, code, member, *at, *quota, prefix).await.map(Done::Room)
+        }
+        Op::InsertTask(code, draft, key, quota) => {
+            insert_task(conn, code, draft, key.as_ref(), *quota, prefix).await.map(Done::Inserted)
         }
         Op::UpdateTask(code, task, expected, write) => {
             update_task(conn, code, task, *expected, *write, prefix).await.map(Done::Task)
@@ -66,12 +90,31 @@ pub(crate) async fn apply(conn: &mut SqliteConnection, op: &Op, prefix: &str) ->
         Op::DeleteTask(code, number, expected, at) => {
             delete_task(conn, code, *number, *expected, *at, prefix).await.map(Done::Task)
         }
+        #[cfg(test)]
+        Op::Fault(fault) => fail(conn, *fault, prefix).await,
     }
 }
 
-async fn insert_room(conn: &mut SqliteConnection, room: &Room, prefix: &str) -> Result<()> {
+#[cfg(test)]
+async fn fail(conn: &mut SqliteConnection, fault: Fault, prefix: &mut Prefix) -> Result<Done> {
+    let sql = match fault {
+        Fault::BeforeSql => return Err(Error::backend("a value does not encode", "made to order")),
+        // A statement that does not compile stops the batch of statements before the prefix runs.
+        Fault::BeforeSavepoint => format!("SELEC 1; {}", prefix.take()),
+        Fault::Constraint => format!(
+            "{}INSERT INTO rooms (id, code, owner, created_at) SELECT id, code, owner, 0 FROM rooms",
+            prefix.take()
+        ),
+        Fault::EndsTransaction => format!("{}ROLLBACK", prefix.take()),
+    };
+    sqlx::query(&sql).execute(&mut *conn).await.map_err(db)?;
+    Err(Error::backend("the transaction was ended", "made to order"))
+}
+
+async fn insert_room(conn: &mut SqliteConnection, room: &Room, prefix: &mut Prefix) -> Result<()> {
     let sql = format!(
-        "{prefix}INSERT INTO rooms (code, owner, created_at) VALUES (?, ?, ?) ON CONFLICT (code) DO NOTHING RETURNING id"
+        "{}INSERT INTO rooms (code, owner, created_at) VALUES (?, ?, ?) ON CONFLICT (code) DO NOTHING RETURNING id",
+        prefix.take()
     );
     let id: Option<i64> = sqlx::query_scalar(&sql)
         .bind(room.code.as_str())
@@ -94,8 +137,8 @@ async fn insert_room(conn: &mut SqliteConnection, room: &Room, prefix: &str) -> 
     Ok(())
 }
 
-async fn room_id(conn: &mut SqliteConnection, code: &RoomCode, prefix: &str) -> Result<i64> {
-    sqlx::query_scalar(&format!("{prefix}SELECT id FROM rooms WHERE code = ?"))
+async fn room_id(conn: &mut SqliteConnection, code: &RoomCode, prefix: &mut Prefix) -> Result<i64> {
+    sqlx::query_scalar(&format!("{}SELECT id FROM rooms WHERE code = ?", prefix.take()))
         .bind(code.as_str())
         .fetch_optional(&mut *conn)
         .await
@@ -137,22 +180,37 @@ async fn add_member(
     code: &RoomCode,
     member: &MemberName,
     at: OffsetDateTime,
-    prefix: &str,
+    quota: u64,
+    prefix: &mut Prefix,
 ) -> Result<Room> {
     let id = room_id(conn, code, prefix).await?;
+    // Counting the members and adding one is a single statement: a full room adds nobody.
     let added = sqlx::query(
         "INSERT INTO members (room_id, position, name, name_key) \
          SELECT ?1, COALESCE(MAX(position), 0) + 1, ?2, ?3 FROM members WHERE room_id = ?1 \
+         HAVING COUNT(*) < ?4 \
          ON CONFLICT DO NOTHING",
     )
     .bind(id)
     .bind(member.as_str())
     .bind(member.key())
+    .bind(limit_param(quota))
     .execute(&mut *conn)
     .await
     .map_err(db)?
     .rows_affected()
         == 1;
+    if !added {
+        let known: Option<i64> = sqlx::query_scalar("SELECT 1 FROM members WHERE room_id = ? AND name_key = ?")
+            .bind(id)
+            .bind(member.key())
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db)?;
+        if known.is_none() {
+            return Err(Error::QuotaExceeded { quota: Quota::MembersPerRoom, limit: quota });
+        }
+    }
     if added {
         let (id, seq) = next_seq(conn, code).await?;
         append(conn, id, seq, at, &ChangeEvent::MemberJoined { member: member.clone() }).await?;
@@ -202,15 +260,15 @@ async fn insert_task(
     code: &RoomCode,
     draft: &TaskDraft,
     key: Option<&IdempotencyKey>,
-    prefix: &str,
+    quota: u64,
+    prefix: &mut Prefix,
 ) -> Result<Inserted> {
-    let mut prefix = prefix;
     if let Some(key) = key {
         let sql = format!(
-            "{prefix}SELECT r.id, k.number FROM rooms AS r \
-             LEFT JOIN idempotency_keys AS k ON k.room_id = r.id AND k.key = ? WHERE r.code = ?"
+            "{}SELECT r.id, k.number, k.fingerprint FROM rooms AS r \
+             LEFT JOIN idempotency_keys AS k ON k.room_id = r.id AND k.key = ? WHERE r.code = ?",
+            prefix.take()
         );
-        prefix = "";
         let row = sqlx::query(&sql)
             .bind(key.as_str())
             .bind(code.as_str())
@@ -220,41 +278,55 @@ async fn insert_task(
             .ok_or_else(|| Error::room_not_found(code))?;
         let (room, used): (i64, Option<i64>) = (row.try_get(0).map_err(db)?, row.try_get(1).map_err(db)?);
         if let Some(number) = used {
+            let fingerprint: Option<String> = row.try_get(2).map_err(db)?;
             let task = load_task(conn, room, number).await?;
-            let number = row::unsigned(number)?;
-            return task.map(Inserted::Replayed).ok_or_else(|| Error::task_not_found(code, number));
+            return replay(key, fingerprint.as_deref(), &draft.fingerprint(), task, row::unsigned(number)?);
         }
     }
-    // One round trip: allocate the number and the sequence, store the task (and its key), append
-    // the change, and read back what was allocated. Each statement after the first runs only if
-    // the one before it wrote its row (changes() = 1), so an unknown room writes nothing.
+    // One round trip: count the room's tasks against the quota, allocate the number and the
+    // sequence, store the task (and its key), append the change, and read back what was
+    // allocated. Each statement after the first runs only if the one before it wrote its row
+    // (changes() = 1), so an unknown or full room writes nothing.
     // The event is encoded here with number 0; SQL puts the allocated number in.
     let mut task = draft.clone().into_task(0);
     let values = TaskValues::of(&task)?;
     let event = event_json(&ChangeEvent::TaskCreated { task: task.clone() })?;
+    let fingerprint = key.map(|_| draft.fingerprint());
     let key_sql = if key.is_some() {
-        "INSERT INTO idempotency_keys (room_id, key, number) \
-         SELECT id, ?, last_number FROM rooms WHERE code = ? AND changes() = 1;"
+        "INSERT INTO idempotency_keys (room_id, key, number, fingerprint) \
+         SELECT id, ?, last_number, ? FROM rooms WHERE code = ? AND changes() = 1;"
     } else {
         ""
     };
     let sql = format!(
-        "{prefix}UPDATE rooms SET last_number = last_number + 1, last_seq = last_seq + 1 WHERE code = ?;
+        "{}UPDATE rooms SET last_number = last_number + 1, last_seq = last_seq + 1 \
+         WHERE code = ? AND (SELECT SUM(n) FROM task_counts WHERE room_id = rooms.id) < ?;
          INSERT INTO tasks (room_id, number, {TASK_SET}) \
          SELECT id, last_number, {TASK_SET_PARAMS} FROM rooms WHERE code = ? AND changes() = 1;
          {key_sql}
          INSERT INTO changes (room_id, seq, at, event) \
          SELECT id, last_seq, ?, json_set(?, '$.task.number', last_number) FROM rooms WHERE code = ? AND changes() = 1;
-         SELECT last_number FROM rooms WHERE code = ? AND changes() = 1;"
+         SELECT last_number FROM rooms WHERE code = ? AND changes() = 1;",
+        prefix.take()
     );
-    let mut query = bind_task(sqlx::query(&sql).bind(code.as_str()), &task, &values).bind(code.as_str());
-    if let Some(key) = key {
-        query = query.bind(key.as_str()).bind(code.as_str());
+    let first = sqlx::query(&sql).bind(code.as_str()).bind(limit_param(quota));
+    let mut query = bind_task(first, &task, &values).bind(code.as_str());
+    if let (Some(key), Some(fingerprint)) = (key, &fingerprint) {
+        query = query.bind(key.as_str()).bind(fingerprint.as_str()).bind(code.as_str());
     }
     let query = query.bind(values.created_at).bind(&event).bind(code.as_str()).bind(code.as_str());
-    let row = query.fetch_optional(&mut *conn).await.map_err(db)?.ok_or_else(|| Error::room_not_found(code))?;
+    let Some(row) = query.fetch_optional(&mut *conn).await.map_err(db)? else {
+        // Nothing was written: the room does not exist, or it is full.
+        let _room = room_id(conn, code, &mut Prefix::none()).await?;
+        return Err(Error::QuotaExceeded { quota: Quota::TasksPerRoom, limit: quota });
+    };
     task.number = row::unsigned(row.try_get(0).map_err(db)?)?;
     Ok(Inserted::Created(task))
+}
+
+/// A quota as bound in SQL (quotas beyond `i64` are no limit).
+fn limit_param(quota: u64) -> i64 {
+    i64::try_from(quota).unwrap_or(i64::MAX)
 }
 
 /// Why a write to task `number` of the room touched no row: the room or the task is gone, or
@@ -286,19 +358,20 @@ async fn update_task(
     task: &Task,
     expected: u64,
     write: TaskWrite,
-    prefix: &str,
+    prefix: &mut Prefix,
 ) -> Result<Task> {
     // One round trip: the conditional update, then — only if it wrote the row — the sequence
     // number and the change; the last statement tells whether the change was appended.
     let values = TaskValues::of(task)?;
     let event = event_json(&ChangeEvent::of_task_write(write, task.clone()))?;
     let sql = format!(
-        "{prefix}UPDATE tasks SET ({TASK_SET}) = ({TASK_SET_PARAMS}) \
+        "{}UPDATE tasks SET ({TASK_SET}) = ({TASK_SET_PARAMS}) \
          WHERE room_id = (SELECT id FROM rooms WHERE code = ?) AND number = ? AND version = ?;
          UPDATE rooms SET last_seq = last_seq + 1 WHERE code = ? AND changes() = 1;
          INSERT INTO changes (room_id, seq, at, event) \
          SELECT id, last_seq, ?, ? FROM rooms WHERE code = ? AND changes() = 1;
-         SELECT changes();"
+         SELECT changes();",
+        prefix.take()
     );
     let appended = bind_task(sqlx::query(&sql), task, &values)
         .bind(code.as_str())
@@ -326,11 +399,12 @@ async fn delete_task(
     number: u64,
     expected: Option<u64>,
     at: OffsetDateTime,
-    prefix: &str,
+    prefix: &mut Prefix,
 ) -> Result<Task> {
     let sql = format!(
-        "{prefix}DELETE FROM tasks WHERE room_id = (SELECT id FROM rooms WHERE code = ?1) AND number = ?2 \
+        "{}DELETE FROM tasks WHERE room_id = (SELECT id FROM rooms WHERE code = ?1) AND number = ?2 \
          AND (?3 IS NULL OR version = ?3) RETURNING {}",
+        prefix.take(),
         TASK_COLUMNS.replace("t.", "")
     );
     let row = sqlx::query(&sql)

@@ -29,12 +29,20 @@ pub struct Migration {
 }
 
 /// Every migration of this crate, oldest first.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    major: 1,
-    description: "rooms, members, tasks, tag index, counters, idempotency keys, change feed",
-    sql: include_str!("../migrations/0001_initial.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        major: 1,
+        description: "rooms, members, tasks, tag index, counters, idempotency keys, change feed",
+        sql: include_str!("../migrations/0001_initial.sql"),
+    },
+    Migration {
+        version: 2,
+        major: 1,
+        description: "the request fingerprint of each idempotency key",
+        sql: include_str!("../migrations/0002_idempotency_fingerprints.sql"),
+    },
+];
 
 /// The schema major version this build reads and writes.
 pub const SCHEMA_MAJOR: i64 = 1;

@@ -195,14 +195,15 @@ impl TaskStore for SqliteStore {
     }
 
     async fn add_member(&self, code: &RoomCode, member: &MemberName, at: OffsetDateTime) -> Result<Room> {
-        match self.write(Op::AddMember(code.clone(), member.clone(), at)).await? {
+        match self.write(Op::AddMember(code.clone(), member.clone(), at, self.inner.options.member_quota())).await? {
             Done::Room(room) => Ok(room),
             other => Err(unexpected(&other)),
         }
     }
 
     async fn insert_task(&self, code: &RoomCode, draft: TaskDraft, key: Option<&IdempotencyKey>) -> Result<Inserted> {
-        match self.write(Op::InsertTask(code.clone(), draft, key.cloned())).await? {
+        let quota = self.inner.options.task_quota();
+        match self.write(Op::InsertTask(code.clone(), draft, key.cloned(), quota)).await? {
             Done::Inserted(inserted) => Ok(inserted),
             other => Err(unexpected(&other)),
         }

@@ -29,7 +29,8 @@ async fn applied(url: &str) -> Vec<(i64, i64)> {
     rows.iter().map(|row| (row.get(0), row.get(1))).collect()
 }
 
-/// A database exactly as schema version 1 left it, with a room, two members and one task.
+/// A database exactly as schema version 1 left it, with a room, two members and one task created
+/// with an idempotency key.
 async fn create_v1_database(url: &str) {
     let mut conn = raw(url).await;
     let mut tx = conn.begin().await.unwrap();
@@ -47,6 +48,7 @@ async fn create_v1_database(url: &str) {
              VALUES (1, 1, x'0190000000007000800000000000002a', 'Old task', 'from v1', 2,
              9223372036854775807, '[\"legacy\"]', 'Bob', 'bob', 0, NULL, 1773144000000000,
              1773144000000000, 1, 'old task', 'old task' || char(10) || 'from v1');
+         INSERT INTO idempotency_keys VALUES (1, 'v1-key', 1);
          INSERT INTO changes VALUES (1, 1, 1773144000000000, '{\"kind\":\"member_joined\",\"member\":\"Bob\"}');",
     )
     .await
@@ -76,6 +78,10 @@ async fn a_version_1_database_opens_upgrades_and_keeps_its_data() {
     );
     assert_eq!(old.tags.iter().map(|t| t.as_str()).collect::<Vec<_>>(), ["legacy"]);
 
+    // A key stored before fingerprints were kept replays whatever the request.
+    let key = taskcore::IdempotencyKey::parse("v1-key").unwrap();
+    let replay = tasks.create_task(&code, &NewTask::titled("anything"), Some(&key)).await.unwrap();
+    assert_eq!(replay, taskcore::Inserted::Replayed(old.clone()));
     let next = tasks.create_task(&code, &NewTask::titled("After the upgrade"), None).await.unwrap();
     assert_eq!(next.task().number, 2, "numbering continues");
     let tagged = TaskQuery::default().tag(taskcore::Tag::parse("legacy").unwrap());

@@ -41,10 +41,11 @@ impl ManualClock {
         *self.now.lock().unwrap_or_else(PoisonError::into_inner) = instant;
     }
 
-    /// Moves the clock forward (or back, for a negative duration) by `by`.
+    /// Moves the clock forward (or back, for a negative duration) by `by`; a move beyond the
+    /// instants `time` can represent leaves the clock where it is.
     pub fn advance(&self, by: Duration) {
         let mut now = self.now.lock().unwrap_or_else(PoisonError::into_inner);
-        *now += by;
+        *now = now.checked_add(by).unwrap_or(*now);
     }
 }
 
@@ -56,8 +57,12 @@ impl Clock for ManualClock {
 
 /// Truncates `instant` to whole microseconds and converts it to UTC: the precision every backend
 /// can store exactly, so a value read back compares equal to the value written.
+///
+/// The conversion is checked: an instant whose UTC form is beyond the years `time` represents
+/// (only near year ±9999) keeps its offset instead of panicking. Validation
+/// ([`check_due_instant`](crate::check_due_instant)) refuses such instants before they get here.
 pub fn to_storage_precision(instant: OffsetDateTime) -> OffsetDateTime {
-    let utc = instant.to_offset(time::UtcOffset::UTC);
+    let utc = instant.checked_to_offset(time::UtcOffset::UTC).unwrap_or(instant);
     let micros = utc.microsecond();
     utc.replace_microsecond(micros).unwrap_or(utc)
 }

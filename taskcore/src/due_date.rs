@@ -1,5 +1,7 @@
 //! Parsing and writing due dates: the three input forms clients send, normalised to a UTC
-//! instant at storage precision.
+//! instant at storage precision, in the years every backend stores and formats
+//! ([`MIN_DUE_YEAR`] to [`MAX_DUE_YEAR`] after conversion to UTC). Every conversion is checked:
+//! no input makes this module panic.
 
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
@@ -7,6 +9,13 @@ use time::{Date, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 
 use crate::clock::to_storage_precision;
 use crate::error::{Error, Result};
+
+/// The earliest year of a due date, in UTC.
+pub const MIN_DUE_YEAR: i32 = 1;
+
+/// The latest year of a due date, in UTC. RFC 3339 (the API's timestamp format) has four-digit
+/// years only.
+pub const MAX_DUE_YEAR: i32 = 9999;
 
 /// What a due date may look like, for error messages and API docs.
 pub const DUE_DATE_FORMATS: &str =
@@ -19,7 +28,10 @@ pub const DUE_DATE_FORMATS: &str =
 /// - `2026-12-01 14:30:00`, `2026-12-01T14:30`, with optional fractional seconds — read as UTC;
 /// - RFC 3339 with an offset (`2026-12-01T14:30:00+02:00`, `…Z`) — converted to UTC.
 ///
-/// The result is truncated to microseconds. `field` names the input in the error.
+/// The result is truncated to microseconds. `field` names the input in the error: text in none
+/// of these forms, or an instant outside the years [`MIN_DUE_YEAR`] to [`MAX_DUE_YEAR`] once
+/// converted to UTC (`-0001-01-01`, `0000-01-01T00:00:00+01:00`, `9999-12-31T23:59:59-01:00`),
+/// is [`Error::Invalid`].
 ///
 /// ```
 /// use taskcore::parse_due_date;
@@ -34,10 +46,10 @@ pub fn parse_due_date(input: &str, field: &'static str) -> Result<OffsetDateTime
         return Err(invalid());
     }
     if let Ok(instant) = OffsetDateTime::parse(text, &Rfc3339) {
-        return Ok(to_storage_precision(instant));
+        return check_due_instant(instant, field);
     }
     if let Ok(date) = Date::parse(text, format_description!("[year]-[month]-[day]")) {
-        return Ok(date.with_time(Time::MIDNIGHT).assume_utc());
+        return check_due_instant(date.with_time(Time::MIDNIGHT).assume_utc(), field);
     }
     let normalised = text.replacen('T', " ", 1).replacen('t', " ", 1);
     let with_seconds = format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
@@ -46,12 +58,38 @@ pub fn parse_due_date(input: &str, field: &'static str) -> Result<OffsetDateTime
     [with_seconds, with_fraction, minutes_only]
         .into_iter()
         .find_map(|format| PrimitiveDateTime::parse(&normalised, format).ok())
-        .map(|naive| to_storage_precision(naive.assume_offset(UtcOffset::UTC)))
         .ok_or_else(invalid)
+        .and_then(|naive| check_due_instant(naive.assume_utc(), field))
+}
+
+/// `instant` in UTC at storage precision, if it falls in the years [`MIN_DUE_YEAR`] to
+/// [`MAX_DUE_YEAR`] there; otherwise [`Error::Invalid`] on `field`. The conversion is checked, so
+/// an instant whose UTC form the `time` crate cannot represent is refused, not a panic.
+///
+/// ```
+/// use time::macros::datetime;
+/// let late = datetime!(9999-12-31 23:59:59 -1);
+/// assert!(taskcore::check_due_instant(late, "due_before").is_err());
+/// let fine = taskcore::check_due_instant(datetime!(9999-12-31 23:59:59 +1), "due_before")?;
+/// assert_eq!(fine, datetime!(9999-12-31 22:59:59 UTC));
+/// # Ok::<(), taskcore::Error>(())
+/// ```
+pub fn check_due_instant(instant: OffsetDateTime, field: &'static str) -> Result<OffsetDateTime> {
+    instant
+        .checked_to_offset(UtcOffset::UTC)
+        .filter(|utc| (MIN_DUE_YEAR..=MAX_DUE_YEAR).contains(&utc.year()))
+        .map(to_storage_precision)
+        .ok_or_else(|| {
+            Error::invalid(
+                field,
+                format!("must fall in the years {MIN_DUE_YEAR} to {MAX_DUE_YEAR} once converted to UTC"),
+            )
+        })
 }
 
 /// Writes an instant as RFC 3339 in UTC (`2026-12-01T12:30:00Z`, with fractional seconds only
-/// when there are any).
+/// when there are any). An instant RFC 3339 cannot express (a year outside 0 to 9999 in UTC,
+/// which validation never lets in) is written as its Unix timestamp in seconds.
 pub fn format_timestamp(instant: OffsetDateTime) -> String {
     TimestampText::new(instant).as_str().to_owned()
 }
@@ -67,16 +105,14 @@ pub struct TimestampText {
 impl TimestampText {
     /// The RFC 3339 text of `instant` in UTC.
     pub fn new(instant: OffsetDateTime) -> Self {
-        let utc = instant.to_offset(UtcOffset::UTC);
         let mut text = Self { bytes: [0; 40], len: 0 };
-        let year = utc.year();
-        if !(0..=9999).contains(&year) {
+        let Some(utc) = instant.checked_to_offset(UtcOffset::UTC).filter(|utc| (0..=9999).contains(&utc.year())) else {
             // Outside RFC 3339: the same fallback as ever, seconds since the epoch.
             text.push_str(&instant.unix_timestamp().to_string());
             return text;
-        }
+        };
         let (hour, minute, second) = utc.to_hms();
-        text.push_digits(year.unsigned_abs(), 4);
+        text.push_digits(utc.year().unsigned_abs(), 4);
         text.push_str("-");
         text.push_digits(u32::from(u8::from(utc.month())), 2);
         text.push_str("-");

@@ -67,6 +67,36 @@ pub enum Error {
         latest: u64,
     },
 
+    /// A create named an idempotency key the room already used for a *different* request (its
+    /// [`RequestFingerprint`](crate::RequestFingerprint) differs). Nothing was written; a new
+    /// request needs a new key.
+    #[error("idempotency key {key} was already used in this room for a different request")]
+    IdempotencyKeyReused {
+        /// The key, as the caller gave it.
+        key: String,
+    },
+
+    /// A create repeated an idempotency key whose task has been deleted since. Nothing was
+    /// written: a key stays used for as long as its room exists, so the deleted task is not
+    /// silently made again; a new key creates it anew.
+    #[error("the task created with idempotency key {key} (number {number}) has been deleted")]
+    IdempotentTaskDeleted {
+        /// The key, as the caller gave it.
+        key: String,
+        /// The number of the deleted task.
+        number: u64,
+    },
+
+    /// A write would take a room beyond one of the store's quotas (see
+    /// [`StoreOptions`](crate::StoreOptions)). Nothing was written.
+    #[error("quota exceeded: at most {limit} {} allowed", .quota.description())]
+    QuotaExceeded {
+        /// Which quota.
+        quota: Quota,
+        /// Its limit.
+        limit: u64,
+    },
+
     /// The storage is unreachable or overloaded right now. The operation may or may not have been
     /// applied if it was a write without an idempotency key; retrying later is reasonable.
     #[error("storage unavailable: {message}")]
@@ -99,6 +129,41 @@ pub enum Error {
         #[source]
         source: Option<BoxError>,
     },
+}
+
+/// A limit a store enforces per room (see [`StoreOptions`](crate::StoreOptions)); named in
+/// [`Error::QuotaExceeded`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Quota {
+    /// Tasks in one room at a time (deleted tasks do not count).
+    TasksPerRoom,
+    /// Members of one room.
+    MembersPerRoom,
+}
+
+impl Quota {
+    /// The stable name of the quota: `tasks_per_room`, `members_per_room`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::TasksPerRoom => "tasks_per_room",
+            Self::MembersPerRoom => "members_per_room",
+        }
+    }
+
+    /// What the quota counts, for messages: `tasks per room`.
+    pub fn description(self) -> &'static str {
+        match self {
+            Self::TasksPerRoom => "tasks per room",
+            Self::MembersPerRoom => "members per room",
+        }
+    }
+}
+
+impl std::fmt::Display for Quota {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 impl Error {

@@ -51,6 +51,7 @@ pub mod changes;
 mod clock;
 mod due_date;
 mod error;
+mod fingerprint;
 mod input;
 mod listing;
 mod manager;
@@ -70,8 +71,11 @@ pub mod conformance;
 pub use cache::{CacheOptions, CacheStats, DEFAULT_CACHE_BYTES, RoomCache};
 pub use changes::{Change, ChangeBatch, ChangeEvent, DEFAULT_CHANGE_RETENTION, MAX_CHANGES_PER_READ};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use due_date::{DUE_DATE_FORMATS, TimestampText, format_timestamp, parse_due_date};
-pub use error::{Error, Result};
+pub use due_date::{
+    DUE_DATE_FORMATS, MAX_DUE_YEAR, MIN_DUE_YEAR, TimestampText, check_due_instant, format_timestamp, parse_due_date,
+};
+pub use error::{Error, Quota, Result};
+pub use fingerprint::RequestFingerprint;
 pub use input::{IdempotencyKey, MAX_IDEMPOTENCY_KEY_LEN, NewTask, TaskPatch, ValidPatch};
 pub use listing::TaskListing;
 pub use manager::{DEFAULT_CHANGES_PER_READ, TaskManager};
@@ -87,6 +91,6 @@ pub use room::{
     ROOM_CODE_ALPHABET, Room, RoomCode, RoomCodeGenerator,
 };
 pub use stats::{PriorityCounts, RoomStats};
-pub use store::{Inserted, StoreOptions, TaskStore};
+pub use store::{DEFAULT_MAX_MEMBERS_PER_ROOM, DEFAULT_MAX_TASKS_PER_ROOM, Inserted, StoreOptions, TaskStore};
 pub use tag::{MAX_TAG_CHARS, MAX_TAGS_PER_TASK, Tag, parse_tags};
 pub use task::{MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS, Task};

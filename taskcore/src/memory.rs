@@ -9,7 +9,8 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use crate::changes::{Change, ChangeBatch, ChangeEvent, TaskWrite, check_since, first_kept_seq};
-use crate::error::{Error, Result};
+use crate::error::{Error, Quota, Result};
+use crate::fingerprint::{RequestFingerprint, replay};
 use crate::input::IdempotencyKey;
 use crate::priority::Priority;
 use crate::query::{TaskPage, TaskQuery};
@@ -32,7 +33,8 @@ struct RoomState {
     last_number: u64,
     changes: VecDeque<Change>,
     last_seq: u64,
-    idempotency: HashMap<IdempotencyKey, u64>,
+    /// Each key used in the room: the task number it created and the request's fingerprint.
+    idempotency: HashMap<IdempotencyKey, (u64, RequestFingerprint)>,
 }
 
 impl RoomState {
@@ -105,9 +107,12 @@ impl TaskStore for MemoryStore {
     }
 
     async fn add_member(&self, code: &RoomCode, member: &MemberName, at: OffsetDateTime) -> Result<Room> {
-        let retention = self.options.retention();
+        let (retention, quota) = (self.options.retention(), self.options.member_quota());
         self.with_room(code, |state| {
             if !state.room.has_member(member) {
+                if state.room.members.len() as u64 >= quota {
+                    return Err(Error::QuotaExceeded { quota: Quota::MembersPerRoom, limit: quota });
+                }
                 state.room.members.push(member.clone());
                 state.append(at, ChangeEvent::MemberJoined { member: member.clone() }, retention);
             }
@@ -116,16 +121,23 @@ impl TaskStore for MemoryStore {
     }
 
     async fn insert_task(&self, code: &RoomCode, draft: TaskDraft, key: Option<&IdempotencyKey>) -> Result<Inserted> {
-        let retention = self.options.retention();
+        let (retention, quota) = (self.options.retention(), self.options.task_quota());
         self.with_room(code, |state| {
-            if let Some(number) = key.and_then(|key| state.idempotency.get(key)) {
-                return state.task(*number).cloned().map(Inserted::Replayed);
+            if let Some(key) = key
+                && let Some((number, fingerprint)) = state.idempotency.get(key)
+            {
+                let created = state.tasks.get(number).cloned();
+                return replay(key, Some(fingerprint.as_str()), &draft.fingerprint(), created, *number);
             }
+            if state.tasks.len() as u64 >= quota {
+                return Err(Error::QuotaExceeded { quota: Quota::TasksPerRoom, limit: quota });
+            }
+            let fingerprint = key.map(|_| draft.fingerprint());
             state.last_number += 1;
             let task = draft.into_task(state.last_number);
             state.tasks.insert(task.number, task.clone());
-            if let Some(key) = key {
-                state.idempotency.insert(key.clone(), task.number);
+            if let (Some(key), Some(fingerprint)) = (key, fingerprint) {
+                state.idempotency.insert(key.clone(), (task.number, fingerprint));
             }
             state.append(task.created_at, ChangeEvent::TaskCreated { task: task.clone() }, retention);
             Ok(Inserted::Created(task))

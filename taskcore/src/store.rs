@@ -1,7 +1,7 @@
 //! The storage contract, for backend authors: [`TaskStore`], the one trait every backend
 //! implements, the [`StoreOptions`] every backend accepts, and the helpers a backend needs to
-//! reproduce the domain's semantics exactly — the [`TaskDraft`] it numbers, the [`TaskWrite`] kind
-//! it records, the derived values it may index ([`SortValue`], [`unix_micros`],
+//! reproduce the domain's semantics exactly — the [`TaskDraft`] it numbers (and fingerprints for
+//! idempotent creates, with the [`replay`] rule), the [`TaskWrite`] kind it records, the derived values it may index ([`SortValue`], [`unix_micros`],
 //! [`NO_DUE_DATE`], [`search_text_of`]), the change-feed rules ([`check_since`],
 //! [`first_kept_seq`]) and the raw [`TaskCounts`] it reports.
 //!
@@ -26,24 +26,75 @@ use crate::task::Task;
 pub use crate::changes::{TaskWrite, check_since, first_kept_seq};
 pub use crate::clock::{from_unix_micros, to_storage_precision, unix_micros};
 pub use crate::error::BoxError;
+pub use crate::fingerprint::replay;
 pub use crate::query::{NO_DUE_DATE, SortValue};
 pub use crate::stats::TaskCounts;
 pub use crate::task::{TaskDraft, search_text_of};
 
+/// The most tasks a room may hold at once unless configured otherwise: far beyond any real
+/// team's room (a room of a few hundred thousand tasks keeps working at speed), low enough that a
+/// script cannot grow one room without bound.
+pub const DEFAULT_MAX_TASKS_PER_ROOM: u64 = 500_000;
+
+/// The most members a room may have unless configured otherwise; every join answers the whole
+/// member list.
+pub const DEFAULT_MAX_MEMBERS_PER_ROOM: u64 = 1_000;
+
 /// Settings every backend honours. Build with [`StoreOptions::default`] and the builder methods,
 /// so that every value is in range.
+///
+/// ```
+/// use taskcore::StoreOptions;
+/// let options = StoreOptions::default().change_retention(50_000).max_tasks_per_room(100_000);
+/// assert_eq!(options.task_quota(), 100_000);
+/// assert_eq!(options.member_quota(), taskcore::store::DEFAULT_MAX_MEMBERS_PER_ROOM);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StoreOptions {
     retention: u64,
+    max_tasks_per_room: u64,
+    max_members_per_room: u64,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        Self { retention: DEFAULT_CHANGE_RETENTION }
+        Self {
+            retention: DEFAULT_CHANGE_RETENTION,
+            max_tasks_per_room: DEFAULT_MAX_TASKS_PER_ROOM,
+            max_members_per_room: DEFAULT_MAX_MEMBERS_PER_ROOM,
+        }
     }
 }
 
 impl StoreOptions {
+    /// With a task quota: the most tasks one room may hold at once (deleted tasks do not count),
+    /// clamped to at least 1; default [`DEFAULT_MAX_TASKS_PER_ROOM`]. A create beyond it is
+    /// [`Error::QuotaExceeded`](crate::Error::QuotaExceeded) with
+    /// [`Quota::TasksPerRoom`](crate::Quota::TasksPerRoom).
+    pub fn max_tasks_per_room(mut self, tasks: u64) -> Self {
+        self.max_tasks_per_room = tasks.max(1);
+        self
+    }
+
+    /// With a member quota: the most members one room may have, owner included, clamped to at
+    /// least 1; default [`DEFAULT_MAX_MEMBERS_PER_ROOM`]. A join beyond it is
+    /// [`Error::QuotaExceeded`](crate::Error::QuotaExceeded) with
+    /// [`Quota::MembersPerRoom`](crate::Quota::MembersPerRoom).
+    pub fn max_members_per_room(mut self, members: u64) -> Self {
+        self.max_members_per_room = members.max(1);
+        self
+    }
+
+    /// The most tasks a room may hold at once (at least 1).
+    pub fn task_quota(&self) -> u64 {
+        self.max_tasks_per_room
+    }
+
+    /// The most members a room may have (at least 1).
+    pub fn member_quota(&self) -> u64 {
+        self.max_members_per_room
+    }
+
     /// With a change retention: how many of the newest changes a room's feed keeps, clamped to at
     /// least 1. Older ones are dropped as new ones are appended; reading from before them is
     /// [`Error::ResyncNeeded`](crate::Error::ResyncNeeded).
@@ -118,20 +169,30 @@ pub trait TaskStore: Send + Sync + std::fmt::Debug {
     /// [`key`](MemberName::key) is there already, and returns the room after it.
     ///
     /// - no such room → `NotFound { what: "room" }`.
-    /// - already a member → the room unchanged; no change appended.
+    /// - already a member → the room unchanged; no change appended (also in a full room).
+    /// - the room has [`StoreOptions::member_quota`] members already →
+    ///   `QuotaExceeded { quota: Quota::MembersPerRoom }`, nothing written. The count and the
+    ///   insert are one atomic step: concurrent joins never take a room beyond the quota.
     /// - added → appended last, with a `MemberJoined` change at `at`.
     async fn add_member(&self, code: &RoomCode, member: &MemberName, at: OffsetDateTime) -> Result<Room>;
 
     /// Stores a new task with the room's next number, which is one more than the highest
     /// number the room ever allocated (deleted tasks included), starting at 1.
     ///
-    /// With `key`: if a task of this room was already created with the same key, nothing is
-    /// written and that task is returned as [`Inserted::Replayed`] (if it has been deleted since,
-    /// `NotFound { what: "task" }`). Checking the key, allocating the number, storing the task,
-    /// remembering the key and appending the `TaskCreated` change happen atomically, so
-    /// concurrent creates with one key make exactly one task.
+    /// With `key`: the store remembers the key, for as long as the room exists, with the task's
+    /// number and the [fingerprint](TaskDraft::fingerprint) of `draft`. If a task of this room
+    /// was already created with the same key, nothing is written and the answer is
+    /// [`replay`]'s: the same fingerprint → that task as [`Inserted::Replayed`]; another
+    /// fingerprint → `IdempotencyKeyReused`; the task deleted since → `IdempotentTaskDeleted`.
+    /// Checking the key, allocating the number, storing the task, remembering the key and
+    /// appending the `TaskCreated` change happen atomically, so concurrent creates with one key
+    /// make exactly one task.
     ///
     /// - no such room → `NotFound { what: "room" }`.
+    /// - the room holds [`StoreOptions::task_quota`] tasks already (a replay is still answered) →
+    ///   `QuotaExceeded { quota: Quota::TasksPerRoom }`, nothing written and no number used.
+    ///   Counting and inserting are one atomic step: concurrent creates never take a room beyond
+    ///   the quota.
     async fn insert_task(&self, code: &RoomCode, draft: TaskDraft, key: Option<&IdempotencyKey>) -> Result<Inserted>;
 
     /// The task with this number.

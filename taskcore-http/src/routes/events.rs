@@ -3,8 +3,12 @@
 //! Each connection follows the store's change feed (so it works across replicas sharing a
 //! store): it reads new changes, sends each as an `event: change` with `id:` = sequence number
 //! (browsers resume with `Last-Event-ID`), then waits until a local write to the room wakes it
-//! or the poll interval passes. A reader that fell behind retention gets `event: resync`.
-//! Streams end when the server starts draining.
+//! or the poll interval passes. A reader that fell behind retention gets `event: resync`, and so
+//! does one that resumes *past the end* of the feed (`since` or `Last-Event-ID` beyond the room's
+//! latest sequence — after a restore or a switch of store): it then follows from the latest
+//! change, and the server logs that once per stream. A failing store is logged when reads start
+//! failing and when they recover, not on every poll. Streams end when the server starts
+//! draining.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -31,7 +35,8 @@ pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct EventParams {
     /// Start after this sequence number; default: the `Last-Event-ID` header, else only changes
-    /// from now on.
+    /// from now on. Beyond the room's latest change: one `resync` event, then changes from the
+    /// latest on.
     pub since: Option<u64>,
 }
 
@@ -50,20 +55,28 @@ pub async fn events(
     let resume = headers.get("last-event-id").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok());
     let since = match params.since.or(resume) {
         Some(since) => since,
-        None => latest(&state, &code).await?,
+        None => latest(&state, &code).await.map_err(ApiError::from)?,
     };
-    let follower = Follower { state: state.clone(), wake: state.subscribe(), code, since, pending: VecDeque::new() };
+    let follower = Follower {
+        state: state.clone(),
+        wake: state.subscribe(),
+        code,
+        since,
+        pending: VecDeque::new(),
+        failing: false,
+    };
     let stream = futures_util::stream::unfold(follower, |mut follower| async move {
         follower.next_event().await.map(|event| (Ok(event), follower))
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
 
-async fn latest(state: &AppState, code: &RoomCode) -> ApiResult<u64> {
+/// The room's latest change sequence number.
+async fn latest(state: &AppState, code: &RoomCode) -> taskcore::Result<u64> {
     match state.tasks.changes(code, 0, Some(1)).await {
         Ok(batch) => Ok(batch.latest),
         Err(taskcore::Error::ResyncNeeded { latest, .. }) => Ok(latest),
-        Err(other) => Err(other.into()),
+        Err(other) => Err(other),
     }
 }
 
@@ -73,6 +86,13 @@ struct Follower {
     code: RoomCode,
     since: u64,
     pending: VecDeque<Event>,
+    /// Whether the last read of the feed failed (so a lasting failure is logged once).
+    failing: bool,
+}
+
+/// The event that tells a reader to reload the room, then follow from `latest`.
+fn resync(latest: u64) -> Event {
+    Event::default().event("resync").id(latest.to_string()).data("{}")
 }
 
 impl Follower {
@@ -85,24 +105,59 @@ impl Follower {
                 return None;
             }
             match self.state.tasks.changes(&self.code, self.since, None).await {
-                Ok(batch) if !batch.changes.is_empty() => {
-                    for change in batch.changes {
-                        self.since = change.seq;
-                        let id = change.seq.to_string();
-                        let data = serde_json::to_string(&ChangeJson::from(change)).unwrap_or_default();
-                        self.pending.push_back(Event::default().event("change").id(id).data(data));
+                Ok(batch) => {
+                    self.recovered();
+                    if !batch.changes.is_empty() {
+                        for change in batch.changes {
+                            self.since = change.seq;
+                            let id = change.seq.to_string();
+                            let data = serde_json::to_string(&ChangeJson::from(change)).unwrap_or_default();
+                            self.pending.push_back(Event::default().event("change").id(id).data(data));
+                        }
+                        continue;
                     }
-                    continue;
                 }
-                Ok(_) => {}
                 Err(taskcore::Error::ResyncNeeded { latest, .. }) => {
+                    self.recovered();
                     self.since = latest;
-                    return Some(Event::default().event("resync").id(latest.to_string()).data("{}"));
+                    return Some(resync(latest));
                 }
+                Err(taskcore::Error::Invalid { field: "since", .. }) => match latest(&self.state, &self.code).await {
+                    Ok(latest) => {
+                        self.recovered();
+                        tracing::info!(
+                            since = self.since,
+                            latest,
+                            "event stream resumed past the end of the room's change feed; sent resync"
+                        );
+                        self.since = latest;
+                        return Some(resync(latest));
+                    }
+                    Err(error) => self.failed(&error.to_string()),
+                },
                 Err(taskcore::Error::NotFound { .. }) => return None,
-                Err(error) => tracing::warn!(%error, room = %self.code, "event stream could not read changes"),
+                Err(error) => self.failed(&error.to_string()),
             }
             self.wait().await;
+        }
+    }
+
+    /// Logs a failed read of the feed when reads start failing; later failures of the same streak
+    /// go to debug, so a lasting outage is not a warning every poll interval per stream.
+    fn failed(&mut self, error: &str) {
+        if self.failing {
+            tracing::debug!(%error, "event stream still cannot read changes");
+        } else {
+            tracing::warn!(%error, "event stream could not read changes; retrying every poll interval");
+            self.failing = true;
+        }
+    }
+
+    /// Logs that reads of the feed work again after failing.
+    fn recovered(&mut self) {
+        if self.failing {
+            tracing::info!("event stream reads changes again");
+            self.failing = false;
         }
     }
 

@@ -65,7 +65,8 @@ pub async fn get_room(
 /// Joins the room in the path; joining twice changes nothing.
 #[utoipa::path(post, path = "/rooms/{code}/join", tag = "rooms", request_body = JoinRoomBody,
     params(("code" = String, Path, description = "Room code")),
-    responses((status = 200, body = JoinedRoom), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = JoinedRoom), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
+        (status = 409, description = "`quota_exceeded`: the room has its limit of members", body = crate::error::ErrorBody)))]
 pub async fn join_room(
     State(state): State<AppState>,
     Path(code): Path<String>,
@@ -76,7 +77,8 @@ pub async fn join_room(
 
 /// Joins the room named in the body (`room_code`).
 #[utoipa::path(post, path = "/rooms/join", tag = "rooms", request_body = JoinRoomBody,
-    responses((status = 200, body = JoinedRoom), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = JoinedRoom), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
+        (status = 409, description = "`quota_exceeded`: the room has its limit of members", body = crate::error::ErrorBody)))]
 pub async fn join_room_by_code(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<JoinRoomBody>,

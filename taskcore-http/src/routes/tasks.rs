@@ -84,11 +84,15 @@ pub async fn list_tasks(
 }
 
 /// Creates a task. With `Idempotency-Key`, a retried request returns the task the first one
-/// made (header `Idempotent-Replayed: true`) instead of a second task.
+/// made (header `Idempotent-Replayed: true`) instead of a second task; the key stays used for as
+/// long as the room exists (another request with it: 422; its task deleted since: 410).
 #[utoipa::path(post, path = "/tasks", tag = "tasks", params(RoomParam,
         ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
     request_body = CreateTaskBody,
-    responses((status = 201, body = TaskMessage), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 201, body = TaskMessage), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "`quota_exceeded`: the room holds its limit of tasks", body = ErrorBody),
+        (status = 410, description = "`idempotent_task_deleted`: the key's task was deleted", body = ErrorBody),
+        (status = 422, description = "`idempotency_key_reused`: the key was used for another request", body = ErrorBody)))]
 pub async fn create_task(
     State(state): State<AppState>,
     Query(param): Query<RoomParam>,

@@ -28,9 +28,11 @@ macro_rules! contract_tests {
             stats_have_the_original_keys,
             get_task_has_etag_and_if_match_guards_writes,
             idempotency_key_makes_create_retry_safe,
+            hostile_input_gets_400_never_500,
             cursor_paging_visits_every_task_once,
             change_feed_follows_a_room,
             event_stream_pushes_changes_as_they_happen,
+            event_stream_resumed_past_the_end_resyncs,
             malformed_requests_get_json_errors,
             health_and_api_describe_the_service,
             listings_and_rooms_revalidate_with_etags,
@@ -291,8 +293,53 @@ pub async fn idempotency_key_makes_create_retry_safe(api: &Target) {
     assert_eq!(second.header("idempotent-replayed"), Some("true"));
     assert_eq!(first.header("idempotent-replayed"), None);
     assert_eq!(api.get(&path).await.json["total_all"], 1);
-    let bad = api.send("POST", &path, &[("idempotency-key", "")], Payload::Json(body)).await;
+    let bad = api.send("POST", &path, &[("idempotency-key", "")], Payload::Json(body.clone())).await;
     assert_eq!(bad.status, 400);
+    // The same key with another body is refused, not answered with the first task.
+    let other = json!({ "title": "something else" });
+    let reused = api.send("POST", &path, &[("idempotency-key", "abc-123")], Payload::Json(other)).await;
+    assert_eq!((reused.status, reused.json["code"].as_str()), (422, Some("idempotency_key_reused")), "{}", reused.text);
+    assert_eq!(reused.json["field"], "Idempotency-Key");
+    // The key of a deleted task is Gone, with a message saying what to do.
+    let id = first.json["task"]["id"].as_u64().unwrap();
+    assert_eq!(api.delete(&format!("/tasks/{id}?room={code}")).await.status, 200);
+    let gone = api.send("POST", &path, &[("idempotency-key", "abc-123")], Payload::Json(body)).await;
+    assert_eq!((gone.status, gone.json["code"].as_str()), (410, Some("idempotent_task_deleted")), "{}", gone.text);
+    assert!(gone.json["error"].as_str().unwrap().contains("new key"), "{}", gone.text);
+    assert_eq!(api.get(&path).await.json["total_all"], 0, "the deleted task is not made again");
+}
+
+/// Dates outside the years 1 to 9999 (after conversion to UTC) and control characters in search
+/// text or a title cursor are 400 naming the parameter — never a 500, on any backend (PostgreSQL
+/// cannot store NUL).
+pub async fn hostile_input_gets_400_never_500(api: &Target) {
+    let code = api.room("alice").await;
+    let task = api.task(&code, json!({ "title": "t" })).await;
+    let id = task["id"].as_u64().unwrap();
+    for bad in ["-0001-01-01", "0000-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", "10000-01-01"] {
+        let create = api.post(&format!("/tasks?room={code}"), json!({ "title": "x", "due_date": bad })).await;
+        assert_eq!((create.status, create.json["field"].as_str()), (400, Some("due_date")), "{bad}: {}", create.text);
+        let update = api.put(&format!("/tasks/{id}?room={code}"), json!({ "due_date": bad })).await;
+        assert_eq!((update.status, update.json["field"].as_str()), (400, Some("due_date")), "{bad}: {}", update.text);
+        let encoded = bad.replace('+', "%2B");
+        for field in ["due_before", "due_after"] {
+            let list = api.get(&format!("/tasks?room={code}&{field}={encoded}")).await;
+            assert_eq!((list.status, list.json["field"].as_str()), (400, Some(field)), "{bad}: {}", list.text);
+        }
+    }
+    for q in ["a%00b", "%00", "x%07y", "%1B%5B31m"] {
+        let list = api.get(&format!("/tasks?room={code}&q={q}")).await;
+        assert_eq!((list.status, list.json["field"].as_str()), (400, Some("q")), "q={q}: {}", list.text);
+    }
+    for text in ["a\0", "\0", "t\u{1b}"] {
+        let sort = taskcore::Sort { key: taskcore::SortKey::Title, dir: taskcore::SortDir::Asc };
+        let cursor = taskcore::Cursor { sort, value: taskcore::store::SortValue::Text(text.to_owned()), number: 1 };
+        let list = api.get(&format!("/tasks?room={code}&sort=title&limit=5&cursor={}", cursor.encode())).await;
+        assert_eq!((list.status, list.json["field"].as_str()), (400, Some("cursor")), "{text:?}: {}", list.text);
+    }
+    let listed = api.get(&format!("/tasks?room={code}")).await;
+    assert_eq!(listed.json["total_all"], 1, "nothing was written: {}", listed.text);
+    assert_eq!(api.get(&format!("/tasks/{id}?room={code}")).await.json["due_date"], task["due_date"]);
 }
 
 pub async fn cursor_paging_visits_every_task_once(api: &Target) {
@@ -355,6 +402,26 @@ pub async fn event_stream_pushes_changes_as_they_happen(api: &Target) {
     assert!(text.contains("id: 2"), "a change made while listening arrives: {text}");
     assert!(!text.contains("\"title\":\"before\""), "without since, only new changes: {text}");
     assert_eq!(api.head_of_get("/rooms/ZZZZ99/events").await.0, 404);
+}
+
+/// A stream resumed past the end of the feed (after a restore, say) gets one `resync` event
+/// carrying the latest sequence, then the changes made after it.
+pub async fn event_stream_resumed_past_the_end_resyncs(api: &Target) {
+    let code = api.room("alice").await;
+    api.task(&code, json!({ "title": "one" })).await;
+    let path = format!("/rooms/{code}/events?since=999999999");
+    let (text, _) = tokio::join!(
+        api.read_stream(&path, std::time::Duration::from_secs(5), |t| t.contains("\"title\":\"two\"")),
+        async {
+            tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+            api.task(&code, json!({ "title": "two" })).await;
+        }
+    );
+    assert_eq!(text.matches("event: resync").count(), 1, "one resync: {text}");
+    let resync = text.find("event: resync").unwrap();
+    assert!(text[resync..].starts_with("event: resync\nid: 1\n"), "the resync carries the latest sequence: {text}");
+    let change = text.find("event: change").expect("the change after the resync arrives");
+    assert!(resync < change && text[change..].contains("id: 2"), "{text}");
 }
 
 pub async fn malformed_requests_get_json_errors(api: &Target) {

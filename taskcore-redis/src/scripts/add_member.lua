@@ -1,9 +1,14 @@
--- Adds a member unless one with the same case-folded key is there.
--- KEYS[1] meta hash; ARGV: base, retention, member key, member name, at (unix micros).
--- Returns {'noroom'} or {'ok', owner, created, member...}.
+-- Adds a member unless one with the same case-folded key is there, or the room has `quota`
+-- members already.
+-- KEYS[1] meta hash; ARGV: base, retention, member key, member name, at (unix micros), quota.
+-- Returns {'noroom'}, {'quota'} or {'ok', owner, created, member...}.
 local meta, base = KEYS[1], ARGV[1]
 if redis.call('EXISTS', meta) == 0 then
   return { 'noroom' }
+end
+if redis.call('HEXISTS', base .. ':mkeys', ARGV[3]) == 0
+  and redis.call('LLEN', base .. ':members') >= tonumber(ARGV[6]) then
+  return { 'quota' }
 end
 if redis.call('HSETNX', base .. ':mkeys', ARGV[3], ARGV[4]) == 1 then
   redis.call('RPUSH', base .. ':members', ARGV[4])

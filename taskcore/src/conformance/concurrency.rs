@@ -1,17 +1,21 @@
 //! Behaviours under concurrent writers: no lost, duplicated or reused numbers, exactly one
-//! winner of a race on a version, one task per idempotency key, stable paging during inserts.
+//! winner of a race on a version, one task per idempotency key, stable paging during inserts,
+//! and a write the store cannot store failing alone.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
+use time::macros::datetime;
 use tokio::task::JoinSet;
 
 use super::StoreFactory;
-use super::support::Ctx;
+use super::support::{Ctx, START};
 use crate::error::Error;
 use crate::input::{IdempotencyKey, NewTask, TaskPatch};
 use crate::patch::Patch;
 use crate::query::TaskQuery;
-use crate::store::Inserted;
+use crate::store::{Inserted, TaskDraft};
 
 /// 100 concurrent creates in one room make 100 tasks numbered exactly 1..=100.
 pub async fn concurrent_creates_are_numbered_densely(factory: &dyn StoreFactory) {
@@ -185,4 +189,72 @@ pub async fn paging_while_inserting_visits_each_task_once(factory: &dyn StoreFac
     inserter.await.unwrap();
     assert!((1..=1000).all(|n| seen.contains(&n)), "every task that existed before paging was visited");
     assert!(seen.iter().all(|n| (1..=1200).contains(n)));
+}
+
+/// A write the store cannot store fails alone. One client sends, in a loop and straight to the
+/// store, a draft due in year −1 (validation never lets one through; RFC 3339 cannot write it)
+/// while 16 writers create 25 tasks each: every honest create succeeds, and every acknowledged
+/// task is stored exactly once. A store that can keep the bad draft may; then it is listed once
+/// too.
+pub async fn a_write_the_store_cannot_store_fails_alone(factory: &dyn StoreFactory) {
+    const WRITERS: usize = 16;
+    const CREATES: usize = 25;
+    let ctx = Ctx::new(factory).await;
+    let room = ctx.room("alice").await;
+    let poison = NewTask::titled("poison").validate(START).unwrap();
+    let poison = TaskDraft { due_date: Some(datetime!(-0001-12-31 23:00:00 UTC)), ..poison };
+    let stop = Arc::new(AtomicBool::new(false));
+    let poisoner = {
+        let (store, code, stop) = (Arc::clone(&ctx.store), room.code.clone(), Arc::clone(&stop));
+        tokio::spawn(async move {
+            let (mut attempts, mut stored) = (0_usize, Vec::new());
+            while !stop.load(Ordering::Relaxed) && attempts < 5_000 {
+                attempts += 1;
+                let draft = TaskDraft { id: uuid::Uuid::now_v7(), ..poison.clone() };
+                if let Ok(inserted) = store.insert_task(&code, draft, None).await {
+                    stored.push(inserted.task().id);
+                }
+                tokio::task::yield_now().await;
+            }
+            (attempts, stored)
+        })
+    };
+    let mut writers = JoinSet::new();
+    for writer in 0..WRITERS {
+        let (tasks, code) = (ctx.tasks.clone(), room.code.clone());
+        writers.spawn(async move {
+            let mut outcomes = Vec::with_capacity(CREATES);
+            for i in 0..CREATES {
+                let input = NewTask::titled(format!("honest {writer}-{i}"));
+                outcomes.push(tasks.create_task(&code, &input, None).await.map(|inserted| inserted.task().id));
+            }
+            outcomes
+        });
+    }
+    let (mut acknowledged, mut failures) = (Vec::new(), Vec::new());
+    while let Some(joined) = writers.join_next().await {
+        for outcome in joined.unwrap() {
+            match outcome {
+                Ok(id) => acknowledged.push(id),
+                Err(error) => failures.push(error.to_string()),
+            }
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let (attempts, poison_stored) = poisoner.await.unwrap();
+    assert!(attempts > 0);
+    assert!(
+        failures.is_empty(),
+        "{} of {} honest creates failed beside the poisoning client, the first with: {}",
+        failures.len(),
+        WRITERS * CREATES,
+        failures[0]
+    );
+    assert_eq!(acknowledged.len(), WRITERS * CREATES);
+    let mut listed: Vec<uuid::Uuid> =
+        ctx.list_all(&room.code, TaskQuery::default().limit(500)).await.iter().map(|t| t.id).collect();
+    listed.sort();
+    let mut expected: Vec<uuid::Uuid> = acknowledged.into_iter().chain(poison_stored).collect();
+    expected.sort();
+    assert_eq!(listed, expected, "every acknowledged task is stored exactly once, and nothing else");
 }

@@ -34,6 +34,7 @@ pub mod changes;
 pub mod concurrency;
 mod guarded;
 pub mod query;
+pub mod quotas;
 pub mod rooms;
 pub mod stats;
 pub mod support;
@@ -109,6 +110,7 @@ macro_rules! conformance_tests {
             tasks::priority_is_case_insensitive_and_validated,
             tasks::due_dates_accept_three_forms_as_utc,
             tasks::bad_due_dates_name_the_accepted_forms,
+            tasks::due_dates_at_the_ends_of_the_range_round_trip,
             tasks::tags_are_normalised,
             tasks::assignee_must_be_a_member,
             tasks::numbers_count_up_per_room,
@@ -126,6 +128,7 @@ macro_rules! conformance_tests {
             tasks::rooms_do_not_share_tasks,
             tasks::idempotent_create_returns_the_original,
             tasks::idempotency_keys_are_scoped_to_a_room,
+            tasks::idempotency_key_with_another_request_is_reused,
             query::default_listing_is_by_number_with_totals,
             query::status_filter,
             query::priority_filter,
@@ -140,6 +143,7 @@ macro_rules! conformance_tests {
             query::limits_are_bounded,
             query::cursor_of_another_sort_is_rejected,
             query::an_empty_room_lists_nothing,
+            query::control_characters_in_search_and_cursors_are_invalid,
             stats::empty_room_stats_are_zero,
             stats::stats_count_by_state_and_priority,
             stats::overdue_follows_the_clock,
@@ -159,6 +163,11 @@ macro_rules! conformance_tests {
             concurrency::concurrent_deletes_have_one_winner,
             concurrency::concurrent_joins_keep_each_member_once,
             concurrency::paging_while_inserting_visits_each_task_once,
+            concurrency::a_write_the_store_cannot_store_fails_alone,
+            quotas::tasks_per_room_quota_is_enforced,
+            quotas::members_per_room_quota_is_enforced,
+            quotas::concurrent_creates_stop_at_the_quota,
+            quotas::concurrent_joins_stop_at_the_quota,
         );
         $crate::conformance_tests!(@once $factory;
             cache::a_cached_reader_sees_every_kind_of_write_at_once,

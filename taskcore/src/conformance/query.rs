@@ -267,3 +267,28 @@ pub async fn an_empty_room_lists_nothing(factory: &dyn StoreFactory) {
     assert!(page.items.is_empty());
     assert_eq!((page.matched, page.total, page.next_cursor), (0, 0, None));
 }
+
+/// Control characters — NUL included, which PostgreSQL text cannot hold — are Invalid in search
+/// text and in a title cursor, whether the cursor came as text or was built by hand; a cursor
+/// with ordinary unusual text still pages.
+pub async fn control_characters_in_search_and_cursors_are_invalid(factory: &dyn StoreFactory) {
+    let ctx = Ctx::new(factory).await;
+    let room = ctx.room("alice").await;
+    let task = ctx.create_titled(&room.code, "a b").await;
+    for text in ["a\0b", "\0", "x\u{7}y", "a\u{1b}[31m", "\u{85}"] {
+        assert_invalid(TaskQuery::from_params([("q", text)], &[]), "q");
+        assert_invalid(SearchText::parse(text), "q");
+        let sort = crate::query::Sort { key: SortKey::Title, dir: SortDir::Asc };
+        let cursor = Cursor { sort, value: crate::store::SortValue::Text(text.to_owned()), number: 1 };
+        assert_invalid(Cursor::decode(&cursor.encode()), "cursor");
+        let query = TaskQuery::default().sort(SortKey::Title, SortDir::Asc).after(cursor);
+        assert_invalid(ctx.tasks.list_tasks(&room.code, &query).await, "cursor");
+    }
+    let sort = crate::query::Sort { key: SortKey::Title, dir: SortDir::Asc };
+    let cursor = Cursor { sort, value: crate::store::SortValue::Text("a \u{a0}é🦀'%_\\".to_owned()), number: 0 };
+    let query =
+        TaskQuery::default().sort(SortKey::Title, SortDir::Asc).after(Cursor::decode(&cursor.encode()).unwrap());
+    assert_eq!(ctx.tasks.list_tasks(&room.code, &query).await.unwrap().items.len(), 0, "'a b' sorts before it");
+    let query = TaskQuery::default().text(SearchText::parse(" A B ").unwrap());
+    assert_eq!(ctx.tasks.list_tasks(&room.code, &query).await.unwrap().items, vec![task]);
+}

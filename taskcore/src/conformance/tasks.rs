@@ -9,6 +9,7 @@ use super::support::{Ctx, START, assert_conflict, assert_invalid, assert_not_fou
 use crate::input::{IdempotencyKey, NewTask, TaskPatch};
 use crate::patch::Patch;
 use crate::priority::Priority;
+use crate::query::{SortDir, SortKey, TaskQuery};
 use crate::store::Inserted;
 
 /// A task made from a title alone gets every default.
@@ -123,6 +124,43 @@ pub async fn bad_due_dates_name_the_accepted_forms(factory: &dyn StoreFactory) {
         }
     }
     assert_eq!(ctx.tasks.list_tasks(&room.code, &Default::default()).await.unwrap().total, 0);
+}
+
+/// Due dates at both ends of the accepted range (years 1 and 9999 in UTC) are stored, read back,
+/// sorted, filtered and recorded in the change feed exactly; one step beyond either end — however
+/// it is written — is Invalid on the field it came in, and nothing is written.
+pub async fn due_dates_at_the_ends_of_the_range_round_trip(factory: &dyn StoreFactory) {
+    let ctx = Ctx::new(factory).await;
+    let room = ctx.room("alice").await;
+    let first = ctx.create(&room.code, NewTask::titled("first").due_date("0001-01-01T00:30:00+00:30")).await;
+    let last = ctx.create(&room.code, NewTask::titled("last").due_date("9999-12-31T23:59:59.999999Z")).await;
+    assert_eq!(first.due_date, Some(datetime!(0001-01-01 00:00:00 UTC)));
+    assert_eq!(last.due_date, Some(datetime!(9999-12-31 23:59:59.999999 UTC)));
+    assert_eq!(ctx.tasks.task(&room.code, first.number).await.unwrap(), first);
+    assert_eq!(ctx.tasks.task(&room.code, last.number).await.unwrap(), last);
+    let by_due = TaskQuery::default().sort(SortKey::Due, SortDir::Desc);
+    assert_eq!(ctx.numbers(&room.code, by_due).await, [last.number, first.number]);
+    let before_last = TaskQuery::default().due_before(datetime!(9999-12-31 23:59:59.999999 UTC));
+    assert_eq!(ctx.numbers(&room.code, before_last).await, [first.number]);
+    let changes = ctx.tasks.changes(&room.code, 0, None).await.unwrap().changes;
+    assert_eq!(changes.len(), 2, "both creates are in the feed and decode");
+    let moved = datetime!(0001-01-01 00:00:00 +01:00);
+    assert_invalid(crate::check_due_instant(moved, "due_after"), "due_after");
+    for bad in ["-0001-01-01", "0000-12-31", "0000-01-01T00:00:00+01:00", "0001-01-01T00:00:00+00:01"]
+        .into_iter()
+        .chain(["9999-12-31T23:59:59-01:00", "9999-12-31T23:30:00-00:31", "10000-01-01"])
+    {
+        let input = NewTask::titled("x").due_date(bad);
+        assert_invalid(ctx.tasks.create_task(&room.code, &input, None).await, "due_date");
+        let patch = TaskPatch { due_date: Patch::Set(bad.to_owned()), ..TaskPatch::default() };
+        assert_invalid(ctx.tasks.update_task(&room.code, first.number, &patch).await, "due_date");
+        for field in ["due_before", "due_after"] {
+            assert_invalid(TaskQuery::from_params([(field, bad)], &[]), field);
+        }
+    }
+    assert_invalid(ctx.tasks.list_tasks(&room.code, &TaskQuery::default().due_after(moved)).await, "due_after");
+    assert_eq!(ctx.tasks.changes(&room.code, 0, None).await.unwrap().latest, 2, "nothing else was written");
+    assert_eq!(ctx.tasks.task(&room.code, first.number).await.unwrap(), first);
 }
 
 /// Tags are trimmed, lowercased, deduplicated and sorted; bad tags are Invalid on `tags`.
@@ -378,7 +416,66 @@ pub async fn idempotent_create_returns_the_original(factory: &dyn StoreFactory) 
     assert_eq!(third.task().number, 2, "another key makes another task");
     assert_eq!(ctx.tasks.list_tasks(&room.code, &Default::default()).await.unwrap().total, 2);
     ctx.tasks.delete_task(&room.code, task.number, None).await.unwrap();
-    assert_not_found(ctx.tasks.create_task(&room.code, &NewTask::titled("once"), Some(&key)).await, "task");
+    match ctx.tasks.create_task(&room.code, &NewTask::titled("once"), Some(&key)).await {
+        Err(crate::Error::IdempotentTaskDeleted { key: used, number }) => {
+            assert_eq!((used.as_str(), number), ("retry-7f3a", task.number));
+        }
+        other => panic!("the key of a deleted task: expected IdempotentTaskDeleted, got {other:?}"),
+    }
+    assert_eq!(ctx.tasks.list_tasks(&room.code, &Default::default()).await.unwrap().total, 1, "not made again");
+}
+
+/// A key names one request: the same request, however it is spelled, replays; a different one
+/// is IdempotencyKeyReused and writes nothing — also after the key's task was deleted, when the
+/// same request is IdempotentTaskDeleted.
+pub async fn idempotency_key_with_another_request_is_reused(factory: &dyn StoreFactory) {
+    let ctx = Ctx::new(factory).await;
+    let room = ctx.room("alice").await;
+    ctx.tasks.join_room(&room.code, "Bob").await.unwrap();
+    let key = IdempotencyKey::parse("create-42").unwrap();
+    let request = NewTask::titled("Ship it").priority("high").due_date("2026-12-01").tags(["b", "a"]).assignee("bob");
+    let created = ctx.tasks.create_task(&room.code, &request, Some(&key)).await.unwrap();
+    let respelled = NewTask::titled(" Ship it ")
+        .priority("HIGH")
+        .due_date("2026-12-01T02:00:00+02:00")
+        .tags(["A", "b"])
+        .assignee("BOB");
+    ctx.clock.advance(Duration::minutes(5));
+    let replayed = ctx.tasks.create_task(&room.code, &respelled, Some(&key)).await.unwrap();
+    assert_eq!(replayed, Inserted::Replayed(created.task().clone()), "the same request, spelled differently");
+    let latest = ctx.tasks.changes(&room.code, 0, None).await.unwrap().latest;
+    let others = [
+        NewTask::titled("Ship it!").priority("high").due_date("2026-12-01").tags(["a", "b"]).assignee("bob"),
+        NewTask::titled("Ship it").priority("low").due_date("2026-12-01").tags(["a", "b"]).assignee("bob"),
+        NewTask::titled("Ship it").priority("high").tags(["a", "b"]).assignee("bob"),
+        NewTask::titled("Ship it").priority("high").due_date("2026-12-01").tags(["a"]).assignee("bob"),
+        NewTask::titled("Ship it").priority("high").due_date("2026-12-01").tags(["a", "b"]),
+        NewTask::titled("Ship it")
+            .priority("high")
+            .due_date("2026-12-01")
+            .tags(["a", "b"])
+            .assignee("bob")
+            .description("x"),
+    ];
+    for other in &others {
+        match ctx.tasks.create_task(&room.code, other, Some(&key)).await {
+            Err(crate::Error::IdempotencyKeyReused { key: used }) => assert_eq!(used, "create-42"),
+            outcome => panic!("{other:?} with a used key: expected IdempotencyKeyReused, got {outcome:?}"),
+        }
+    }
+    assert_eq!(ctx.tasks.changes(&room.code, 0, None).await.unwrap().latest, latest, "nothing written");
+    ctx.tasks.delete_task(&room.code, created.task().number, None).await.unwrap();
+    assert!(matches!(
+        ctx.tasks.create_task(&room.code, &others[0], Some(&key)).await,
+        Err(crate::Error::IdempotencyKeyReused { .. })
+    ));
+    assert!(matches!(
+        ctx.tasks.create_task(&room.code, &respelled, Some(&key)).await,
+        Err(crate::Error::IdempotentTaskDeleted { number: 1, .. })
+    ));
+    let fresh = IdempotencyKey::parse("create-43").unwrap();
+    let again = ctx.tasks.create_task(&room.code, &request, Some(&fresh)).await.unwrap();
+    assert!(matches!(again, Inserted::Created(ref task) if task.number == 2), "a new key creates it anew: {again:?}");
 }
 
 /// The same idempotency key in two rooms makes a task in each.

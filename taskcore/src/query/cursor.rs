@@ -37,7 +37,8 @@ impl Cursor {
     }
 
     /// Reads the text form back. Anything not made by [`Cursor::encode`] is
-    /// [`Error::Invalid`] on field `cursor`.
+    /// [`Error::Invalid`] on field `cursor` — including a title cursor whose text holds control
+    /// characters, which no title has (see [`Cursor::check`]).
     pub fn decode(text: &str) -> Result<Self> {
         let invalid = || Error::invalid("cursor", "is not a cursor returned by a previous page");
         if text.len() > 2048 {
@@ -45,12 +46,20 @@ impl Cursor {
         }
         let bytes = URL_SAFE_NO_PAD.decode(text.trim()).map_err(|_| invalid())?;
         let cursor: Self = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
-        let kind_fits = matches!(
-            (cursor.sort.key, &cursor.value),
-            (SortKey::Title, SortValue::Text(_))
-                | (SortKey::Number | SortKey::Created | SortKey::Due | SortKey::Priority, SortValue::Int(_))
-        );
-        if kind_fits { Ok(cursor) } else { Err(invalid()) }
+        cursor.check()?;
+        Ok(cursor)
+    }
+
+    /// Checks what a cursor made by hand (its fields are public) may get wrong: the kind of its
+    /// value must fit its sort key, and a title value must hold no control characters (titles
+    /// cannot, and PostgreSQL text cannot hold NUL). [`Error::Invalid`] on field `cursor`.
+    pub fn check(&self) -> Result<()> {
+        let invalid = || Error::invalid("cursor", "is not a cursor returned by a previous page");
+        match (self.sort.key, &self.value) {
+            (SortKey::Title, SortValue::Text(text)) if !text.chars().any(char::is_control) => Ok(()),
+            (SortKey::Number | SortKey::Created | SortKey::Due | SortKey::Priority, SortValue::Int(_)) => Ok(()),
+            _ => Err(invalid()),
+        }
     }
 }
 

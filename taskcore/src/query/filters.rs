@@ -49,12 +49,16 @@ impl StatusFilter {
 pub struct SearchText(String);
 
 impl SearchText {
-    /// Validates and case-folds search text: 1 to [`MAX_SEARCH_CHARS`] characters after trimming.
+    /// Validates and case-folds search text: 1 to [`MAX_SEARCH_CHARS`] characters after trimming,
+    /// no control characters (titles cannot hold any, and PostgreSQL text cannot hold NUL).
     pub fn parse(input: &str) -> Result<Self> {
         let text = input.trim().to_lowercase();
         let len = text.chars().count();
         if len == 0 || len > MAX_SEARCH_CHARS {
             return Err(Error::invalid("q", format!("search text must be 1 to {MAX_SEARCH_CHARS} characters")));
+        }
+        if text.chars().any(char::is_control) {
+            return Err(Error::invalid("q", "search text must not contain control characters"));
         }
         Ok(Self(text))
     }

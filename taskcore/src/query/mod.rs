@@ -7,6 +7,7 @@ use std::cmp::Ordering;
 
 use time::OffsetDateTime;
 
+use crate::due_date::check_due_instant;
 use crate::error::{Error, Result};
 use crate::priority::Priority;
 use crate::room::MemberName;
@@ -149,16 +150,23 @@ impl TaskQuery {
         self
     }
 
-    /// Checks the parts that builder methods cannot: the limit range and that the cursor belongs
-    /// to this order.
+    /// Checks the parts that builder methods cannot: the limit range, that the cursor is well
+    /// formed ([`Cursor::check`]) and belongs to this order, and that the due bounds fall in the
+    /// years [`MIN_DUE_YEAR`](crate::MIN_DUE_YEAR) to [`MAX_DUE_YEAR`](crate::MAX_DUE_YEAR) in UTC.
     pub fn check(&self) -> Result<()> {
         if !(1..=MAX_PAGE_LIMIT).contains(&self.limit) {
             return Err(Error::invalid("limit", format!("must be between 1 and {MAX_PAGE_LIMIT}")));
         }
-        if let Some(cursor) = &self.after
-            && cursor.sort != self.sort
-        {
-            return Err(Error::invalid("cursor", "belongs to a listing with another sort order"));
+        if let Some(cursor) = &self.after {
+            cursor.check()?;
+            if cursor.sort != self.sort {
+                return Err(Error::invalid("cursor", "belongs to a listing with another sort order"));
+            }
+        }
+        for (bound, field) in [(self.due_before, "due_before"), (self.due_after, "due_after")] {
+            if let Some(instant) = bound {
+                check_due_instant(instant, field)?;
+            }
         }
         Ok(())
     }
