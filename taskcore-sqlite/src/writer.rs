@@ -235,7 +235,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
         let pool = sqlx::sqlite::SqlitePoolOptions::new().max_connections(1).connect(&url).await.unwrap();
-        crate::schema::migrate(&mut *pool.acquire().await.unwrap()).await.unwrap();
+        crate::schema::migrate(&mut pool.acquire().await.unwrap()).await.unwrap();
         let owner = MemberName::parse("alice").unwrap();
         let room = Room::new(RoomCode::parse(CODE).unwrap(), owner, datetime!(2026-03-10 12:00 UTC));
         assert!(matches!(run(&pool, vec![Op::InsertRoom(room)]).await[..], [Ok(Done::RoomInserted)]));

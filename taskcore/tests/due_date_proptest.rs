@@ -4,6 +4,8 @@
 //! microsecond precision, and every accepted instant survives the encodings backends use (RFC 3339
 //! text, integer microseconds, JSON of a task).
 
+#![allow(clippy::unwrap_used)] // property bodies assert by unwrapping
+
 use proptest::prelude::*;
 use taskcore::store::{from_unix_micros, unix_micros};
 use taskcore::{
