@@ -12,7 +12,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::json;
-use support::{ServerProcess, Target, free_port};
+use support::{ServerProcess, free_port};
 
 /// The binary with exactly these arguments (no `--log` preset), its stderr in a file.
 async fn spawn(args: &[&str], env: &[(&str, &str)]) -> (ServerProcess, String) {
@@ -200,7 +200,7 @@ async fn a_full_redis_refuses_writes_with_507_and_reads_go_on() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let server = ServerProcess::start(&format!("redis://127.0.0.1:{port}"), &[]).await;
-    let api: Target = server.target();
+    let api: support::Target = server.target();
     let code = api.room("alice").await;
     let description = "x".repeat(4000);
     let mut full = None;
