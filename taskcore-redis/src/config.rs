@@ -28,7 +28,14 @@ pub struct RedisConfig {
     response_timeout: Duration,
     operation_timeout: Duration,
     reconnect_retries: usize,
+    scan_step: usize,
 }
+
+/// The default [`RedisConfig::scan_step`].
+pub const DEFAULT_SCAN_STEP: usize = 512;
+
+/// The largest [`RedisConfig::scan_step`] accepted.
+pub const MAX_SCAN_STEP: usize = 4096;
 
 impl RedisConfig {
     /// The settings for `url` (`redis://[user:password@]host:port[/db]`, or `unix:///path`),
@@ -41,6 +48,7 @@ impl RedisConfig {
             response_timeout: Duration::from_secs(2),
             operation_timeout: Duration::from_secs(5),
             reconnect_retries: 2,
+            scan_step: DEFAULT_SCAN_STEP,
         }
     }
 
@@ -86,6 +94,16 @@ impl RedisConfig {
         self
     }
 
+    /// The most index entries or set members one Redis call of a listing looks at (default
+    /// [`DEFAULT_SCAN_STEP`], 1 to [`MAX_SCAN_STEP`]). It bounds how long one listing holds
+    /// Redis, whatever the room size: a listing that must look further makes several calls, and
+    /// other clients are served between them. Smaller steps mean shorter calls and more round
+    /// trips.
+    pub fn scan_step(mut self, entries: usize) -> Self {
+        self.scan_step = entries;
+        self
+    }
+
     /// The URL as given (with its password, if any).
     pub fn url(&self) -> &str {
         &self.url
@@ -117,8 +135,15 @@ impl RedisConfig {
         self.reconnect_retries
     }
 
-    /// Checks the prefix and the URL scheme.
+    pub(crate) fn scan_step_value(&self) -> usize {
+        self.scan_step
+    }
+
+    /// Checks the prefix, the scan step and the URL scheme.
     pub(crate) fn check(&self) -> Result<()> {
+        if !(1..=MAX_SCAN_STEP).contains(&self.scan_step) {
+            return Err(Error::invalid("scan_step", format!("must be between 1 and {MAX_SCAN_STEP}")));
+        }
         let prefix_ok = (1..=64).contains(&self.prefix.len())
             && self.prefix.bytes().all(|b| b.is_ascii_graphic() && b != b'{' && b != b'}');
         if !prefix_ok {
@@ -154,6 +179,7 @@ impl fmt::Debug for RedisConfig {
             .field("response_timeout", &self.response_timeout)
             .field("operation_timeout", &self.operation_timeout)
             .field("reconnect_retries", &self.reconnect_retries)
+            .field("scan_step", &self.scan_step)
             .finish()
     }
 }
@@ -190,5 +216,8 @@ mod tests {
         assert!(RedisConfig::new("http://h").check().is_err());
         assert!(RedisConfig::default().prefix("a{b}").check().is_err());
         assert!(RedisConfig::default().prefix("").check().is_err());
+        assert!(RedisConfig::default().scan_step(0).check().is_err());
+        assert!(RedisConfig::default().scan_step(MAX_SCAN_STEP + 1).check().is_err());
+        assert!(RedisConfig::default().scan_step(1).check().is_ok());
     }
 }

@@ -63,6 +63,31 @@ impl RoomKeys {
     pub(crate) fn pending_due(&self) -> String {
         format!("{}:z:pdue", self.base)
     }
+
+    /// Lex sorted set: every task by the sort value of `key`.
+    pub(crate) fn index(&self, key: SortKey) -> String {
+        format!("{}:z:{}", self.base, index_name(key))
+    }
+
+    /// Set: the numbers of completed (`done`) or pending tasks.
+    pub(crate) fn status_set(&self, done: bool) -> String {
+        format!("{}:s:{}", self.base, if done { "done" } else { "open" })
+    }
+
+    /// Set: the numbers of tasks of the priority with this rank.
+    pub(crate) fn priority_set(&self, rank: u8) -> String {
+        format!("{}:s:p:{rank}", self.base)
+    }
+
+    /// Set: the numbers of tasks carrying `tag`.
+    pub(crate) fn tag_set(&self, tag: &str) -> String {
+        format!("{}:s:tag:{tag}", self.base)
+    }
+
+    /// Set: the numbers of tasks assigned to the member with this case-folded key.
+    pub(crate) fn assignee_set(&self, key: &str) -> String {
+        format!("{}:s:who:{key}", self.base)
+    }
 }
 
 /// The name of the sort index of `key`, as in `{…}:z:<name>`.

@@ -105,10 +105,11 @@
 mod config;
 mod error;
 mod keys;
+mod listing;
 mod record;
 mod script;
 mod snapshot;
 mod store;
 
-pub use config::{DEFAULT_PREFIX, DEFAULT_URL, PREFIX_ENV, RedisConfig, URL_ENV};
+pub use config::{DEFAULT_PREFIX, DEFAULT_SCAN_STEP, DEFAULT_URL, MAX_SCAN_STEP, PREFIX_ENV, RedisConfig, URL_ENV};
 pub use store::RedisStore;

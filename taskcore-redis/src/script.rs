@@ -1,4 +1,4 @@
-//! The Lua scripts of every multi-key write, of listing and of atomic reads (see
+//! The Lua scripts of every multi-key write, of a listing step and of atomic reads (see
 //! [`snapshot`](crate::snapshot)), loaded once per store. Each runs
 //! with `redis::Script`, which sends `EVALSHA` and, when the server answers `NOSCRIPT` (after a
 //! restart or `SCRIPT FLUSH`), loads the script and retries — so a restarted Redis needs no
@@ -15,7 +15,7 @@ pub(crate) struct Scripts {
     pub(crate) insert_task: Script,
     pub(crate) update_task: Script,
     pub(crate) delete_task: Script,
-    pub(crate) list_tasks: Script,
+    pub(crate) list_step: Script,
     pub(crate) read_snapshot: Script,
 }
 
@@ -34,7 +34,7 @@ impl Scripts {
             insert_task: with_lib!("scripts/insert_task.lua"),
             update_task: with_lib!("scripts/update_task.lua"),
             delete_task: with_lib!("scripts/delete_task.lua"),
-            list_tasks: with_lib!("scripts/list_tasks.lua"),
+            list_step: with_lib!("scripts/list_step.lua"),
             read_snapshot: Script::new(include_str!("scripts/read_snapshot.lua")),
         }
     }

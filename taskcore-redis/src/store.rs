@@ -1,7 +1,7 @@
 //! [`RedisStore`]: the [`TaskStore`] over Redis. Writes are one Lua script each (see
-//! `scripts/`); reads are one script (listing) or one `MULTI`/`EXEC` pipeline — every operation
-//! is one round trip once connected. Every call is bounded by the operation timeout and maps
-//! driver failures to `Unavailable` or `Backend`.
+//! `scripts/`); reads are one `MULTI`/`EXEC` pipeline, and listings are bounded steps (see
+//! `listing/`). Every call is bounded by the operation timeout and maps driver failures to
+//! `Unavailable` or `Backend`.
 
 use std::fmt;
 use std::future::Future;
@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{RedisResult, Script};
+use redis::{FromRedisValue, RedisResult, Script};
 use taskcore::store::{TaskCounts, TaskDraft, TaskWrite, check_since, from_unix_micros, replay, unix_micros};
 use taskcore::{
     ChangeBatch, Error, IdempotencyKey, Inserted, MemberName, PriorityCounts, Quota, Result, Room, RoomCode, SortDir,
@@ -20,10 +20,10 @@ use time::OffsetDateTime;
 
 use crate::config::RedisConfig;
 use crate::error::{from_redis, timed_out};
-use crate::keys::{Keys, RoomKeys, SCHEMA_VERSION, index_name};
+use crate::keys::{Keys, RoomKeys, SCHEMA_VERSION};
+use crate::listing;
 use crate::record::{
-    corrupt, cursor_member, encode_instant, from_json, indexed_fields, parse_change, split_at_number, to_json,
-    write_record,
+    corrupt, encode_instant, from_json, indexed_fields, parse_change, split_at_number, to_json, write_record,
 };
 use crate::script::{Reply, Scripts};
 
@@ -127,7 +127,7 @@ impl RedisStore {
         &self.inner.scripts
     }
 
-    fn room_keys(&self, code: &RoomCode) -> RoomKeys {
+    pub(crate) fn room_keys(&self, code: &RoomCode) -> RoomKeys {
         self.inner.keys.room(code)
     }
 
@@ -144,8 +144,30 @@ impl RedisStore {
         }
     }
 
+    /// Runs one command within the operation timeout.
+    pub(crate) async fn query<T: FromRedisValue>(&self, cmd: redis::Cmd) -> Result<T> {
+        let mut conn = self.conn();
+        self.run(async move { cmd.query_async(&mut conn).await }).await
+    }
+
+    /// Runs one pipeline (one round trip; atomic if it was made so) within the operation timeout.
+    pub(crate) async fn query_pipe<T: FromRedisValue>(&self, pipe: redis::Pipeline) -> Result<T> {
+        let mut conn = self.conn();
+        self.run(async move { pipe.query_async(&mut conn).await }).await
+    }
+
+    /// The most index entries or set members one Redis call of a listing looks at.
+    pub(crate) fn scan_step(&self) -> usize {
+        self.inner.config.scan_step_value()
+    }
+
+    /// The listing step script.
+    pub(crate) fn list_step_script(&self) -> &Script {
+        &self.inner.scripts.list_step
+    }
+
     /// Runs a script of the room: `KEYS[1]` is the room's meta hash, `ARGV[1]` its key base.
-    async fn eval(&self, script: &Script, room: &RoomKeys, args: &[String]) -> Result<Reply> {
+    pub(crate) async fn eval(&self, script: &Script, room: &RoomKeys, args: &[String]) -> Result<Reply> {
         let mut invocation = script.key(room.meta());
         invocation.arg(&room.base);
         for arg in args {
@@ -328,33 +350,7 @@ impl TaskStore for RedisStore {
     }
 
     async fn list_tasks(&self, code: &RoomCode, query: &TaskQuery, now: OffsetDateTime) -> Result<TaskPage> {
-        let status = match query.status {
-            StatusFilter::All => "",
-            StatusFilter::Pending => "open",
-            StatusFilter::Completed => "done",
-        };
-        let args = [
-            index_name(query.sort.key).to_owned(),
-            if query.sort.dir == SortDir::Desc { "desc" } else { "asc" }.to_owned(),
-            query.after.as_ref().map(cursor_member).unwrap_or_default(),
-            (u64::from(query.limit) + 1).to_string(),
-            status.to_owned(),
-            query.priority.map(|p| p.rank().to_string()).unwrap_or_default(),
-            query.tag.as_ref().map(|t| t.as_str().to_owned()).unwrap_or_default(),
-            query.assignee.as_ref().map(MemberName::key).unwrap_or_default(),
-            query.text.as_ref().map(|t| t.as_str().to_owned()).unwrap_or_default(),
-            query.due_after.map(encode_instant).unwrap_or_default(),
-            query.due_before.map(encode_instant).unwrap_or_default(),
-            if query.overdue { encode_instant(now) } else { String::new() },
-        ];
-        let reply = self.eval(&self.inner.scripts.list_tasks, &self.room_keys(code), &args).await?;
-        if reply.status() != "ok" {
-            return Err(refusal(&reply, code, 0, 0));
-        }
-        let total = stored_number(reply.get(1), "task total")?;
-        let matched = stored_number(reply.get(2), "match count")?;
-        let rows = reply.rest(3).iter().map(|json| from_json(json)).collect::<Result<Vec<_>>>()?;
-        Ok(TaskPage::from_rows(rows, query, matched, total))
+        listing::list_tasks(self, code, query, now).await
     }
 
     async fn counts(&self, code: &RoomCode, now: OffsetDateTime) -> Result<TaskCounts> {

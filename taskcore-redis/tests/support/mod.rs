@@ -28,8 +28,17 @@ pub fn unique_prefix() -> String {
 /// Opens a store on the shared Redis under `prefix`, panicking with how to get a Redis when
 /// there is none.
 pub async fn open_on_shared(prefix: &str, options: StoreOptions) -> RedisStore {
+    open_on_shared_with(prefix, options, |config| config).await
+}
+
+/// [`open_on_shared`] with more settings (such as a scan step) made by `configure`.
+pub async fn open_on_shared_with(
+    prefix: &str,
+    options: StoreOptions,
+    configure: impl FnOnce(RedisConfig) -> RedisConfig,
+) -> RedisStore {
     let url = shared_url();
-    match RedisStore::open(RedisConfig::new(&url).prefix(prefix), options).await {
+    match RedisStore::open(configure(RedisConfig::new(&url).prefix(prefix)), options).await {
         Ok(store) => store,
         Err(err) => panic!(
             "the Redis tests need a Redis server at {url} ({err}). Start one with \
