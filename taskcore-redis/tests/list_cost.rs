@@ -1,13 +1,14 @@
 //! Listing is answered from the indexes: on a private `redis-server` holding a room of 20,000
 //! tasks, `INFO commandstats` shows that a page of 50 reads about 50 task hashes — in the first
 //! page, in a page from the middle, with filters and in every sort — that a selective filter
-//! starts from its set instead of walking the room, and that statistics read no task hash.
+//! starts from its set instead of walking the room (also under a text search, which runs no
+//! script), and that statistics read no task hash.
 
 mod support;
 
 use std::sync::Arc;
 
-use taskcore::{MemberName, NewTask, Priority, SortDir, SortKey, StoreOptions, TaskManager, TaskQuery};
+use taskcore::{MemberName, NewTask, Priority, SearchText, SortDir, SortKey, StoreOptions, TaskManager, TaskQuery};
 use tokio::task::JoinSet;
 
 use support::{PrivateRedis, open_private};
@@ -107,6 +108,21 @@ async fn a_page_of_50_in_a_room_of_20000_reads_about_50_hashes() {
         let reads = hash_reads(&server).await;
         assert!(reads <= 30, "{what}: read {reads} task hashes for 10 matches");
     }
+
+    // A text search narrowed by a selective filter set reads that set in chunks (SSCAN) and the
+    // fields of its 10 tasks, in plain commands — no script, no walk of the room.
+    reset_stats(&server).await;
+    let query = TaskQuery::default()
+        .assignee(MemberName::parse("bob").unwrap())
+        .text(SearchText::parse("FOR BOB").unwrap())
+        .sort(SortKey::Title, SortDir::Asc);
+    let page = tasks.list_tasks(&room.code, &query).await.unwrap();
+    assert_eq!((page.items.len(), page.matched), (10, 10));
+    assert_eq!(server.command_calls("evalsha").await, 0, "row filters run outside Lua");
+    assert_eq!(server.command_calls("zrangebylex").await, 0, "the search did not walk an index");
+    assert!(server.command_calls("sscan").await >= 1, "the search read bob's set");
+    let reads = hash_reads(&server).await;
+    assert!(reads <= 30, "a search among bob's 10 tasks read {reads} hashes");
 
     // Statistics come from counters and one index count, never from task hashes.
     reset_stats(&server).await;
