@@ -3,7 +3,8 @@
 //! A [`TaskStore`](taskcore::TaskStore) in Redis: the store that several server replicas share.
 //! [`RedisStore`] passes the whole taskcore conformance suite; every write is one atomic Lua
 //! script, listings and statistics are answered from indexes and counters, and a store keeps
-//! working (after `Unavailable` errors while it is down) when Redis restarts.
+//! working (after `Unavailable` errors while it is down) when Redis restarts. No listing holds
+//! Redis for more than a bounded step, however large the room.
 //!
 //! ```no_run
 //! # async fn demo() -> taskcore::Result<()> {
@@ -28,10 +29,10 @@
 //! [`RedisConfig`]: the URL (`redis://[user:password@]host:port[/db]` or `unix:///path`;
 //! `rediss://` is refused with a clear error — TLS is not compiled in, terminate TLS in a proxy),
 //! a key **prefix** (default `taskcore`) so that applications and parallel tests share one
-//! Redis, and timeouts: connect (1 s), response (2 s) and a bound on a whole operation including
-//! reconnection attempts (5 s). [`RedisConfig::from_env`] reads `TASKCORE_REDIS_URL` and
-//! `TASKCORE_REDIS_PREFIX`. [`StoreOptions`](taskcore::StoreOptions) sets the change retention
-//! and the per-room quotas.
+//! Redis, timeouts: connect (1 s), response (2 s) and a bound on a whole operation including
+//! reconnection attempts (5 s), and the scan step of listings (512 entries per Redis call).
+//! [`RedisConfig::from_env`] reads `TASKCORE_REDIS_URL` and `TASKCORE_REDIS_PREFIX`.
+//! [`StoreOptions`](taskcore::StoreOptions) sets the change retention and the per-room quotas.
 //!
 //! ## Key layout
 //!
@@ -62,14 +63,31 @@
 //!
 //! ## Listing and statistics
 //!
-//! One script answers a listing from a consistent snapshot: it walks the sort index of the
-//! query's order from the cursor (`ZRANGEBYLEX`), checks set filters with `SISMEMBER` and the
-//! due-range, overdue and text filters on three fields of the task hash, and reads the JSON of
-//! only the `limit + 1` rows it returns; when the narrowest filter set or due range is small it
-//! orders those candidates instead of walking. `matched` comes from `SCARD`/`SINTERCARD` when
-//! only set filters are used and from counting candidates otherwise. Statistics are the room's
-//! counters plus one `ZLEXCOUNT` over the pending-by-due index. The crate README has the cost
-//! model (one round trip per operation) and benchmark figures.
+//! No Redis call of a listing looks at more than [`RedisConfig::scan_step`] index entries or
+//! set members (512 by default), so one room's listing never holds Redis for long, whatever the
+//! room's size:
+//!
+//! - Filters that are all sets (status, priority, tag, assignee), or none: the `list_step`
+//!   script walks the sort index of the query's order from the cursor (`ZRANGEBYLEX`), checks
+//!   the filter sets with `SISMEMBER` and reads the JSON of only the `limit + 1` rows it
+//!   returns — or, when the smallest filter set is small next to the room, orders that set.
+//!   It usually answers in one atomic call; when it reaches its budget it returns where it
+//!   stopped and is called again from there.
+//! - Filters no index answers (text search, due ranges, overdue): a chunked pass on the client
+//!   over the smallest candidate source (every task, the due range, or a filter set), reading
+//!   in each round trip the next chunk of candidates (`ZRANGEBYLEX … LIMIT`, `SSCAN … COUNT`)
+//!   and only the fields the filters need (`HGET`/`HMGET` of `s`, `due`, `d`, …) — plain
+//!   commands, so other clients run between them — then the JSON of the page's rows.
+//!
+//! A listing made of several calls is still one state of the room: it notes the room's
+//! sequence number before its first read and again with its rows, and when writes came in
+//! between it reads them from the change feed (which holds each written task whole) and judges
+//! those tasks again, so its page and `matched` are exactly those of the room at the later
+//! number; when the feed cannot bridge the gap it lists again (four times at most, then
+//! `Unavailable`). Keyset cursors are exclusive bounds on index members, so pages neither repeat
+//! nor skip a task. `matched` comes from `SCARD`/`SINTERCARD` or the pass; statistics are the
+//! room's counters plus one `ZLEXCOUNT` over the pending-by-due index. The crate README has the
+//! cost model and the benchmark figures.
 //!
 //! ## Atomicity
 //!
@@ -82,8 +100,8 @@
 //! tombstone). Redis runs a script alone and does not roll it back, so each script checks
 //! everything first and only then writes; a refusal (`noroom`, `notask`, `conflict`, `quota`, a
 //! used idempotency key) writes nothing. No operation reads on the client and
-//! writes back. Reads are one script (listing: items and counts from one snapshot) or one
-//! `MULTI`/`EXEC` pipeline.
+//! writes back. Reads are one `MULTI`/`EXEC` pipeline or one snapshot script, and listings the
+//! bounded steps above.
 //!
 //! ## Durability
 //!

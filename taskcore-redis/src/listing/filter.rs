@@ -2,13 +2,34 @@
 //! semantics of [`TaskQuery::matches`]: `d` (completed `1`), `p` (priority rank), `due` (encoded
 //! instant or empty), `tags` (comma-joined), `a` (assignee key) and `s` (the task's case-folded
 //! [`search_text`](taskcore::Task::search_text)). The chunked pass reads only the fields the
-//! query's filters need.
+//! query's filters need, and not those its candidate source already guarantees ([`Implied`]).
 
 use time::OffsetDateTime;
 
 use taskcore::{MemberName, StatusFilter, TaskQuery};
 
 use crate::record::encode_instant;
+
+/// What every candidate of a source passes already.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Implied {
+    /// Nothing (the number index: every task).
+    Nothing,
+    /// The status filter (its status set).
+    Status,
+    /// The priority filter (its priority set).
+    Priority,
+    /// The tag filter (its tag set).
+    Tag,
+    /// The assignee filter (the member's set).
+    Assignee,
+    /// The due filters and overdue: the due-index range they bound, which holds only pending
+    /// tasks for overdue (`pending_only`).
+    DueRange {
+        /// Whether the range is of the pending-by-due index.
+        pending_only: bool,
+    },
+}
 
 /// The filters of one query at one instant, over stored fields.
 #[derive(Debug, Clone)]
@@ -37,18 +58,41 @@ impl RowFilter {
             overdue_at: query.overdue.then(|| encode_instant(now)),
             fields: Vec::new(),
         };
-        let mut need = |field: &'static str, needed: bool| {
-            if needed && !filter.fields.contains(&field) {
-                filter.fields.push(field);
-            }
-        };
-        need("d", filter.status != StatusFilter::All || filter.overdue_at.is_some());
-        need("p", filter.priority.is_some());
-        need("tags", filter.tag.is_some());
-        need("a", filter.assignee.is_some());
-        need("due", filter.due_after.is_some() || filter.due_before.is_some() || filter.overdue_at.is_some());
-        need("s", filter.text.is_some());
+        filter.list_fields();
         filter
+    }
+
+    /// The same filters for candidates read from a source that already guarantees some of them
+    /// (a filter set, or the due range of the due filters): those are not checked again, so
+    /// their fields are not read.
+    pub(crate) fn given(mut self, implied: Implied) -> Self {
+        match implied {
+            Implied::Nothing => {}
+            Implied::Status => self.status = StatusFilter::All,
+            Implied::Priority => self.priority = None,
+            Implied::Tag => self.tag = None,
+            Implied::Assignee => self.assignee = None,
+            Implied::DueRange { pending_only } => {
+                (self.due_after, self.due_before, self.overdue_at) = (None, None, None);
+                if pending_only && self.status == StatusFilter::Pending {
+                    self.status = StatusFilter::All;
+                }
+            }
+        }
+        self.list_fields();
+        self
+    }
+
+    fn list_fields(&mut self) {
+        let wanted = [
+            ("d", self.status != StatusFilter::All || self.overdue_at.is_some()),
+            ("p", self.priority.is_some()),
+            ("tags", self.tag.is_some()),
+            ("a", self.assignee.is_some()),
+            ("due", self.due_after.is_some() || self.due_before.is_some() || self.overdue_at.is_some()),
+            ("s", self.text.is_some()),
+        ];
+        self.fields = wanted.into_iter().filter(|(_, needed)| *needed).map(|(field, _)| field).collect();
     }
 
     /// The hash fields [`admits`](Self::admits) reads, in the order it expects their values.
@@ -98,6 +142,21 @@ mod tests {
                 _ => None,
             })
             .collect()
+    }
+
+    #[test]
+    fn what_a_source_guarantees_is_not_read() {
+        let now = datetime!(2026-03-10 12:00 UTC);
+        let query = TaskQuery::default().due_before(now).status(StatusFilter::Pending).tag(Tag::parse("x").unwrap());
+        assert_eq!(RowFilter::new(&query, now).fields(), ["d", "tags", "due"]);
+        let in_range = RowFilter::new(&query, now).given(Implied::DueRange { pending_only: false });
+        assert_eq!(in_range.fields(), ["d", "tags"]);
+        assert_eq!(RowFilter::new(&query, now).given(Implied::Tag).fields(), ["d", "due"]);
+        let overdue = TaskQuery::default().overdue_only().status(StatusFilter::Pending);
+        assert!(RowFilter::new(&overdue, now).given(Implied::DueRange { pending_only: true }).fields().is_empty());
+        let done_and_overdue = TaskQuery::default().overdue_only().status(StatusFilter::Completed);
+        let filter = RowFilter::new(&done_and_overdue, now).given(Implied::DueRange { pending_only: true });
+        assert!(!filter.admits(&[Some("0".into())]), "the range holds pending tasks only, none completed");
     }
 
     #[tokio::test]

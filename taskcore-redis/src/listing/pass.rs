@@ -7,7 +7,9 @@
 //!    set. The smallest is read. (With no filter set and no due range there is no choice, and
 //!    the first chunk of the number index comes in the same pipeline.)
 //! 2. Round trips of plain commands, each `HGET`/`HMGET` of only the fields the filters need for
-//!    the previous chunk plus the next chunk of candidates (`ZRANGEBYLEX … LIMIT 0 n` or
+//!    the previous chunk (none for what the source guarantees: a set its filter, the due range
+//!    the due filters — so a due range alone is answered by the range) plus the next chunk of
+//!    candidates (`ZRANGEBYLEX … LIMIT 0 n` or
 //!    `SSCAN … COUNT n`, n ≤ the scan step, smaller when tasks are large). No command looks at
 //!    more than one chunk, so other clients run between them. Matching numbers are counted
 //!    (once each: `SSCAN` may repeat a member) and the first `limit + 1` after the cursor kept
@@ -23,16 +25,17 @@
 use std::collections::HashSet;
 
 use redis::{FromRedisValue, Pipeline, Value};
+use taskcore::store::NO_DUE_DATE;
 use taskcore::{Error, Result, RoomCode, StatusFilter, Task, TaskQuery};
 use time::OffsetDateTime;
 
 use super::Listed;
 use super::catch_up::written_between;
-use super::filter::RowFilter;
+use super::filter::{Implied, RowFilter};
 use super::order::{Order, number_in, number_member};
 use super::top::Top;
 use crate::keys::RoomKeys;
-use crate::record::{corrupt, encode_instant, from_json};
+use crate::record::{corrupt, encode_instant, encode_int, from_json};
 use crate::store::RedisStore;
 
 /// Bytes of field values one chunk aims at: the chunk shrinks for tasks with long texts.
@@ -97,27 +100,29 @@ pub(super) fn parse<T: FromRedisValue>(value: Value) -> Result<T> {
 }
 
 /// The filter sets of a query (the sets the write scripts keep per status, priority, tag and
-/// assignee).
-pub(super) fn filter_sets(keys: &RoomKeys, query: &TaskQuery) -> Vec<String> {
+/// assignee), each with the filter its members pass.
+fn filter_sets(keys: &RoomKeys, query: &TaskQuery) -> Vec<(String, Implied)> {
     let mut sets = Vec::new();
     match query.status {
         StatusFilter::All => {}
-        StatusFilter::Pending => sets.push(keys.status_set(false)),
-        StatusFilter::Completed => sets.push(keys.status_set(true)),
+        StatusFilter::Pending => sets.push((keys.status_set(false), Implied::Status)),
+        StatusFilter::Completed => sets.push((keys.status_set(true), Implied::Status)),
     }
     if let Some(priority) = query.priority {
-        sets.push(keys.priority_set(priority.rank()));
+        sets.push((keys.priority_set(priority.rank()), Implied::Priority));
     }
     if let Some(tag) = &query.tag {
-        sets.push(keys.tag_set(tag.as_str()));
+        sets.push((keys.tag_set(tag.as_str()), Implied::Tag));
     }
     if let Some(who) = &query.assignee {
-        sets.push(keys.assignee_set(&who.key()));
+        sets.push((keys.assignee_set(&who.key()), Implied::Assignee));
     }
     sets
 }
 
-/// The due-index range every match of the due filters lies in, as (key, min, max).
+/// The due-index range that holds exactly the tasks passing the due filters (and overdue), as
+/// (key, min, max): members are the encoded due instant, NUL, the padded number, and tasks
+/// without a due date sit at `NO_DUE_DATE`, past every bound.
 fn due_range(keys: &RoomKeys, query: &TaskQuery, now: OffsetDateTime) -> Option<(String, String, String)> {
     if query.due_after.is_none() && query.due_before.is_none() && !query.overdue {
         return None;
@@ -130,7 +135,10 @@ fn due_range(keys: &RoomKeys, query: &TaskQuery, now: OffsetDateTime) -> Option<
         keys.index(taskcore::SortKey::Due)
     };
     let min = query.due_after.map_or_else(|| "-".to_owned(), |after| format!("[{}", encode_instant(after)));
-    let max = upper.map_or_else(|| "+".to_owned(), |before| format!("({}", encode_instant(before)));
+    let max = match upper {
+        Some(before) => format!("({}", encode_instant(before)),
+        None => format!("({}", encode_int(NO_DUE_DATE)),
+    };
     Some((key, min, max))
 }
 
@@ -152,15 +160,7 @@ pub(super) async fn pass(
     wanted: usize,
 ) -> Result<Option<Listed>> {
     let keys = store.room_keys(code);
-    let filter = RowFilter::new(query, now);
     let order = Order::of(query);
-    let mut fields = filter.fields().to_vec();
-    let sort_field = if wanted > 0 { order.field() } else { None };
-    fields.extend(sort_field);
-    if fields.is_empty() {
-        // Only to tell a task from one deleted since its number was read.
-        fields.push("d");
-    }
 
     // 1. The starting state and the smallest candidate source.
     let sets = filter_sets(&keys, query);
@@ -171,7 +171,7 @@ pub(super) async fn pass(
     let only_source = sets.is_empty() && range.is_none();
     let mut pipe = redis::pipe();
     pipe.cmd("HMGET").arg(keys.meta()).arg("seq").arg("total");
-    for set in &sets {
+    for (set, _) in &sets {
         pipe.scard(set);
     }
     if let Some((key, min, max)) = &range {
@@ -185,18 +185,24 @@ pub(super) async fn pass(
     let mut replies = replies.into_iter();
     let (seq, total) = room_state(replies.next().unwrap_or(Value::Nil), code)?;
     let mut size = total;
-    for set in sets {
+    let mut implied = Implied::Nothing;
+    for (set, guarantees) in sets {
         let set_size: u64 = parse(replies.next().unwrap_or(Value::Nil))?;
         if set_size < size {
-            (source, size) = (Source::Set { key: set, cursor: "0".into() }, set_size);
+            (source, size, implied) = (Source::Set { key: set, cursor: "0".into() }, set_size, guarantees);
         }
     }
     if let Some((key, min, max)) = range {
         let range_size: u64 = parse(replies.next().unwrap_or(Value::Nil))?;
-        if range_size < size {
+        if range_size <= size {
+            implied = Implied::DueRange { pending_only: key == keys.pending_due() };
             source = Source::Range { key, min, max };
         }
     }
+    let filter = RowFilter::new(query, now).given(implied);
+    let mut fields = filter.fields().to_vec();
+    let sort_field = if wanted > 0 { order.field() } else { None };
+    fields.extend(sort_field);
     let mut pending: Vec<u64> = Vec::new();
     let mut more = true;
     if only_source {
@@ -209,7 +215,8 @@ pub(super) async fn pass(
     let mut source = more.then_some(source);
     while !pending.is_empty() || source.is_some() {
         let mut pipe = redis::pipe();
-        for number in &pending {
+        let reads = if fields.is_empty() { 0 } else { pending.len() };
+        for number in &pending[..reads] {
             if let [field] = fields[..] {
                 pipe.hget(keys.task(*number), field);
             } else {
@@ -220,15 +227,23 @@ pub(super) async fn pass(
             source.fetch(&mut pipe, chunk);
             chunk
         });
-        let mut replies: Vec<Value> = store.query_pipe(pipe).await?;
+        let mut replies: Vec<Value> =
+            if reads == 0 && asked.is_none() { Vec::new() } else { store.query_pipe(pipe).await? };
         let fetched = asked.and_then(|asked| replies.pop().map(|reply| (reply, asked)));
         let mut bytes = 0;
         let judged = pending.len();
-        for (number, reply) in pending.drain(..).zip(replies) {
-            let values: Vec<Option<String>> =
-                if fields.len() == 1 { vec![parse::<Option<String>>(reply)?] } else { parse(reply)? };
+        let mut replies = replies.into_iter();
+        for number in pending.drain(..) {
+            // With nothing to read, the source vouches for the candidate (it was in the set or
+            // range when that chunk was read).
+            let values: Vec<Option<String>> = match fields[..] {
+                [] => Vec::new(),
+                [_] => vec![parse(replies.next().unwrap_or(Value::Nil))?],
+                _ => parse(replies.next().unwrap_or(Value::Nil))?,
+            };
             bytes += values.iter().flatten().map(String::len).sum::<usize>();
-            if values.iter().all(Option::is_none) || !filter.admits(&values) {
+            let vanished = !values.is_empty() && values.iter().all(Option::is_none);
+            if vanished || !filter.admits(&values) {
                 continue; // deleted since its number was read, or no match
             }
             if !matched.insert(number) || wanted == 0 {
