@@ -17,7 +17,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::error::db_shared;
 use crate::ops::{self, Done, Op};
-use crate::savepoint::{self, Prefix};
+use crate::savepoint::{Name, Prefix};
 
 /// How many operations may wait in the queue before callers wait to enqueue.
 const QUEUE_DEPTH: usize = 4096;
@@ -157,29 +157,30 @@ impl From<sqlx::Error> for Failure {
 ///
 /// Savepoint bookkeeping costs no round trip of its own on the happy path: releasing the
 /// previous operation's savepoint and opening the next one's travel in front of the next
-/// operation's first statement (see [`Prefix`]), and the commit releases the last one. Each
-/// operation's savepoint has its own name, so a rollback reaches that operation's writes only.
+/// operation's first statement (see [`Prefix`]), and the commit releases the last one. An
+/// operation's savepoint is never named like the one still open (see [`Name`]), so a rollback
+/// reaches that operation's writes only.
 async fn run_batch(pool: &SqlitePool, ops: &[Op], retention: u64) -> Result<Vec<Result<Done>>, Failure> {
     let mut conn = pool.acquire().await?;
     let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
     let mut results = Vec::with_capacity(ops.len());
     // The rooms whose feeds this batch appended to, for retention.
     let mut feeds: HashSet<&RoomCode> = HashSet::new();
-    // The operation whose savepoint is open: the last one that succeeded since a rollback.
-    let mut open: Option<usize> = None;
+    // The savepoint that is open: the last successful operation's, unless a rollback came since.
+    let mut open: Option<Name> = None;
     for (i, op) in ops.iter().enumerate() {
-        let mut prefix = Prefix::new(open, i);
+        let own = Name::next(open);
+        let mut prefix = Prefix::new(open, own);
         let result = match ops::apply(&mut tx, op, &mut prefix).await {
             Ok(done) => {
-                open = Some(i);
+                open = Some(own);
                 feeds.extend(op.feed());
                 Ok(done)
             }
             // Nothing of it reached SQLite: the open savepoint stays open.
             Err(error) if !prefix.taken() => Err(error),
             Err(error) => {
-                let name = savepoint::name(i);
-                let undone = sqlx::query(&format!("ROLLBACK TO {name}; RELEASE {name}")).execute(&mut *tx).await;
+                let undone = sqlx::query(own.rollback_sql()).execute(&mut *tx).await;
                 if undone.is_err() {
                     // Its savepoint does not exist: it failed before the savepoint was made, or
                     // the transaction ended. Start over without it.
