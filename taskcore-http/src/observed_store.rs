@@ -54,7 +54,13 @@ impl ObservedStore {
             Ok(_) => "ok",
             Err(taskcore::Error::NotFound { .. }) => "not_found",
             Err(taskcore::Error::Invalid { .. }) => "invalid",
-            Err(taskcore::Error::Conflict { .. } | taskcore::Error::AlreadyExists { .. }) => "conflict",
+            Err(
+                taskcore::Error::Conflict { .. }
+                | taskcore::Error::AlreadyExists { .. }
+                | taskcore::Error::IdempotencyKeyReused { .. }
+                | taskcore::Error::IdempotentTaskDeleted { .. },
+            ) => "conflict",
+            Err(taskcore::Error::QuotaExceeded { .. }) => "quota_exceeded",
             Err(taskcore::Error::Unavailable { .. }) => "unavailable",
             Err(taskcore::Error::StorageFull { .. }) => "storage_full",
             Err(_) => "error",

@@ -134,14 +134,18 @@ impl TaskManager {
         self.store.room(code).await
     }
 
-    /// Adds `member` (field `username`) to the room; joining again changes nothing.
+    /// Adds `member` (field `username`) to the room; joining again changes nothing. A room at its
+    /// member quota answers [`Error::QuotaExceeded`].
     pub async fn join_room(&self, code: &RoomCode, member: &str) -> Result<Room> {
         let member = MemberName::parse(member)?;
         self.store.add_member(code, &member, self.now()).await
     }
 
     /// Creates a task. With an idempotency `key`, repeating the call returns the first task
-    /// ([`Inserted::Replayed`]) instead of making another.
+    /// ([`Inserted::Replayed`]) instead of making another; the key with a different request is
+    /// [`Error::IdempotencyKeyReused`], and once its task is deleted
+    /// [`Error::IdempotentTaskDeleted`]. A room at its task quota answers
+    /// [`Error::QuotaExceeded`] (see [`TaskStore::insert_task`]).
     pub async fn create_task(
         &self,
         code: &RoomCode,
