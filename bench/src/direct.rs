@@ -55,5 +55,11 @@ pub async fn rate(tasks: &TaskManager, workers: u32, seconds: u64, op: Op) -> Me
     }
     #[allow(clippy::cast_precision_loss)]
     let rps = done.load(Ordering::Relaxed) as f64 / seconds.max(1) as f64;
-    Measured { rps, p50_ms: 0.0, p99_ms: 0.0, errors: errors.load(Ordering::Relaxed) }
+    Measured {
+        rps,
+        p50_ms: 0.0,
+        p99_ms: 0.0,
+        errors: errors.load(Ordering::Relaxed),
+        requests: done.load(Ordering::Relaxed),
+    }
 }

@@ -29,24 +29,25 @@ pub fn header(with_original: bool) -> String {
     format!("{head}\n{line}")
 }
 
-/// One line of the main table.
-pub fn line(row: &Row, with_original: bool) -> String {
+/// One line of the main table; a rate from fewer than two rounds of `connections` is marked
+/// `(short)` (see [`Measured::too_short`]).
+pub fn line(row: &Row, with_original: bool, connections: u32) -> String {
+    let rate = |m: &Measured| {
+        let figure = rate(m.rps);
+        if m.too_short(connections) { format!("{figure} (short)") } else { figure }
+    };
     let ours = &row.ours;
-    let mut text = format!("| {} | {} | {:.1} | {} |", row.workload, rate(ours.rps), ours.p99_ms, ours.errors);
+    let mut text = format!("| {} | {} | {:.1} | {} |", row.workload, rate(ours), ours.p99_ms, ours.errors);
     if with_original {
         match &row.original {
-            Some(o) => text.push_str(&format!(
-                " {} | {:.1} | {} | {} |",
-                rate(o.rps),
-                o.p99_ms,
-                o.errors,
-                ratio(ours.rps, o.rps)
-            )),
+            Some(o) => {
+                text.push_str(&format!(" {} | {:.1} | {} | {} |", rate(o), o.p99_ms, o.errors, ratio(ours.rps, o.rps)))
+            }
             None => text.push_str(" — | — | — | — |"),
         }
     }
     match &row.axum {
-        Some(a) => text.push_str(&format!(" {} | {:.1} | {} |", rate(a.rps), a.p99_ms, ratio(ours.rps, a.rps))),
+        Some(a) => text.push_str(&format!(" {} | {:.1} | {} |", rate(a), a.p99_ms, ratio(ours.rps, a.rps))),
         None => text.push_str(" — | — | — |"),
     }
     text
@@ -94,9 +95,10 @@ mod tests {
         assert_eq!(rate(19.25), "19.2");
         assert_eq!(ratio(30.0, 10.0), "3.00×");
         assert_eq!(ratio(1.0, 0.0), "—");
-        let m = Measured { rps: 200.0, p50_ms: 1.0, p99_ms: 2.0, errors: 0 };
+        let m = Measured { rps: 200.0, p50_ms: 1.0, p99_ms: 2.0, errors: 0, requests: 1000 };
         let row = Row { workload: "x".into(), ours: m, original: None, axum: Some(m) };
-        assert_eq!(line(&row, true), "| x | 200 | 2.0 | 0 | — | — | — | — | 200 | 2.0 | 1.00× |");
+        assert_eq!(line(&row, true, 64), "| x | 200 | 2.0 | 0 | — | — | — | — | 200 | 2.0 | 1.00× |");
+        assert_eq!(line(&row, false, 600), "| x | 200 (short) | 2.0 | 0 | 200 (short) | 2.0 | 1.00× |");
         assert_eq!(header(false).lines().count(), 2);
     }
 }

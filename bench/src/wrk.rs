@@ -14,6 +14,9 @@ pub struct Load {
     pub connections: u32,
     /// wrk threads.
     pub threads: u32,
+    /// Seconds after which wrk gives up on a response (counted as an error, its latency
+    /// not recorded).
+    pub timeout: u64,
 }
 
 /// What one wrk run saw.
@@ -27,6 +30,16 @@ pub struct Measured {
     pub p99_ms: f64,
     /// Non-2xx answers plus socket errors (connect, read, write, timeout).
     pub errors: u64,
+    /// Responses completed in the run.
+    pub requests: u64,
+}
+
+impl Measured {
+    /// Whether the run completed fewer than two rounds of its connections: a request took
+    /// about as long as the run, so the rate is mostly start-up and end effects. Run longer.
+    pub fn too_short(&self, connections: u32) -> bool {
+        self.requests < 2 * u64::from(connections)
+    }
 }
 
 /// Checks that wrk is installed.
@@ -47,7 +60,7 @@ pub async fn run(addr: SocketAddr, path: &str, script: Option<&Path>, load: Load
         format!("-d{}s", load.seconds),
         "--latency".to_owned(),
         "--timeout".to_owned(),
-        "5s".to_owned(),
+        format!("{}s", load.timeout.max(1)),
     ]);
     if let Some(script) = script {
         command.arg("-s").arg(script);
@@ -77,6 +90,12 @@ pub fn parse(text: &str) -> Result<Measured, BenchError> {
         p50_ms: number("50%").map_or(0.0, millis),
         p99_ms: number("99%").map_or(0.0, millis),
         errors: non_2xx + socket_errors,
+        requests: text
+            .lines()
+            .map(str::trim)
+            .find(|l| l.contains(" requests in "))
+            .and_then(|l| l.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0),
     })
 }
 
@@ -103,6 +122,8 @@ mod tests {
         assert!((m.p50_ms - 0.812).abs() < 1e-9);
         assert!((m.p99_ms - 1050.0).abs() < 1e-9);
         assert_eq!(m.errors, 12);
+        assert_eq!(m.requests, 1000);
+        assert!(m.too_short(501) && !m.too_short(500));
         assert!(parse("unable to connect").is_err());
     }
 }

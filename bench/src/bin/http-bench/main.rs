@@ -44,6 +44,10 @@ pub(crate) struct Args {
     /// Seconds of unmeasured wrk load on each server before each measured run (0: none).
     #[arg(long, default_value_t = 1)]
     warmup: u64,
+    /// Seconds wrk waits for one response before counting it as an error (its latency then
+    /// goes unrecorded): keep it above the slowest server's latency.
+    #[arg(long, default_value_t = 30)]
+    timeout: u64,
     /// Concurrent connections per wrk run.
     #[arg(long, default_value_t = 64)]
     connections: u32,

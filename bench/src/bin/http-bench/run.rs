@@ -27,7 +27,8 @@ enum Side {
 /// Runs the picked workloads and prints the tables.
 pub(crate) async fn run(args: Args) -> Result<(), BenchError> {
     wrk::check_installed().await?;
-    let load = Load { seconds: args.seconds, connections: args.connections, threads: args.threads };
+    let load =
+        Load { seconds: args.seconds, connections: args.connections, threads: args.threads, timeout: args.timeout };
     let warmup = Load { seconds: args.warmup, ..load };
     let targets = targets::start(&args, args.only.needs_large_room()).await?;
     let scripts = Scripts::new()?;
@@ -47,12 +48,22 @@ pub(crate) async fn run(args: Args) -> Result<(), BenchError> {
     }
     println!("\n{}", table::header(with_original));
     let mut ours = HashMap::new();
+    let mut short = false;
     for workload in Workload::ALL.into_iter().filter(|w| args.only.has(*w) && *w != Workload::Direct) {
         let row = measure(workload, &targets, &scripts, load, warmup).await?;
-        println!("{}", table::line(&row, with_original));
+        println!("{}", table::line(&row, with_original, load.connections));
+        let measured = [Some(&row.ours), row.original.as_ref(), row.axum.as_ref()];
+        short |= measured.into_iter().flatten().any(|m| m.too_short(load.connections));
         ours.insert(workload, row.ours);
     }
     println!("\nload average at end: {}", load_average());
+    if short {
+        println!(
+            "(short): fewer than two rounds of {} connections completed, a request took about as long as the run; \
+         the rate is unreliable, run longer (--seconds)",
+            load.connections
+        );
+    }
     if args.only.has(Workload::Direct) {
         direct_table(&targets, &ours, load).await;
     }
