@@ -126,7 +126,10 @@ async fn run(args: Args) -> Result<(), BenchError> {
     }
     let threshold = config_get(&mut conn, "slowlog-log-slower-than").await?;
     let client = seed::client()?;
-    let matches = seed::listing(&client, &base, &format!("{room}&q={}{}", args.q, args.extra)).await?.0.len();
+    let matches = match seed::listing(&client, &base, &format!("{room}&q={}{}", args.q, args.extra)).await {
+        Ok((tasks, _)) => tasks.len().to_string(),
+        Err(error) => format!("? — the first search failed: {}", report(&error)),
+    };
 
     eprintln!("bystander alone for {} s …", args.baseline_seconds);
     let alone = bystander(&client, &bystander_url, Some(Duration::from_secs(args.baseline_seconds)), None).await?;
@@ -145,13 +148,15 @@ async fn run(args: Args) -> Result<(), BenchError> {
     let during = searches(&client, &search_url, args.requests, args.clients, Some(&bystander_url)).await?.1;
 
     let measured = Measured { searched, before, after, cpu, slow, threshold };
-    print_report(&args, &url, private.as_ref(), seeded, matches, &measured);
+    print_report(&args, &url, private.as_ref(), seeded, &matches, &measured);
     println!(
-        "\nbystander (another room of the same Redis, `GET /tasks?limit=10`, one client): alone {} req/s (p99 {:.1} ms); during the searches {} req/s (p99 {:.1} ms)",
+        "\nbystander (another room of the same Redis, `GET /tasks?limit=10`, one client): alone {} req/s (p99 {:.1} ms, failed: {}); during the searches {} req/s (p99 {:.1} ms, failed: {})",
         rate(alone.rate()),
         alone.percentile_ms(99.0),
+        alone.failures(),
         rate(during.rate()),
-        during.percentile_ms(99.0)
+        during.percentile_ms(99.0),
+        during.failures()
     );
     match private {
         Some(private) => private.stop().await,
@@ -171,14 +176,7 @@ struct Measured {
     threshold: String,
 }
 
-fn print_report(
-    args: &Args,
-    url: &str,
-    private: Option<&PrivateRedis>,
-    seeded: Duration,
-    matches: usize,
-    m: &Measured,
-) {
+fn print_report(args: &Args, url: &str, private: Option<&PrivateRedis>, seeded: Duration, matches: &str, m: &Measured) {
     let requests = f64::from(args.requests.max(1));
     let which = private.map_or_else(
         || format!("{url} (shared: other clients' commands count too)"),
@@ -186,7 +184,7 @@ fn print_report(
     );
     println!("Redis: {which}; room of {} tasks seeded in {:.1} s", args.tasks, seeded.as_secs_f64());
     println!(
-        "`GET /tasks?room=…&q={}{}` ({matches} matches): {} requests from {} client(s), {} req/s; latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        "`GET /tasks?room=…&q={}{}` ({matches} matches): {} requests from {} client(s), {} req/s; latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; failed: {}",
         args.q,
         args.extra,
         args.requests,
@@ -194,7 +192,8 @@ fn print_report(
         rate(m.searched.rate()),
         m.searched.percentile_ms(50.0),
         m.searched.percentile_ms(99.0),
-        m.searched.percentile_ms(100.0)
+        m.searched.percentile_ms(100.0),
+        m.searched.failures()
     );
     println!(
         "\n| Redis command (INFO commandstats) | calls / request | µs / request | µs / call |\n|---|---:|---:|---:|"
