@@ -1,6 +1,6 @@
 //! [`PgConfig`]: which server and schema a [`PgStore`](crate::PgStore) uses and how it connects
-//! — pool size, statement and acquire timeouts, application name — with the password redacted
-//! wherever the configuration is printed.
+//! — pool size, statement and acquire timeouts, application name — set in code or in the URL's
+//! query string ([`PgConfig::from_url`]); the URL (which may hold a password) is never printed.
 
 use std::fmt;
 use std::str::FromStr;
@@ -9,6 +9,34 @@ use std::time::Duration;
 use sqlx::postgres::PgConnectOptions;
 use taskcore::{Error, Result, StoreOptions};
 
+use crate::params;
+
+/// The query parameters [`PgConfig::from_url`] reads (`max_connections` is another name for
+/// `pool_size`, as sqlx calls it).
+pub const URL_PARAMETERS: &[&str] =
+    &["schema", "pool_size", "max_connections", "acquire_timeout", "statement_timeout", "application_name"];
+
+/// The query parameters left in the URL for sqlx (see sqlx's `PgConnectOptions`).
+pub const DRIVER_PARAMETERS: &[&str] = &[
+    "sslmode",
+    "ssl-mode",
+    "sslrootcert",
+    "ssl-root-cert",
+    "ssl-ca",
+    "sslcert",
+    "ssl-cert",
+    "sslkey",
+    "ssl-key",
+    "statement-cache-capacity",
+    "host",
+    "hostaddr",
+    "port",
+    "dbname",
+    "user",
+    "password",
+    "options",
+];
+
 /// The schema a store uses unless configured otherwise.
 pub const DEFAULT_SCHEMA: &str = "taskcore";
 
@@ -16,7 +44,7 @@ pub const DEFAULT_SCHEMA: &str = "taskcore";
 /// `pg_stat_activity`).
 pub const DEFAULT_APPLICATION_NAME: &str = "taskcore";
 
-/// How to open a [`PgStore`](crate::PgStore).
+/// How to open a [`PgStore`](crate::PgStore): in code, or from the URL's query string.
 ///
 /// ```
 /// use std::time::Duration;
@@ -24,14 +52,19 @@ pub const DEFAULT_APPLICATION_NAME: &str = "taskcore";
 /// let config = PgConfig::new("postgres://app:secret@db.internal:5432/tasks")
 ///     .pool_size(20)
 ///     .statement_timeout(Duration::from_secs(5))
-///     .schema("taskcore");
-/// assert_eq!(config.pool_size, 20);
+///     .schema("tasks_eu");
+/// let same = PgConfig::from_url(
+///     "postgres://app:secret@db.internal:5432/tasks?pool_size=20&statement_timeout=5s&schema=tasks_eu",
+/// )?;
+/// assert_eq!(config, same);
 /// assert!(!format!("{config:?}").contains("secret"));
+/// # Ok::<(), taskcore::Error>(())
 /// ```
 #[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PgConfig {
-    /// `postgres://user:password@host:port/database?…` (any parameter libpq-style URLs take
-    /// that sqlx understands, such as `sslmode`).
+    /// `postgres://user:password@host:port/database?…`; query parameters here go to sqlx
+    /// ([`DRIVER_PARAMETERS`], such as `sslmode`).
     pub url: String,
     /// The most connections the store holds (default 10). See the crate README for sizing.
     pub pool_size: u32,
@@ -64,6 +97,38 @@ impl PgConfig {
             application_name: DEFAULT_APPLICATION_NAME.to_owned(),
             store: StoreOptions::default(),
         }
+    }
+
+    /// The settings a URL gives: the defaults of [`PgConfig::new`], then the URL's query
+    /// parameters —
+    ///
+    /// | parameter | example | setting |
+    /// |---|---|---|
+    /// | `schema` | `taskcore` | [`PgConfig::schema`] |
+    /// | `pool_size` (or `max_connections`) | `20` | [`PgConfig::pool_size`] |
+    /// | `acquire_timeout` | `10s`, `500ms` (bare number: seconds) | [`PgConfig::acquire_timeout`] |
+    /// | `statement_timeout` | `30s` (`0` disables it) | [`PgConfig::statement_timeout`] |
+    /// | `application_name` | `replica-2` | [`PgConfig::application_name`] |
+    ///
+    /// sqlx's own parameters ([`DRIVER_PARAMETERS`]: `sslmode`, `sslrootcert`, `options`, …)
+    /// stay in [`PgConfig::url`]. Any other parameter, or a value that does not parse, is
+    /// `Invalid` with a message naming it.
+    pub fn from_url(url: &str) -> Result<Self> {
+        let mut config = Self::new("");
+        config.url = params::split(url).read("postgres://", URL_PARAMETERS, DRIVER_PARAMETERS, |key, value| {
+            match key {
+                "schema" => config.schema = value.to_owned(),
+                "pool_size" | "max_connections" => {
+                    config.pool_size = params::number::<u32>("pool_size", value)?.max(1);
+                }
+                "acquire_timeout" => config.acquire_timeout = params::duration("acquire_timeout", value)?,
+                "statement_timeout" => config.statement_timeout = params::duration("statement_timeout", value)?,
+                "application_name" => config.application_name = value.to_owned(),
+                _ => return Ok(false),
+            }
+            Ok(true)
+        })?;
+        Ok(config)
     }
 
     /// With a pool of at most `connections` (at least 1).
@@ -108,23 +173,17 @@ impl PgConfig {
     ///
     /// - a schema name that is not a plain identifier → `Invalid { field: "schema" }`;
     /// - a URL that does not parse → `Invalid { field: "url" }` (the message never shows the
-    ///   password).
+    ///   URL, which may hold a password).
     pub(crate) fn connect_options(&self) -> Result<PgConnectOptions> {
         check_schema(&self.schema)?;
         let scheme = self.url.split_once("://").map(|(scheme, _)| scheme.to_ascii_lowercase());
         if !matches!(scheme.as_deref(), Some("postgres" | "postgresql")) {
-            return Err(Error::invalid(
-                "url",
-                format!("{} is not a postgres:// or postgresql:// URL", redact(&self.url)),
-            ));
+            return Err(Error::invalid("url", "the URL does not start with postgres:// or postgresql://"));
         }
         let options = PgConnectOptions::from_str(&self.url).map_err(|e| {
             Error::invalid(
                 "url",
-                format!(
-                    "{} is not a PostgreSQL URL ({e}): use postgres://user:password@host:5432/database",
-                    redact(&self.url)
-                ),
+                format!("not a PostgreSQL URL ({e}): use postgres://user:password@host:5432/database"),
             )
         })?;
         let timeout = format!("{}ms", self.statement_timeout.as_millis());
@@ -134,10 +193,12 @@ impl PgConfig {
     }
 }
 
+/// Never the URL itself: it may hold a password. (`taskcore_store::redact_url` shows a URL
+/// with its secrets masked, for logs.)
 impl fmt::Debug for PgConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PgConfig")
-            .field("url", &redact(&self.url))
+            .field("url", &"<hidden>")
             .field("pool_size", &self.pool_size)
             .field("statement_timeout", &self.statement_timeout)
             .field("acquire_timeout", &self.acquire_timeout)
@@ -146,35 +207,6 @@ impl fmt::Debug for PgConfig {
             .field("store", &self.store)
             .finish()
     }
-}
-
-/// `url` with the password (in the user information or a `password=` parameter) replaced by
-/// `***`, for logs and error messages.
-pub fn redact(url: &str) -> String {
-    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
-    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    let authority = match authority.rsplit_once('@') {
-        Some((user_info, host)) => match user_info.split_once(':') {
-            Some((user, _password)) => format!("{user}:***@{host}"),
-            None => authority.to_owned(),
-        },
-        None => authority.to_owned(),
-    };
-    let tail = match tail.split_once('?') {
-        Some((path, query)) => {
-            let params: Vec<String> = query
-                .split('&')
-                .map(|param| match param.split_once('=') {
-                    Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
-                    _ => param.to_owned(),
-                })
-                .collect();
-            format!("{path}?{}", params.join("&"))
-        }
-        None => tail.to_owned(),
-    };
-    if scheme.is_empty() { format!("{authority}{tail}") } else { format!("{scheme}://{authority}{tail}") }
 }
 
 /// Checks that `schema` is a plain lowercase identifier, so that it needs no escaping anywhere
@@ -207,12 +239,6 @@ mod tests {
 
     #[test]
     fn passwords_never_show() {
-        assert_eq!(redact("postgres://app:s3cr%40t@db:5432/tasks"), "postgres://app:***@db:5432/tasks");
-        assert_eq!(
-            redact("postgres://app@db/tasks?password=x&sslmode=require"),
-            "postgres://app@db/tasks?password=***&sslmode=require"
-        );
-        assert_eq!(redact("postgres://db/tasks"), "postgres://db/tasks");
         let config = PgConfig::new("postgres://app:hunter2@db/tasks?password=hunter2");
         assert!(!format!("{config:?}").contains("hunter2"));
         let bad = PgConfig::new("postgres://app:hunter2@db:notaport/tasks").connect_options().unwrap_err();
@@ -239,6 +265,27 @@ mod tests {
         assert_eq!(options.get_options(), Some("-c search_path=tc_x -c statement_timeout=1500ms"));
         assert_eq!(options.get_application_name(), Some("replica-2"));
         assert!(PgConfig::new("mysql://x@db/tasks").connect_options().is_err());
+    }
+
+    #[test]
+    fn url_parameters_set_every_setting() {
+        let config = PgConfig::from_url(
+            "postgres://app@db/tasks?schema=tc_x&max_connections=3&acquire_timeout=2s&statement_timeout=1500ms\
+             &application_name=replica-2&sslmode=disable",
+        )
+        .unwrap();
+        let expected = PgConfig::new("postgres://app@db/tasks?sslmode=disable")
+            .schema("tc_x")
+            .pool_size(3)
+            .acquire_timeout(Duration::from_secs(2))
+            .statement_timeout(Duration::from_millis(1500))
+            .application_name("replica-2");
+        assert_eq!(config, expected);
+        assert_eq!(PgConfig::from_url("postgres://db/x?pool_size=4").unwrap().pool_size, 4);
+        let unknown = PgConfig::from_url("postgres://db/x?shcema=a").unwrap_err().to_string();
+        assert!(unknown.contains("'shcema'") && unknown.contains("schema"), "{unknown}");
+        let bad = PgConfig::from_url("postgres://db/x?acquire_timeout=soon").unwrap_err();
+        assert!(matches!(bad, Error::Invalid { field: "acquire_timeout", .. }), "{bad:?}");
     }
 
     #[test]

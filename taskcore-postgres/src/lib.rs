@@ -66,8 +66,11 @@
 //! one room's writes are serialised (a few hundred microseconds each on a local server); rooms
 //! are small, shared by people, so that is far from a limit.
 //!
-//! Settings beyond the URL go through [`PgConfig`] and [`PgStore::open_with`]. The crate README
-//! documents the schema, operations advice and benchmark figures.
+//! Every setting can be given in the URL's query string
+//! (`postgres://app@db/tasks?schema=tasks_eu&pool_size=20&acquire_timeout=5s`, see
+//! [`PgConfig::from_url`]) or in code through [`PgConfig`] and [`PgStore::open_with`]. To choose
+//! the backend by a URL at run time, use the `taskcore-store` crate. The crate README documents
+//! the schema, operations advice and benchmark figures.
 //!
 //! ## Feature flags
 //!
@@ -75,13 +78,14 @@
 
 mod config;
 mod error;
+mod params;
 mod query;
 mod row;
 mod schema;
 mod store;
 mod write;
 
-pub use config::{DEFAULT_APPLICATION_NAME, DEFAULT_SCHEMA, PgConfig, redact};
+pub use config::{DEFAULT_APPLICATION_NAME, DEFAULT_SCHEMA, DRIVER_PARAMETERS, PgConfig, URL_PARAMETERS};
 pub use schema::{MIGRATIONS, MIGRATIONS_TABLE, Migration, SCHEMA_MAJOR};
 pub use store::PgStore;
 

@@ -37,13 +37,14 @@ struct Inner {
 }
 
 impl PgStore {
-    /// Connects to the server at `url` with default settings (see [`PgConfig::new`]) and
-    /// migrates the `taskcore` schema.
+    /// Connects to the server at `url` with the settings its query string gives and defaults
+    /// for the rest (see [`PgConfig::from_url`]), and migrates the schema (`taskcore` unless
+    /// `?schema=` names another).
     ///
-    /// - an unusable URL → `Invalid { field: "url" }`; an unreachable server → `Unavailable`;
-    ///   a schema of a newer major version → `Backend`.
+    /// - an unusable URL or an unknown or malformed parameter → `Invalid`; an unreachable
+    ///   server → `Unavailable`; a schema of a newer major version → `Backend`.
     pub async fn open(url: &str) -> Result<Self> {
-        Self::open_with(PgConfig::new(url)).await
+        Self::open_with(PgConfig::from_url(url)?).await
     }
 
     /// Connects as `config` says, creates the schema when missing and applies pending

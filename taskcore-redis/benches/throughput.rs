@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use redis::aio::MultiplexedConnection;
-use taskcore::{NewTask, Patch, Priority, SortDir, SortKey, StoreOptions, TaskManager, TaskPatch, TaskQuery};
+use taskcore::{NewTask, Patch, Priority, SortDir, SortKey, TaskManager, TaskPatch, TaskQuery};
 use taskcore_redis::{RedisConfig, RedisStore};
 use tokio::task::JoinSet;
 
@@ -201,7 +201,7 @@ async fn main() {
     let client = redis::Client::open(url.as_str()).expect("url");
     let mut raw = client.get_multiplexed_async_connection().await.expect("raw connection");
     let mut meter = Meter { conn: client.get_multiplexed_async_connection().await.expect("meter connection") };
-    let store = RedisStore::open(RedisConfig::new(&url).prefix("bench"), StoreOptions::default()).await.expect("open");
+    let store = RedisStore::open_with(RedisConfig::new(&url).prefix("bench")).await.expect("open");
     let tasks = TaskManager::new(Arc::new(store));
     let room = tasks.create_room("alice").await.expect("room");
     let code = &room.code;

@@ -1,17 +1,21 @@
 //! [`RedisConfig`]: where the Redis server is, which key prefix (namespace) to use, and the
-//! timeouts that bound every operation. Defaults, then environment variables, then builder
-//! calls; the password in the URL is redacted in `Debug`.
+//! timeouts that bound every operation — set in code or in the URL's query string
+//! ([`RedisConfig::from_url`]); the URL (which may hold a password) is never printed.
 
 use std::fmt;
 use std::time::Duration;
 
-use taskcore::{Error, Result};
+use taskcore::{Error, Result, StoreOptions};
 
-/// The environment variable [`RedisConfig::from_env`] reads the URL from.
-pub const URL_ENV: &str = "TASKCORE_REDIS_URL";
+use crate::params;
 
-/// The environment variable [`RedisConfig::from_env`] reads the key prefix from.
-pub const PREFIX_ENV: &str = "TASKCORE_REDIS_PREFIX";
+/// The query parameters [`RedisConfig::from_url`] reads.
+pub const URL_PARAMETERS: &[&str] =
+    &["prefix", "connect_timeout", "response_timeout", "operation_timeout", "reconnect_retries", "scan_step"];
+
+/// The query parameters left in the URL for the redis driver (`protocol`; `db`, `user` and
+/// `pass` of `unix://` URLs).
+pub const DRIVER_PARAMETERS: &[&str] = &["protocol", "db", "user", "pass"];
 
 /// The key prefix used unless another is set.
 pub const DEFAULT_PREFIX: &str = "taskcore";
@@ -19,7 +23,17 @@ pub const DEFAULT_PREFIX: &str = "taskcore";
 /// The URL used unless another is set.
 pub const DEFAULT_URL: &str = "redis://127.0.0.1:6379";
 
-/// How to reach Redis and how long to wait for it.
+/// How to reach Redis and how long to wait for it: in code, or from the URL's query string.
+///
+/// ```
+/// use std::time::Duration;
+/// use taskcore_redis::RedisConfig;
+/// let config = RedisConfig::new("redis://:secret@cache:6379/0").prefix("myapp").operation_timeout(Duration::from_secs(3));
+/// let same = RedisConfig::from_url("redis://:secret@cache:6379/0?prefix=myapp&operation_timeout=3s")?;
+/// assert_eq!(config, same);
+/// assert!(!format!("{config:?}").contains("secret"));
+/// # Ok::<(), taskcore::Error>(())
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct RedisConfig {
     url: String,
@@ -29,6 +43,7 @@ pub struct RedisConfig {
     operation_timeout: Duration,
     reconnect_retries: usize,
     scan_step: usize,
+    store: StoreOptions,
 }
 
 /// The default [`RedisConfig::scan_step`].
@@ -49,16 +64,39 @@ impl RedisConfig {
             operation_timeout: Duration::from_secs(5),
             reconnect_retries: 2,
             scan_step: DEFAULT_SCAN_STEP,
+            store: StoreOptions::default(),
         }
     }
 
-    /// The defaults, then [`URL_ENV`] and [`PREFIX_ENV`] when set.
-    pub fn from_env() -> Self {
-        let mut config = Self::new(std::env::var(URL_ENV).unwrap_or_else(|_| DEFAULT_URL.to_owned()));
-        if let Ok(prefix) = std::env::var(PREFIX_ENV) {
-            config.prefix = prefix;
-        }
-        config
+    /// The settings a URL gives: the defaults of [`RedisConfig::new`], then the URL's query
+    /// parameters —
+    ///
+    /// | parameter | example | setting |
+    /// |---|---|---|
+    /// | `prefix` | `myapp` | [`RedisConfig::prefix`] |
+    /// | `connect_timeout` | `1s`, `500ms` (bare number: seconds) | [`RedisConfig::connect_timeout`] |
+    /// | `response_timeout` | `2s` | [`RedisConfig::response_timeout`] |
+    /// | `operation_timeout` | `5s` | [`RedisConfig::operation_timeout`] |
+    /// | `reconnect_retries` | `2` | [`RedisConfig::reconnect_retries`] |
+    /// | `scan_step` | `512` | [`RedisConfig::scan_step`] |
+    ///
+    /// The driver's own parameters ([`DRIVER_PARAMETERS`]) stay in the URL. Any other
+    /// parameter, or a value that does not parse, is `Invalid` with a message naming it.
+    pub fn from_url(url: &str) -> Result<Self> {
+        let mut config = Self::new("");
+        config.url = params::split(url).read("redis://", URL_PARAMETERS, DRIVER_PARAMETERS, |key, value| {
+            match key {
+                "prefix" => config.prefix = value.to_owned(),
+                "connect_timeout" => config.connect_timeout = params::duration("connect_timeout", value)?,
+                "response_timeout" => config.response_timeout = params::duration("response_timeout", value)?,
+                "operation_timeout" => config.operation_timeout = params::duration("operation_timeout", value)?,
+                "reconnect_retries" => config.reconnect_retries = params::number("reconnect_retries", value)?,
+                "scan_step" => config.scan_step = params::number("scan_step", value)?,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        })?;
+        Ok(config)
     }
 
     /// With a key prefix: every key this store touches starts with `<prefix>:` or
@@ -104,14 +142,21 @@ impl RedisConfig {
         self
     }
 
-    /// The URL as given (with its password, if any).
+    /// With taskcore store options (change retention).
+    pub fn store_options(mut self, options: StoreOptions) -> Self {
+        self.store = options;
+        self
+    }
+
+    /// The URL as given (with its password, if any; `taskcore_store::redact_url` masks it for
+    /// logs).
     pub fn url(&self) -> &str {
         &self.url
     }
 
-    /// The URL with its password replaced by `***`, for logs.
-    pub fn redacted_url(&self) -> String {
-        redact(&self.url)
+    /// The store options.
+    pub fn options(&self) -> StoreOptions {
+        self.store
     }
 
     /// The key prefix.
@@ -157,9 +202,8 @@ impl RedisConfig {
                 "rediss:// (TLS) is not supported by this build of taskcore-redis; use redis:// on a private \
                  network or a TLS-terminating proxy (stunnel, a sidecar) in front of Redis",
             )),
-            _ => {
-                Err(Error::invalid("url", format!("must start with redis:// or unix://, got {}", self.redacted_url())))
-            }
+            Some(other) => Err(Error::invalid("url", format!("must start with redis:// or unix://, not {other}://"))),
+            None => Err(Error::invalid("url", "must start with redis:// or unix://")),
         }
     }
 }
@@ -170,28 +214,21 @@ impl Default for RedisConfig {
     }
 }
 
+/// Never the URL itself: it may hold a password. (`taskcore_store::redact_url` shows a URL
+/// with its secrets masked, for logs.)
 impl fmt::Debug for RedisConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisConfig")
-            .field("url", &self.redacted_url())
+            .field("url", &"<hidden>")
             .field("prefix", &self.prefix)
             .field("connect_timeout", &self.connect_timeout)
             .field("response_timeout", &self.response_timeout)
             .field("operation_timeout", &self.operation_timeout)
             .field("reconnect_retries", &self.reconnect_retries)
             .field("scan_step", &self.scan_step)
+            .field("store", &self.store)
             .finish()
     }
-}
-
-/// `scheme://user:secret@host` → `scheme://user:***@host`.
-fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
-    let (authority, path) = rest.split_once('/').map_or((rest, None), |(a, p)| (a, Some(p)));
-    let Some((credentials, host)) = authority.rsplit_once('@') else { return url.to_owned() };
-    let user = credentials.split_once(':').map_or("", |(user, _)| user);
-    let path = path.map(|p| format!("/{p}")).unwrap_or_default();
-    format!("{scheme}://{user}:***@{host}{path}")
 }
 
 #[cfg(test)]
@@ -199,13 +236,33 @@ mod tests {
     use super::*;
 
     #[test]
-    fn debug_redacts_the_password() {
+    fn debug_never_shows_the_password() {
         let config = RedisConfig::new("redis://app:s3cret@cache:6379/2");
         let shown = format!("{config:?}");
         assert!(!shown.contains("s3cret"), "{shown}");
-        assert!(shown.contains("redis://app:***@cache:6379/2"), "{shown}");
-        assert_eq!(redact("redis://:pw@h:1"), "redis://:***@h:1");
-        assert_eq!(redact("redis://h:1/0"), "redis://h:1/0");
+        let refused = RedisConfig::new("http://app:s3cret@cache").check().unwrap_err().to_string();
+        assert!(!refused.contains("s3cret"), "{refused}");
+    }
+
+    #[test]
+    fn url_parameters_set_every_setting() {
+        let config = RedisConfig::from_url(
+            "redis://h:1/2?prefix=a%2Bb&connect_timeout=100ms&response_timeout=3&operation_timeout=1m\
+             &reconnect_retries=0&scan_step=64&protocol=resp3",
+        )
+        .unwrap();
+        let expected = RedisConfig::new("redis://h:1/2?protocol=resp3")
+            .prefix("a+b")
+            .connect_timeout(Duration::from_millis(100))
+            .response_timeout(Duration::from_secs(3))
+            .operation_timeout(Duration::from_secs(60))
+            .reconnect_retries(0)
+            .scan_step(64);
+        assert_eq!(config, expected);
+        let unknown = RedisConfig::from_url("redis://h?prefx=a").unwrap_err().to_string();
+        assert!(unknown.contains("'prefx'") && unknown.contains("prefix"), "{unknown}");
+        let bad = RedisConfig::from_url("redis://h?reconnect_retries=many").unwrap_err();
+        assert!(matches!(bad, Error::Invalid { field: "reconnect_retries", .. }), "{bad:?}");
     }
 
     #[test]

@@ -9,11 +9,11 @@
 //! ```no_run
 //! # async fn demo() -> taskcore::Result<()> {
 //! use std::sync::Arc;
-//! use taskcore::{NewTask, StoreOptions, TaskManager, TaskQuery};
+//! use taskcore::{NewTask, TaskManager, TaskQuery};
 //! use taskcore_redis::{RedisConfig, RedisStore};
 //!
-//! let config = RedisConfig::new("redis://127.0.0.1:6379/0").prefix("myapp");
-//! let store = RedisStore::open(config, StoreOptions::default()).await?;
+//! let store = RedisStore::open("redis://127.0.0.1:6379/0?prefix=myapp").await?;
+//! // or, in code: RedisStore::open_with(RedisConfig::new("redis://127.0.0.1:6379/0").prefix("myapp"))
 //! let tasks = TaskManager::new(Arc::new(store));
 //!
 //! let room = tasks.create_room("alice").await?;
@@ -30,9 +30,12 @@
 //! `rediss://` is refused with a clear error — TLS is not compiled in, terminate TLS in a proxy),
 //! a key **prefix** (default `taskcore`) so that applications and parallel tests share one
 //! Redis, timeouts: connect (1 s), response (2 s) and a bound on a whole operation including
-//! reconnection attempts (5 s), and the scan step of listings (512 entries per Redis call).
-//! [`RedisConfig::from_env`] reads `TASKCORE_REDIS_URL` and `TASKCORE_REDIS_PREFIX`.
-//! [`StoreOptions`](taskcore::StoreOptions) sets the change retention and the per-room quotas.
+//! reconnection attempts (5 s), and the scan step of listings (512 entries per Redis call). Each
+//! can also be a query parameter of the URL
+//! (`redis://cache:6379/0?prefix=myapp&operation_timeout=3s`, see [`RedisConfig::from_url`]),
+//! which is what [`RedisStore::open`] reads. [`StoreOptions`](taskcore::StoreOptions) (change
+//! retention, per-room quotas) goes through [`RedisConfig::store_options`]. To choose the backend
+//! by a URL at run time, use the `taskcore-store` crate.
 //!
 //! ## Key layout
 //!
@@ -124,10 +127,13 @@ mod config;
 mod error;
 mod keys;
 mod listing;
+mod params;
 mod record;
 mod script;
 mod snapshot;
 mod store;
 
-pub use config::{DEFAULT_PREFIX, DEFAULT_SCAN_STEP, DEFAULT_URL, MAX_SCAN_STEP, PREFIX_ENV, RedisConfig, URL_ENV};
+pub use config::{
+    DEFAULT_PREFIX, DEFAULT_SCAN_STEP, DEFAULT_URL, DRIVER_PARAMETERS, MAX_SCAN_STEP, RedisConfig, URL_PARAMETERS,
+};
 pub use store::RedisStore;

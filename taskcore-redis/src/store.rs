@@ -54,6 +54,14 @@ impl fmt::Debug for RedisStore {
 }
 
 impl RedisStore {
+    /// Connects to the Redis at `url` with the settings its query string gives and defaults for
+    /// the rest (see [`RedisConfig::from_url`]): `redis://127.0.0.1:6379/0?prefix=myapp`.
+    /// Errors as for [`RedisStore::open_with`]; an unknown or malformed parameter is
+    /// `Invalid`.
+    pub async fn open(url: &str) -> Result<Self> {
+        Self::open_with(RedisConfig::from_url(url)?).await
+    }
+
     /// Connects to the Redis of `config` and checks the schema version of its prefix (writing
     /// it on first use).
     ///
@@ -62,10 +70,10 @@ impl RedisStore {
     /// - the prefix holds data of a newer major schema version → `Backend`.
     ///
     /// The connection reconnects by itself: after a Redis restart the same store works again.
-    pub async fn open(config: RedisConfig, options: StoreOptions) -> Result<Self> {
+    pub async fn open_with(config: RedisConfig) -> Result<Self> {
         config.check()?;
-        let client = redis::Client::open(config.url())
-            .map_err(|e| Error::invalid("url", format!("{} is not a Redis URL: {e}", config.redacted_url())))?;
+        let client =
+            redis::Client::open(config.url()).map_err(|e| Error::invalid("url", format!("not a Redis URL: {e}")))?;
         let manager_config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(config.connect_timeout_value()))
             .set_response_timeout(Some(config.response_timeout_value()))
@@ -76,7 +84,7 @@ impl RedisStore {
             inner: Arc::new(Inner {
                 conn,
                 keys: Keys::new(config.key_prefix()),
-                options,
+                options: config.options(),
                 scripts: Scripts::new(),
                 config,
             }),

@@ -137,9 +137,7 @@ async fn a_down_redis_at_open_is_unavailable_not_a_hang() {
     let config = RedisConfig::new(server.url())
         .connect_timeout(Duration::from_millis(300))
         .operation_timeout(Duration::from_secs(2));
-    let opened = tokio::time::timeout(BOUND, RedisStore::open(config, StoreOptions::default()))
-        .await
-        .expect("open must not hang");
+    let opened = tokio::time::timeout(BOUND, RedisStore::open_with(config)).await.expect("open must not hang");
     assert!(matches!(opened, Err(Error::Unavailable { .. })), "open against a dead redis: {opened:?}");
 }
 

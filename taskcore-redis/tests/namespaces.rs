@@ -34,8 +34,7 @@ async fn a_newer_schema_major_is_refused() {
     assert_eq!(stored, "1", "open writes the layout version of a fresh prefix");
 
     let _: () = redis::cmd("SET").arg(format!("{prefix}:schema")).arg("2.0").query_async(&mut conn).await.unwrap();
-    let refused =
-        RedisStore::open(RedisConfig::new(support::shared_url()).prefix(&prefix), StoreOptions::default()).await;
+    let refused = RedisStore::open_with(RedisConfig::new(support::shared_url()).prefix(&prefix)).await;
     match refused {
         Err(Error::Backend { message, .. }) => {
             assert!(message.contains("newer") && message.contains("upgrade"), "{message}")

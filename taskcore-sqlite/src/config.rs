@@ -1,10 +1,19 @@
 //! [`SqliteConfig`]: where the database is and how it is opened — durability, busy timeout,
-//! read pool size, group-commit batch size — with defaults safe for production.
+//! read pool size, group-commit batch size — with defaults safe for production, set in code or
+//! in the URL's query string ([`SqliteConfig::from_url`]).
 
 use std::str::FromStr;
 use std::time::Duration;
 
-use taskcore::StoreOptions;
+use taskcore::{Error, Result, StoreOptions};
+
+use crate::params;
+
+/// The query parameters [`SqliteConfig::from_url`] reads.
+pub const URL_PARAMETERS: &[&str] = &["durability", "busy_timeout", "read_connections", "max_batch"];
+
+/// The query parameters left in the URL for sqlx (see sqlx's `SqliteConnectOptions`).
+pub const DRIVER_PARAMETERS: &[&str] = &["mode", "cache", "immutable", "vfs"];
 
 /// A setting that does not parse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -47,7 +56,7 @@ impl FromStr for Durability {
     }
 }
 
-/// How to open a [`SqliteStore`](crate::SqliteStore).
+/// How to open a [`SqliteStore`](crate::SqliteStore): in code, or from the URL's query string.
 ///
 /// ```
 /// use std::time::Duration;
@@ -55,12 +64,17 @@ impl FromStr for Durability {
 /// let config = SqliteConfig::new("sqlite://data/tasks.db")
 ///     .durability(Durability::Normal)
 ///     .busy_timeout(Duration::from_secs(5));
-/// assert_eq!(config.url, "sqlite://data/tasks.db");
+/// let same = SqliteConfig::from_url("sqlite://data/tasks.db?durability=normal&busy_timeout=5s")?;
+/// assert_eq!(config, same);
+/// assert_eq!(same.url, "sqlite://data/tasks.db");
+/// # Ok::<(), taskcore::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SqliteConfig {
     /// `sqlite://path/to/file.db` (created when missing), `sqlite:relative.db`, or
-    /// `sqlite::memory:` for a private in-memory database.
+    /// `sqlite::memory:` for a private in-memory database; query parameters here go to sqlx
+    /// (`mode`, `cache`, `immutable`, `vfs`).
     pub url: String,
     /// See [`Durability`]; default [`Durability::Full`].
     pub durability: Durability,
@@ -87,6 +101,40 @@ impl SqliteConfig {
             max_batch: 512,
             store: StoreOptions::default(),
         }
+    }
+
+    /// The settings a URL gives: the defaults of [`SqliteConfig::new`], then the URL's query
+    /// parameters —
+    ///
+    /// | parameter | example | setting |
+    /// |---|---|---|
+    /// | `durability` | `full`, `normal` | [`SqliteConfig::durability`] |
+    /// | `busy_timeout` | `5s`, `500ms` (bare number: seconds) | [`SqliteConfig::busy_timeout`] |
+    /// | `read_connections` | `4` | [`SqliteConfig::read_connections`] |
+    /// | `max_batch` | `512` | [`SqliteConfig::max_batch`] |
+    ///
+    /// sqlx's own parameters (`mode`, `cache`, `immutable`, `vfs`) stay in [`SqliteConfig::url`].
+    /// Any other parameter, or a value that does not parse, is `Invalid` with a message naming
+    /// it.
+    pub fn from_url(url: &str) -> Result<Self> {
+        let mut config = Self::new("");
+        config.url = params::split(url).read("sqlite:", URL_PARAMETERS, DRIVER_PARAMETERS, |key, value| {
+            match key {
+                "durability" => {
+                    let durability =
+                        value.parse().map_err(|e: ConfigError| Error::invalid("durability", e.to_string()))?;
+                    config.durability = durability;
+                }
+                "busy_timeout" => config.busy_timeout = params::duration("busy_timeout", value)?,
+                "read_connections" => {
+                    config.read_connections = params::number::<u32>("read_connections", value)?.max(1);
+                }
+                "max_batch" => config.max_batch = params::number::<usize>("max_batch", value)?.max(1),
+                _ => return Ok(false),
+            }
+            Ok(true)
+        })?;
+        Ok(config)
     }
 
     /// With a durability setting.
@@ -134,6 +182,25 @@ mod tests {
         assert_eq!("FULL".parse(), Ok(Durability::Full));
         assert_eq!(" normal ".parse(), Ok(Durability::Normal));
         assert!("off".parse::<Durability>().is_err());
+    }
+
+    #[test]
+    fn url_parameters_set_every_setting() {
+        let config = SqliteConfig::from_url(
+            "sqlite://t.db?durability=normal&busy_timeout=250ms&read_connections=2&max_batch=9&mode=rwc",
+        )
+        .unwrap();
+        let expected = SqliteConfig::new("sqlite://t.db?mode=rwc")
+            .durability(Durability::Normal)
+            .busy_timeout(Duration::from_millis(250))
+            .read_connections(2)
+            .max_batch(9);
+        assert_eq!(config, expected);
+        assert_eq!(SqliteConfig::from_url("sqlite::memory:").unwrap(), SqliteConfig::new("sqlite::memory:"));
+        let unknown = SqliteConfig::from_url("sqlite://t.db?durabilty=normal").unwrap_err().to_string();
+        assert!(unknown.contains("'durabilty'") && unknown.contains("durability"), "{unknown}");
+        let bad = SqliteConfig::from_url("sqlite://t.db?durability=off").unwrap_err();
+        assert!(matches!(bad, Error::Invalid { field: "durability", .. }), "{bad:?}");
     }
 
     #[test]

@@ -35,8 +35,12 @@
 //! # }).unwrap();
 //! ```
 //!
-//! Settings beyond the URL go through [`SqliteConfig`] and [`SqliteStore::open_with`]. The
-//! crate README documents the schema, the durability settings and benchmark figures.
+//! Every setting can be given in the URL's query string
+//! (`sqlite://data/tasks.db?durability=normal&busy_timeout=5s&read_connections=8`, see
+//! [`SqliteConfig::from_url`]) or in code through [`SqliteConfig`] and
+//! [`SqliteStore::open_with`]. To choose the backend by a URL at run time, use the
+//! `taskcore-store` crate. The crate README documents the schema, the durability settings and
+//! benchmark figures.
 //!
 //! ## Feature flags
 //!
@@ -45,6 +49,7 @@
 mod config;
 mod error;
 mod ops;
+mod params;
 mod query;
 mod row;
 mod savepoint;
@@ -52,7 +57,7 @@ mod schema;
 mod store;
 mod writer;
 
-pub use config::{ConfigError, Durability, SqliteConfig};
+pub use config::{ConfigError, DRIVER_PARAMETERS, Durability, SqliteConfig, URL_PARAMETERS};
 pub use schema::{MIGRATIONS, MIGRATIONS_TABLE, Migration, SCHEMA_MAJOR};
 pub use store::SqliteStore;
 

@@ -46,13 +46,13 @@ fn unexpected(done: &Done) -> Error {
 }
 
 impl SqliteStore {
-    /// Opens (creating when missing) the database at `url` with default settings: see
-    /// [`SqliteConfig::new`].
+    /// Opens (creating when missing) the database at `url` with the settings its query string
+    /// gives and defaults for the rest: see [`SqliteConfig::from_url`].
     ///
-    /// - an unusable URL → `Invalid { field: "url" }`; a file that cannot be opened →
-    ///   `Unavailable`; a database of a newer schema major version → `Backend`.
+    /// - an unusable URL or an unknown or malformed parameter → `Invalid`; a file that cannot
+    ///   be opened → `Unavailable`; a database of a newer schema major version → `Backend`.
     pub async fn open(url: &str) -> Result<Self> {
-        Self::open_with(SqliteConfig::new(url)).await
+        Self::open_with(SqliteConfig::from_url(url)?).await
     }
 
     /// Opens the database `config` describes, applying pending migrations.

@@ -18,12 +18,19 @@ pub(crate) fn url() -> String {
     std::env::var(URL_VAR).unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
 
+/// Where the tests look, for messages: the default URL, or the variable's name (its value may
+/// hold a password).
+fn shown_url() -> String {
+    if std::env::var_os(URL_VAR).is_some() { format!("the URL in {URL_VAR}") } else { url() }
+}
+
 /// Panics saying how to get a server: these tests never skip silently.
 pub(crate) fn unreachable(error: &dyn std::fmt::Display) -> ! {
     panic!(
-        "PostgreSQL is not reachable at {} ({error}). Start the machine's server with `pg_ctlcluster 15 main start`, \
-         or point {URL_VAR} at one (postgres://user@host:port/database; the user must be allowed to create schemas)",
-        taskcore_postgres::redact(&url())
+        "PostgreSQL is not reachable at {} ({error}). Run ./test at the repository root (it starts one), start the \
+         machine's server with `pg_ctlcluster 15 main start`, or point {URL_VAR} at one \
+         (postgres://user@host:port/database; the user must be allowed to create schemas)",
+        shown_url()
     )
 }
 

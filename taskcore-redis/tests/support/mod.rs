@@ -38,7 +38,7 @@ pub async fn open_on_shared_with(
     configure: impl FnOnce(RedisConfig) -> RedisConfig,
 ) -> RedisStore {
     let url = shared_url();
-    match RedisStore::open(configure(RedisConfig::new(&url).prefix(prefix)), options).await {
+    match RedisStore::open_with(configure(RedisConfig::new(&url).prefix(prefix).store_options(options))).await {
         Ok(store) => store,
         Err(err) => panic!(
             "the Redis tests need a Redis server at {url} ({err}). Start one with \
@@ -221,8 +221,9 @@ pub async fn open_private(server: &PrivateRedis, options: StoreOptions) -> Redis
         .prefix("fault")
         .connect_timeout(Duration::from_millis(500))
         .response_timeout(Duration::from_secs(1))
-        .operation_timeout(Duration::from_secs(3));
-    RedisStore::open(config, options).await.expect("open a store on the private redis")
+        .operation_timeout(Duration::from_secs(3))
+        .store_options(options);
+    RedisStore::open_with(config).await.expect("open a store on the private redis")
 }
 
 /// An `Arc<dyn TaskStore>` of a [`ScopedStore`].
