@@ -28,7 +28,7 @@ pub enum LogFormat {
 pub struct ServerConfig {
     /// Where to listen.
     pub bind: SocketAddr,
-    /// Which store to open (see [`open_store`](crate::open_store)).
+    /// Which store to open (see [`store::open`](crate::store::open)).
     pub store_url: String,
     /// Request limits.
     pub limits: Limits,

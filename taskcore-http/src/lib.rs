@@ -10,10 +10,10 @@
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! use taskcore_http::{AppState, BoundServer, ServerConfig, open_store, shutdown_signal};
+//! use taskcore_http::{AppState, BoundServer, ServerConfig, shutdown_signal, store};
 //!
 //! let config = ServerConfig { store_url: "memory:".into(), ..ServerConfig::default() };
-//! let store = open_store(&config.store_url, taskcore::StoreOptions::default()).await?;
+//! let store = store::open(&config.store_url, taskcore::StoreOptions::default()).await?;
 //! let server = BoundServer::bind(config, AppState::new(store)).await?;
 //! server.serve(shutdown_signal()).await?;
 //! # Ok(()) }
@@ -21,12 +21,15 @@
 //!
 //! ## Feature flags
 //!
+//! The backend features forward to the [`taskcore-store`](store) facade's features of the same
+//! name; each backend's settings go in the URL's query string.
+//!
 //! | feature | default | store URL schemes it adds |
 //! |---|---|---|
 //! | (none) | — | `memory:` (always; nothing persists) |
-//! | `sqlite` | yes | `sqlite://path/file.db`, `sqlite::memory:` (durability from `TASKCORE_SQLITE_DURABILITY`) |
-//! | `postgres` | no | `postgres://user:password@host/db` (schema from `TASKCORE_POSTGRES_SCHEMA`) |
-//! | `redis` | no | `redis://[user:password@]host:port[/db]` (key prefix from `TASKCORE_REDIS_PREFIX`) |
+//! | `sqlite` | yes | `sqlite://path/file.db?durability=normal&busy_timeout=5s`, `sqlite::memory:` |
+//! | `postgres` | no | `postgres://user:password@host/db?schema=taskcore&pool_size=10` |
+//! | `redis` | no | `redis://[user:password@]host:port[/db]?prefix=taskcore` |
 
 mod app;
 mod conditional;
@@ -39,7 +42,6 @@ mod layers;
 mod listing_body;
 pub mod metrics;
 mod observed_store;
-mod open_store;
 mod openapi;
 pub mod routes;
 mod server;
@@ -54,13 +56,13 @@ pub use dto::{
 pub use edge::{Edge, EdgeArgs, EdgeConfig};
 pub use error::{ApiError, ApiResult, ErrorBody};
 pub use observed_store::ObservedStore;
-pub use open_store::{
-    BACKENDS, Backend, OpenStoreError, POSTGRES_SCHEMA_ENV, SQLITE_DURABILITY_ENV, compiled_schemes, open_store,
-    redact_url,
-};
 pub use openapi::ApiDoc;
 pub use server::{BoundServer, ServeError, shutdown_signal};
 pub use state::{AppState, DEFAULT_ROOM_EMBED_BYTES};
+/// The store facade this crate's `sqlite`, `redis` and `postgres` features switch on: open the
+/// store the server serves with [`store::open`] (`sqlite://…`, `redis://…`, `postgres://…`,
+/// `memory:`), settings in the URL's query string.
+pub use taskcore_store as store;
 
 /// The version of this build.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

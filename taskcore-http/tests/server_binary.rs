@@ -406,7 +406,7 @@ async fn unknown_scheme_and_missing_feature_are_different_clear_errors() {
     assert!(unknown.contains("unknown store scheme 'mongodb:'"), "{unknown}");
     let no_scheme = startup_error("taskcore.db").await;
     assert!(no_scheme.contains("has no scheme"), "{no_scheme}");
-    for backend in taskcore_http::BACKENDS.iter().filter(|b| !b.compiled_in) {
+    for backend in taskcore_http::store::BACKENDS.iter().filter(|b| !b.compiled_in) {
         let message = startup_error(&format!("{}://127.0.0.1/x", backend.schemes[0])).await;
         assert!(message.contains(&format!("needs the '{}' feature", backend.feature.unwrap())), "{message}");
     }

@@ -7,10 +7,11 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use taskcore::{CacheOptions, StoreOptions, TaskManager};
-use taskcore_http::{
-    AppState, BoundServer, EdgeArgs, Limits, LogFormat, ServerConfig, open_store, redact_url, shutdown_signal,
-};
+use taskcore_http::{AppState, BoundServer, EdgeArgs, Limits, LogFormat, ServerConfig, shutdown_signal};
+use taskcore_store::redact_url;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+mod legacy_env;
 
 /// The service allocates per request (routing, headers, JSON); mimalloc makes that cheaper than
 /// glibc's malloc (callgrind on in-process `GET /health`: 18% fewer instructions per request).
@@ -49,7 +50,10 @@ struct Settings {
     /// Address to listen on.
     #[arg(long, env = "TASKCORE_BIND", default_value = taskcore_http::DEFAULT_BIND, global = true)]
     bind: SocketAddr,
-    /// Store URL: sqlite://FILE, redis://HOST:PORT/DB, postgres://…, memory:
+    /// Store URL: sqlite://FILE, redis://HOST:PORT/DB, postgres://…, memory: — backend settings
+    /// as query parameters (?durability=normal, ?prefix=…, ?schema=…, pool sizes, timeouts).
+    /// TASKCORE_SQLITE_DURABILITY, TASKCORE_POSTGRES_SCHEMA and TASKCORE_REDIS_PREFIX still
+    /// apply when the URL does not set the parameter.
     #[arg(long = "store", env = "TASKCORE_STORE_URL", default_value = taskcore_http::DEFAULT_STORE_URL, global = true)]
     store_url: String,
     /// Runtime worker threads (default: one per core).
@@ -92,7 +96,7 @@ impl Settings {
     fn server_config(&self) -> ServerConfig {
         ServerConfig {
             bind: self.bind,
-            store_url: self.store_url.clone(),
+            store_url: legacy_env::apply(&self.store_url),
             limits: Limits { request_timeout: Duration::from_secs(self.request_timeout), body_limit: self.body_limit },
             shutdown_grace: Duration::from_secs(self.shutdown_grace),
             shutdown_delay: Duration::from_secs(self.shutdown_delay),
@@ -139,7 +143,7 @@ fn init_logging(settings: &Settings) {
 async fn serve(settings: &Settings) -> ExitCode {
     let config = settings.server_config();
     let options = StoreOptions::default().change_retention(config.change_retention);
-    let store = match open_store(&config.store_url, options).await {
+    let store = match taskcore_store::open(&config.store_url, options).await {
         Ok(store) => store,
         Err(error) => return fail("cannot open the store", &error),
     };
@@ -167,9 +171,10 @@ async fn serve(settings: &Settings) -> ExitCode {
 }
 
 async fn migrate(settings: &Settings) -> ExitCode {
-    match open_store(&settings.store_url, StoreOptions::default()).await {
+    let url = legacy_env::apply(&settings.store_url);
+    match taskcore_store::open(&url, StoreOptions::default()).await {
         Ok(store) => {
-            tracing::info!(store = %redact_url(&settings.store_url), backend = store.backend(), "store is migrated");
+            tracing::info!(store = %redact_url(&url), backend = store.backend(), "store is migrated");
             ExitCode::SUCCESS
         }
         Err(error) => fail("migration failed", &error),
