@@ -9,7 +9,7 @@
 #
 # Build arguments:
 #   RUST_VERSION  the toolchain image tag (pinned; the local stand-in is built from the host toolchain)
-#   FEATURES      taskcore-http backends compiled in (memory: is always there)
+#   FEATURES      taskcore-http backends compiled in (memory: is always there; `server`, the binary, is added)
 #   VERSION, REVISION, SOURCE, CREATED   OCI labels (deploy/verify/run.sh passes the git revision)
 ARG RUST_VERSION=1.95
 
@@ -34,7 +34,7 @@ FROM toolchain AS deps
 ARG FEATURES=sqlite,redis,postgres
 COPY --from=planner /skeleton/ /build/
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
-    cargo build --release --locked -p taskcore-http --no-default-features --features "${FEATURES}" --bin taskcore-server
+    cargo build --release --locked -p taskcore-http --no-default-features --features "server,${FEATURES}" --bin taskcore-server
 
 # ---------------------------------------------------------------------------------------------
 FROM deps AS builder
@@ -45,7 +45,7 @@ COPY . /build/
 # so cargo rebuilds our crates (the smoke tests below would catch a stub binary anyway).
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     find /build -path /build/target -prune -o -name '*.rs' -type f -exec touch {} + \
- && cargo build --release --locked -p taskcore-http --no-default-features --features "${FEATURES}" --bin taskcore-server \
+ && cargo build --release --locked -p taskcore-http --no-default-features --features "server,${FEATURES}" --bin taskcore-server \
  && target/release/taskcore-server --version
 # The runtime root: the stripped binary, exactly the shared libraries `ldd` lists (glibc, libgcc_s)
 # with their copyright files (libgcc's is in gcc-12-base on bookworm), passwd/group naming the

@@ -1,8 +1,6 @@
 //! [`router`]: the routes and the middleware stack — request ids, tracing, metrics, timeout,
 //! body limit, panic catching, and the rule that every error response is JSON.
 
-use std::time::Duration;
-
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::StatusCode;
@@ -14,29 +12,16 @@ use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::config::Limits;
 use crate::error::{ApiError, ErrorBody};
 use crate::layers::{HttpMetricsLayer, JsonErrorsLayer, SequentialRequestId};
+use crate::openapi;
 use crate::routes::{events, ops, rooms, tasks, ui};
 use crate::state::AppState;
 
-/// Limits the router enforces.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    /// Longest a request may take before it is answered 408.
-    pub request_timeout: Duration,
-    /// Largest request body accepted, in bytes (413 beyond).
-    pub body_limit: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self { request_timeout: Duration::from_secs(30), body_limit: 64 * 1024 }
-    }
-}
-
-/// The whole API over `state`.
+/// The whole API over `state`. Its metrics go where [`AppState::metrics`] says.
 pub fn router(state: AppState, limits: Limits) -> Router {
-    crate::metrics::prometheus();
+    let http_metrics = HttpMetricsLayer::new(state.metrics().clone());
     let api = Router::new()
         .route("/rooms", post(rooms::create_room))
         .route("/rooms/join", post(rooms::join_room_by_code))
@@ -56,12 +41,12 @@ pub fn router(state: AppState, limits: Limits) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .route("/api", get(ops::api))
-        .route("/openapi.json", get(ops::openapi))
+        .route("/openapi.json", get(openapi::openapi_json))
         .route("/rooms/{code}/events", get(events::events))
         .route("/", get(ui::home))
         .route("/tasks.html", get(ui::tasks_page))
         .route("/assets/{name}", get(ui::asset))
-        .route_layer(HttpMetricsLayer)
+        .route_layer(http_metrics)
         .fallback(not_found)
         .with_state(state);
     // The middleware wraps the whole router once. (`Router::layer` would wrap every route

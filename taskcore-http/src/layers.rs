@@ -19,19 +19,29 @@ use tower::{Layer, Service};
 use tower_http::request_id::{MakeRequestId, RequestId};
 
 use crate::error::{ApiError, ErrorBody};
-use crate::metrics::{HTTP_REQUEST_DURATION, HTTP_REQUESTS_IN_FLIGHT, HTTP_REQUESTS_TOTAL};
+use crate::metrics::{HTTP_REQUEST_DURATION, HTTP_REQUESTS_IN_FLIGHT, HTTP_REQUESTS_TOTAL, Metrics};
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
 /// Records [`HTTP_REQUESTS_TOTAL`], [`HTTP_REQUEST_DURATION`] and [`HTTP_REQUESTS_IN_FLIGHT`]
-/// by method, route template and status. Apply it as a route layer, where the template is known.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct HttpMetricsLayer;
+/// by method, route template and status into its [`Metrics`]. Apply it as a route layer, where
+/// the template is known.
+#[derive(Debug, Clone)]
+pub(crate) struct HttpMetricsLayer {
+    metrics: Metrics,
+}
+
+impl HttpMetricsLayer {
+    /// Records into `metrics`.
+    pub(crate) fn new(metrics: Metrics) -> Self {
+        Self { metrics }
+    }
+}
 
 impl<S> Layer<S> for HttpMetricsLayer {
     type Service = HttpMetrics<S>;
     fn layer(&self, inner: S) -> Self::Service {
-        HttpMetrics { inner }
+        HttpMetrics { inner, metrics: self.metrics.clone() }
     }
 }
 
@@ -39,6 +49,7 @@ impl<S> Layer<S> for HttpMetricsLayer {
 #[derive(Debug, Clone)]
 pub(crate) struct HttpMetrics<S> {
     inner: S,
+    metrics: Metrics,
 }
 
 impl<S> Service<Request> for HttpMetrics<S>
@@ -57,18 +68,21 @@ where
     fn call(&mut self, request: Request) -> Self::Future {
         let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str).to_owned();
         let method = method_label(request.method());
-        let in_flight = metrics::gauge!(HTTP_REQUESTS_IN_FLIGHT);
+        let in_flight = self.metrics.record(|| metrics::gauge!(HTTP_REQUESTS_IN_FLIGHT));
         in_flight.increment(1.0);
         let started = Instant::now();
         let response = self.inner.call(request);
+        let recorder = self.metrics.clone();
         Box::pin(async move {
             let response = response.await;
             in_flight.decrement(1.0);
             let status = response.as_ref().map_or(500, |r| r.status().as_u16());
-            metrics::histogram!(HTTP_REQUEST_DURATION, "method" => method, "route" => route.clone())
-                .record(started.elapsed().as_secs_f64());
-            metrics::counter!(HTTP_REQUESTS_TOTAL, "method" => method, "route" => route, "status" => status.to_string())
-                .increment(1);
+            let elapsed = started.elapsed().as_secs_f64();
+            recorder.record(|| {
+                metrics::histogram!(HTTP_REQUEST_DURATION, "method" => method, "route" => route.clone()).record(elapsed);
+                metrics::counter!(HTTP_REQUESTS_TOTAL, "method" => method, "route" => route, "status" => status.to_string())
+                    .increment(1);
+            });
             response
         })
     }

@@ -10,27 +10,36 @@
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use taskcore::StoreOptions;
 //! use taskcore_http::{AppState, BoundServer, ServerConfig, shutdown_signal, store};
 //!
-//! let config = ServerConfig { store_url: "memory:".into(), ..ServerConfig::default() };
-//! let store = store::open(&config.store_url, taskcore::StoreOptions::default()).await?;
+//! let store = store::open("sqlite://tasks.db?durability=normal", StoreOptions::default().change_retention(50_000)).await?;
+//! let config = ServerConfig::default().bind(([127, 0, 0, 1], 8080).into());
 //! let server = BoundServer::bind(config, AppState::new(store)).await?;
 //! server.serve(shutdown_signal()).await?;
 //! # Ok(()) }
 //! ```
+//!
+//! Nothing process-wide is installed by this library: each [`AppState`] records its metrics
+//! into a Prometheus registry of its own, which its `/metrics` renders; an application with its
+//! own recorder passes [`Metrics::global`] to [`AppState::with_metrics`]. The log subscriber,
+//! the allocator and the command line belong to the `taskcore-server` binary (feature
+//! `server`).
 //!
 //! ## Feature flags
 //!
 //! The backend features forward to the [`taskcore-store`](store) facade's features of the same
 //! name; each backend's settings go in the URL's query string.
 //!
-//! | feature | default | store URL schemes it adds |
+//! | feature | default | what it adds |
 //! |---|---|---|
+//! | `server` | yes | the `taskcore-server` binary and what only it needs (`clap`, `tracing-subscriber`, `mimalloc`) |
 //! | (none) | — | `memory:` (always; nothing persists) |
 //! | `sqlite` | yes | `sqlite://path/file.db?durability=normal&busy_timeout=5s`, `sqlite::memory:` |
 //! | `postgres` | no | `postgres://user:password@host/db?schema=taskcore&pool_size=10` |
 //! | `redis` | no | `redis://[user:password@]host:port[/db]?prefix=taskcore` |
 
+mod announcing_store;
 mod app;
 mod conditional;
 mod config;
@@ -46,23 +55,24 @@ mod openapi;
 pub mod routes;
 mod server;
 mod state;
+mod version;
 
-pub use app::{Limits, router};
-pub use config::{DEFAULT_BIND, DEFAULT_STORE_URL, LogFormat, ServerConfig};
+pub use announcing_store::AnnouncingStore;
+pub use app::router;
+pub use config::{DEFAULT_BIND, Limits, ServerConfig};
 pub use dto::{
     ChangeJson, ChangesJson, CreateRoomBody, CreateTaskBody, CreatedRoom, DeletedTask, JoinRoomBody, JoinedRoom,
     PriorityCountsJson, RoomJson, StatsJson, TaskJson, TaskList, TaskMessage, TaskRef, UpdateTaskBody,
 };
 pub use edge::{Edge, EdgeArgs, EdgeConfig};
 pub use error::{ApiError, ApiResult, ErrorBody};
+pub use metrics::Metrics;
 pub use observed_store::ObservedStore;
-pub use openapi::ApiDoc;
+pub use openapi::{ApiDoc, openapi_json};
 pub use server::{BoundServer, ServeError, shutdown_signal};
 pub use state::{AppState, DEFAULT_ROOM_EMBED_BYTES};
 /// The store facade this crate's `sqlite`, `redis` and `postgres` features switch on: open the
 /// store the server serves with [`store::open`] (`sqlite://…`, `redis://…`, `postgres://…`,
 /// `memory:`), settings in the URL's query string.
 pub use taskcore_store as store;
-
-/// The version of this build.
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+pub use version::VERSION;

@@ -1,10 +1,12 @@
-//! Prometheus metrics: the process-wide recorder and the names of every metric the service exports (the
-//! monitoring files and their tests refer to these).
+//! Prometheus metrics: the names of every metric the service exports (the monitoring files and
+//! their tests refer to these), and [`Metrics`], the handle saying where they are recorded.
+//! Library code installs nothing process-wide: by default each [`AppState`](crate::AppState)
+//! records into a Prometheus registry of its own, which its `/metrics` renders.
 
-use std::sync::OnceLock;
-use std::time::Duration;
+use std::fmt;
+use std::sync::Arc;
 
-use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 
 /// Requests served, by `method`, `route` (the template, such as `/tasks/{id}`) and `status`.
 pub const HTTP_REQUESTS_TOTAL: &str = "http_requests_total";
@@ -70,30 +72,99 @@ pub fn publish_cache(stats: taskcore::CacheStats) {
 
 const LATENCY_BUCKETS: &[f64] = &[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 
-static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+/// A Prometheus recorder with the service's latency buckets, not installed anywhere: an
+/// application that wants the service's metrics in its own global registry installs it
+/// (`metrics::set_global_recorder`) and passes its handle to [`Metrics::global`].
+pub fn recorder() -> PrometheusRecorder {
+    PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Suffix("_seconds".to_owned()), LATENCY_BUCKETS)
+        .unwrap_or_else(|_| PrometheusBuilder::new())
+        .build_recorder()
+}
 
-/// The process-wide Prometheus recorder, installed on first use. Its upkeep (draining
-/// histogram buffers) runs on a background thread every 5 seconds.
-pub fn prometheus() -> &'static PrometheusHandle {
-    HANDLE.get_or_init(|| {
-        let builder = PrometheusBuilder::new()
-            .set_buckets_for_metric(Matcher::Suffix("_seconds".to_owned()), LATENCY_BUCKETS)
-            .unwrap_or_else(|_| PrometheusBuilder::new());
-        let recorder = builder.build_recorder();
+/// Where the service records its metrics and what `/metrics` renders. Cheap to clone.
+#[derive(Clone)]
+pub struct Metrics {
+    sink: Sink,
+    handle: Option<PrometheusHandle>,
+}
+
+#[derive(Clone)]
+enum Sink {
+    /// A registry of this handle alone.
+    Own(Arc<PrometheusRecorder>),
+    /// Whatever global recorder the application installed.
+    Global,
+}
+
+impl Metrics {
+    /// A Prometheus registry of its own (the default of [`AppState`](crate::AppState)): nothing
+    /// global is touched, and `/metrics` renders exactly this service's metrics.
+    pub fn prometheus() -> Self {
+        let recorder = recorder();
         let handle = recorder.handle();
-        if metrics::set_global_recorder(recorder).is_err() {
-            tracing::warn!("a metrics recorder was already installed; /metrics may be empty");
+        Self { sink: Sink::Own(Arc::new(recorder)), handle: Some(handle) }
+    }
+
+    /// The application's global recorder: the service records through the `metrics` facade
+    /// into whatever recorder the application installed, and `/metrics` renders `handle` (the
+    /// handle of that recorder, when it is Prometheus's; `None`: `/metrics` answers 404 and the
+    /// application exports its metrics its own way).
+    pub fn global(handle: Option<PrometheusHandle>) -> Self {
+        Self { sink: Sink::Global, handle }
+    }
+
+    /// The Prometheus handle `/metrics` renders, if any.
+    pub fn handle(&self) -> Option<&PrometheusHandle> {
+        self.handle.as_ref()
+    }
+
+    /// Moves recorded histogram samples into their buckets, bounding memory between scrapes.
+    /// [`BoundServer::serve`](crate::BoundServer::serve) does this every few seconds; an
+    /// application serving [`router`](crate::router) itself calls it now and then (a scrape of
+    /// `/metrics` does it too).
+    pub fn run_upkeep(&self) {
+        if let Some(handle) = &self.handle {
+            handle.run_upkeep();
         }
-        let upkeep = handle.clone();
-        let spawned = std::thread::Builder::new().name("metrics-upkeep".into()).spawn(move || {
-            loop {
-                std::thread::park_timeout(Duration::from_secs(5));
-                upkeep.run_upkeep();
-            }
-        });
-        if let Err(error) = spawned {
-            tracing::warn!(%error, "metrics upkeep thread did not start");
+    }
+
+    /// Runs `record` with this handle's recorder as the `metrics` macros' target.
+    pub(crate) fn record<T>(&self, record: impl FnOnce() -> T) -> T {
+        match &self.sink {
+            Sink::Own(recorder) => metrics::with_local_recorder(recorder.as_ref(), record),
+            Sink::Global => record(),
         }
-        handle
-    })
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::prometheus()
+    }
+}
+
+impl fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sink = match self.sink {
+            Sink::Own(_) => "own registry",
+            Sink::Global => "global recorder",
+        };
+        f.debug_struct("Metrics").field("sink", &sink).field("renders", &self.handle.is_some()).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn own_registries_are_separate_and_global_is_untouched() {
+        let (a, b) = (Metrics::prometheus(), Metrics::prometheus());
+        a.record(|| metrics::counter!(TASKS_CREATED_TOTAL).increment(1));
+        let rendered = |m: &Metrics| m.handle().map(PrometheusHandle::render).unwrap_or_default();
+        assert!(rendered(&a).contains("taskcore_tasks_created_total 1"), "{}", rendered(&a));
+        assert!(!rendered(&b).contains(TASKS_CREATED_TOTAL));
+        assert!(Metrics::global(None).handle().is_none());
+    }
 }

@@ -1,8 +1,8 @@
-//! [`ObservedStore`]: a [`TaskStore`] decorator that watches every storage call without the
+//! [`ObservedStore`]: a [`TaskStore`] decorator that measures every storage call without the
 //! backends knowing: it times each operation into
 //! [`STORE_OPERATION_DURATION`](crate::metrics::STORE_OPERATION_DURATION) by backend, operation
-//! and outcome, counts tasks created and completed, and announces every successful write to a
-//! room on a broadcast channel (live event streams wake on it).
+//! and outcome, and counts tasks created and completed. (Waking live event streams on writes is
+//! [`AnnouncingStore`](crate::AnnouncingStore)'s job.)
 
 use std::future::Future;
 use std::sync::Arc;
@@ -14,37 +14,20 @@ use taskcore::{
     ChangeBatch, IdempotencyKey, Inserted, MemberName, Result, Room, RoomCode, Task, TaskPage, TaskQuery, TaskStore,
 };
 use time::OffsetDateTime;
-use tokio::sync::broadcast;
 
-use crate::metrics::{STORE_OPERATION_DURATION, TASKS_COMPLETED_TOTAL, TASKS_CREATED_TOTAL};
+use crate::metrics::{Metrics, STORE_OPERATION_DURATION, TASKS_COMPLETED_TOTAL, TASKS_CREATED_TOTAL};
 
-/// How many room announcements may queue for a slow listener before it skips ahead.
-const ANNOUNCE_CAPACITY: usize = 1024;
-
-/// Wraps a store, records the latency of each call and announces writes.
+/// Wraps a store and records the latency and outcome of each call into `metrics`.
 #[derive(Debug, Clone)]
 pub struct ObservedStore {
     inner: Arc<dyn TaskStore>,
-    writes: broadcast::Sender<RoomCode>,
+    metrics: Metrics,
 }
 
 impl ObservedStore {
-    /// Observes `inner`.
-    pub fn new(inner: Arc<dyn TaskStore>) -> Self {
-        Self { inner, writes: broadcast::channel(ANNOUNCE_CAPACITY).0 }
-    }
-
-    /// A receiver of the codes of rooms written to from now on.
-    pub fn subscribe(&self) -> broadcast::Receiver<RoomCode> {
-        self.writes.subscribe()
-    }
-
-    fn announce<T>(&self, code: &RoomCode, result: Result<T>) -> Result<T> {
-        if result.is_ok() {
-            // No receiver is fine: nobody is watching the room.
-            let _ = self.writes.send(code.clone());
-        }
-        result
+    /// Observes `inner`, recording into `metrics`.
+    pub fn new(inner: Arc<dyn TaskStore>, metrics: Metrics) -> Self {
+        Self { inner, metrics }
     }
 
     async fn timed<T>(&self, op: &'static str, call: impl Future<Output = Result<T>>) -> Result<T> {
@@ -65,8 +48,11 @@ impl ObservedStore {
             Err(taskcore::Error::StorageFull { .. }) => "storage_full",
             Err(_) => "error",
         };
-        metrics::histogram!(STORE_OPERATION_DURATION, "backend" => self.inner.backend(), "op" => op, "outcome" => outcome)
-            .record(started.elapsed().as_secs_f64());
+        let elapsed = started.elapsed().as_secs_f64();
+        self.metrics.record(|| {
+            metrics::histogram!(STORE_OPERATION_DURATION, "backend" => self.inner.backend(), "op" => op, "outcome" => outcome)
+                .record(elapsed);
+        });
         result
     }
 }
@@ -90,16 +76,15 @@ impl TaskStore for ObservedStore {
     }
 
     async fn add_member(&self, code: &RoomCode, member: &MemberName, at: OffsetDateTime) -> Result<Room> {
-        let result = self.timed("add_member", self.inner.add_member(code, member, at)).await;
-        self.announce(code, result)
+        self.timed("add_member", self.inner.add_member(code, member, at)).await
     }
 
     async fn insert_task(&self, code: &RoomCode, draft: TaskDraft, key: Option<&IdempotencyKey>) -> Result<Inserted> {
         let inserted = self.timed("insert_task", self.inner.insert_task(code, draft, key)).await?;
         if matches!(inserted, Inserted::Created(_)) {
-            metrics::counter!(TASKS_CREATED_TOTAL).increment(1);
+            self.metrics.record(|| metrics::counter!(TASKS_CREATED_TOTAL).increment(1));
         }
-        self.announce(code, Ok(inserted))
+        Ok(inserted)
     }
 
     async fn task(&self, code: &RoomCode, number: u64) -> Result<Task> {
@@ -109,9 +94,9 @@ impl TaskStore for ObservedStore {
     async fn update_task(&self, code: &RoomCode, task: &Task, expected_version: u64, write: TaskWrite) -> Result<Task> {
         let updated = self.timed("update_task", self.inner.update_task(code, task, expected_version, write)).await?;
         if write == TaskWrite::Completed {
-            metrics::counter!(TASKS_COMPLETED_TOTAL).increment(1);
+            self.metrics.record(|| metrics::counter!(TASKS_COMPLETED_TOTAL).increment(1));
         }
-        self.announce(code, Ok(updated))
+        Ok(updated)
     }
 
     async fn delete_task(
@@ -121,8 +106,7 @@ impl TaskStore for ObservedStore {
         expected_version: Option<u64>,
         at: OffsetDateTime,
     ) -> Result<Task> {
-        let result = self.timed("delete_task", self.inner.delete_task(code, number, expected_version, at)).await;
-        self.announce(code, result)
+        self.timed("delete_task", self.inner.delete_task(code, number, expected_version, at)).await
     }
 
     async fn list_tasks(&self, code: &RoomCode, query: &TaskQuery, now: OffsetDateTime) -> Result<TaskPage> {

@@ -1,6 +1,9 @@
 //! [`ApiDoc`]: the OpenAPI 3 document, generated from the handlers' `#[utoipa::path]`
-//! annotations and the DTOs' schemas, served at `/openapi.json`.
+//! annotations and the DTOs' schemas, and [`openapi_json`], the handler serving it at
+//! `/openapi.json`.
 
+use axum::Json;
+use axum::response::IntoResponse;
 use utoipa::OpenApi;
 
 use crate::routes::{events, ops, rooms, tasks};
@@ -14,7 +17,7 @@ use crate::routes::{events, ops, rooms, tasks};
         events::events,
         tasks::list_tasks, tasks::create_task, tasks::get_task, tasks::update_task, tasks::complete_task,
         tasks::reopen_task, tasks::delete_task, tasks::stats,
-        ops::health, ops::livez, ops::readyz, ops::metrics, ops::api, ops::openapi,
+        ops::health, ops::livez, ops::readyz, ops::metrics, ops::api, openapi_json,
     ),
     tags(
         (name = "rooms", description = "Rooms, members and the change feed"),
@@ -23,3 +26,9 @@ use crate::routes::{events, ops, rooms, tasks};
     )
 )]
 pub struct ApiDoc;
+
+/// This API's OpenAPI 3 description.
+#[utoipa::path(get, path = "/openapi.json", tag = "operations", responses((status = 200, description = "OpenAPI 3 document")))]
+pub async fn openapi_json() -> impl IntoResponse {
+    Json(ApiDoc::openapi())
+}

@@ -12,6 +12,9 @@ use crate::config::ServerConfig;
 use crate::edge::{ConnectionLimits, Edge};
 use crate::state::AppState;
 
+/// How often serving moves recorded histogram samples into their buckets.
+const METRICS_UPKEEP: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Why serving stopped with an error.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -53,10 +56,20 @@ impl BoundServer {
 
     /// Serves until `shutdown` completes, then drains: `/readyz` answers 503 at once, the server
     /// keeps serving for `shutdown_delay` (while load balancers notice), then new connections
-    /// are refused and in-flight requests get `shutdown_grace` to finish.
+    /// are refused and in-flight requests get `shutdown_grace` to finish. While serving, a task
+    /// keeps the state's metrics tidy ([`Metrics::run_upkeep`](crate::metrics::Metrics::run_upkeep)).
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServeError> {
         let Self { listener, state, config } = self;
-        let app = Edge::new(&config.edge).wrap(router(state.clone(), config.limits));
+        let metrics = state.metrics().clone();
+        let upkeep = tokio::spawn(async move {
+            let mut every = tokio::time::interval(METRICS_UPKEEP);
+            loop {
+                every.tick().await;
+                metrics.run_upkeep();
+            }
+        });
+        let _stop_upkeep = AbortOnDrop(upkeep);
+        let app = Edge::new(&config.edge, state.metrics().clone()).wrap(router(state.clone(), config.limits));
         let draining = state.clone();
         let delay = config.shutdown_delay;
         let stop = async move {
@@ -80,6 +93,15 @@ impl BoundServer {
         };
         crate::edge::serve(listener, app, limits, stop, config.shutdown_grace).await;
         Ok(())
+    }
+}
+
+/// Aborts a task when dropped, whichever way serving ends.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -1,5 +1,6 @@
-//! [`AppState`]: what every handler shares — the task manager over the (metered) store, the
-//! start time for `uptime`, and the draining flag that readiness reports during shutdown.
+//! [`AppState`]: what every handler shares — the task manager over the store (measured by
+//! [`ObservedStore`], announced by [`AnnouncingStore`]), where metrics go, the start time for
+//! `uptime`, and the draining flag that readiness reports during shutdown.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,14 +11,20 @@ use taskcore::{CacheOptions, RoomCode, TaskManager, TaskStore};
 use tokio::sync::broadcast;
 
 use crate::edge::StoreHealth;
+use crate::announcing_store::AnnouncingStore;
+use crate::metrics::{BUILD_INFO, Metrics};
 use crate::observed_store::ObservedStore;
+use crate::version::VERSION;
 
 /// Shared state of the service. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct AppState {
     /// The domain facade, over the observed store.
     pub tasks: TaskManager,
-    observed: ObservedStore,
+    /// The manager as given, before its store was wrapped.
+    given: TaskManager,
+    announcing: AnnouncingStore,
+    metrics: Metrics,
     started: Instant,
     draining: Arc<AtomicBool>,
     /// The single-flight storage check of `/health` and `/readyz`.
@@ -35,16 +42,29 @@ impl AppState {
     }
 
     /// State over a manager's store and clock (tests pass one with a manual clock). The store is
-    /// wrapped in an [`ObservedStore`] for metrics and live events.
+    /// wrapped in an [`ObservedStore`] (metrics) and an [`AnnouncingStore`] (live events);
+    /// metrics go to a Prometheus registry of this state's own ([`Metrics::prometheus`]).
     pub fn with_manager(tasks: TaskManager) -> Self {
-        let observed = ObservedStore::new(Arc::clone(tasks.store()));
-        let tasks = tasks.with_store(Arc::new(observed.clone()));
-        crate::metrics::prometheus(); // the recorder must exist before the first metric is set
-        metrics::gauge!(crate::metrics::BUILD_INFO, "version" => crate::VERSION, "backend" => tasks.store().backend())
-            .set(1.0);
+        Self::build(tasks, Metrics::prometheus())
+    }
+
+    /// The same state recording its metrics into `metrics` instead (for example the
+    /// application's global recorder: [`Metrics::global`]). Call it before serving.
+    pub fn with_metrics(self, metrics: Metrics) -> Self {
+        Self::build(self.given, metrics).room_embed_bytes(self.room_embed_bytes)
+    }
+
+    fn build(given: TaskManager, metrics: Metrics) -> Self {
+        let observed = ObservedStore::new(Arc::clone(given.store()), metrics.clone());
+        let announcing = AnnouncingStore::new(Arc::new(observed));
+        let tasks = given.clone().with_store(Arc::new(announcing.clone()));
+        let backend = tasks.store().backend();
+        metrics.record(|| metrics::gauge!(BUILD_INFO, "version" => VERSION, "backend" => backend).set(1.0));
         Self {
             tasks,
-            observed,
+            given,
+            announcing,
+            metrics,
             started: Instant::now(),
             draining: Arc::new(AtomicBool::new(false)),
             store_health: StoreHealth::default(),
@@ -64,9 +84,14 @@ impl AppState {
         self.room_embed_bytes
     }
 
+    /// Where this state's metrics go, and what `/metrics` renders.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
     /// A receiver of the codes of rooms written to through this state from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<RoomCode> {
-        self.observed.subscribe()
+        self.announcing.subscribe()
     }
 
     /// Seconds since the state was made.

@@ -2,7 +2,7 @@
 //! (WebDriver, with fantoccini) against the real `taskcore-server` binary.
 //!
 //! Needs `/usr/bin/chromium` and `/usr/bin/chromedriver` (`apt-get install chromium
-//! chromium-driver`; `.ci/run` installs them). Without them the test fails and says so.
+//! chromium-driver`; `./test` installs them). Without them the test fails and says so.
 
 #![allow(clippy::unwrap_used)]
 
@@ -27,7 +27,7 @@ async fn chromedriver() -> Driver {
     for tool in [CHROMEDRIVER, CHROMIUM] {
         assert!(
             std::path::Path::new(tool).exists(),
-            "{tool} is missing: install it with `apt-get install chromium chromium-driver` (bash .ci/run does)"
+            "{tool} is missing: run ./test at the repository root (it installs it), or `apt-get install chromium chromium-driver`"
         );
     }
     let port = free_port();

@@ -99,3 +99,32 @@ async fn a_request_slower_than_the_timeout_gets_408_json() {
     assert_eq!(body["code"], "timeout");
     assert_eq!(state.tasks.stats(&code).await.unwrap().total, 0);
 }
+
+/// Building states and routers installs nothing process-wide: the application can still install
+/// its own global recorder, and a state told to use it records there and renders its handle.
+#[tokio::test]
+async fn the_library_installs_no_global_recorder_and_can_use_the_applications() {
+    use std::sync::Arc;
+    use taskcore_http::{AppState, Limits, Metrics, router};
+
+    let own = AppState::new(Arc::new(taskcore::MemoryStore::new()));
+    let _router = router(own.clone(), Limits::default());
+    own.tasks.create_room("alice").await.unwrap();
+
+    let recorder = taskcore_http::metrics::recorder();
+    let handle = recorder.handle();
+    metrics::set_global_recorder(recorder).expect("no global recorder was installed by the library");
+
+    let state =
+        AppState::new(Arc::new(taskcore::MemoryStore::new())).with_metrics(Metrics::global(Some(handle.clone())));
+    let api = support::Target::InProcess(router(state, Limits::default()));
+    api.room("bob").await;
+    let scraped = api.get("/metrics").await;
+    assert_eq!(scraped.status, 200);
+    assert!(scraped.text.contains(r#"route="/rooms""#), "{}", scraped.text);
+    assert!(handle.render().contains("taskcore_build_info"), "recorded into the application's recorder");
+
+    let silent = AppState::new(Arc::new(taskcore::MemoryStore::new())).with_metrics(Metrics::global(None));
+    let api = support::Target::InProcess(router(silent, Limits::default()));
+    assert_eq!(api.get("/metrics").await.status, 404, "no handle, no endpoint");
+}

@@ -175,8 +175,7 @@ mod postgres_store {
     use super::*;
 
     fn postgres_url() -> String {
-        std::env::var("TASKCORE_TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+        support::services::postgres_url()
     }
 
     /// Drops the test's schema when the test ends.
@@ -240,7 +239,7 @@ mod redis_store {
     use super::*;
 
     fn redis_url() -> String {
-        std::env::var("TASKCORE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+        support::services::redis_url()
     }
 
     /// Deletes the test's keys when the test ends.
@@ -410,6 +409,28 @@ async fn unknown_scheme_and_missing_feature_are_different_clear_errors() {
         let message = startup_error(&format!("{}://127.0.0.1/x", backend.schemes[0])).await;
         assert!(message.contains(&format!("needs the '{}' feature", backend.feature.unwrap())), "{message}");
     }
+}
+
+/// A misspelt store setting stops the start with a message naming it, whether it came in the
+/// URL or from a legacy environment variable; a password never shows.
+#[cfg(feature = "sqlite")]
+#[tokio::test]
+async fn store_settings_in_the_url_are_checked_at_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    let typo = startup_error(&format!("sqlite://{}?durabilty=normal", db.display())).await;
+    assert!(typo.contains("'durabilty'"), "{typo}");
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_taskcore-server"))
+        .args(["--bind", &format!("127.0.0.1:{}", free_port()), "--store", &format!("sqlite://{}", db.display())])
+        .env("TASKCORE_SQLITE_DURABILITY", "sometimes")
+        .output()
+        .await
+        .unwrap();
+    let message = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{message}");
+    assert!(message.contains("durability=sometimes") && message.contains("\"sometimes\""), "{message}");
+    let secret = startup_error("postgres://app:hunter2@127.0.0.1:1/x?pool_size=many").await;
+    assert!(!secret.contains("hunter2"), "{secret}");
 }
 
 #[tokio::test]

@@ -41,6 +41,7 @@ use tower::Service;
 
 use crate::edge::client_addr::{TrustedProxies, limiter_key};
 use crate::edge::guarded_body::GuardedBody;
+use crate::metrics::Metrics;
 
 /// Limits on connections; `Duration::ZERO` turns a timeout off, `max_per_client` 0 the
 /// per-client cap.
@@ -72,6 +73,7 @@ pub(crate) async fn serve(
     limits: ConnectionLimits,
     stop: impl Future<Output = ()>,
     grace: Duration,
+    metrics: Metrics,
 ) {
     let total = limits.max_connections.clamp(1, Semaphore::MAX_PERMITS.min(u32::MAX as usize));
     let slots = Arc::new(Semaphore::new(total));
@@ -96,13 +98,13 @@ pub(crate) async fn serve(
             match per_client.admit(limiter_key(peer.ip())) {
                 Ok(slot) => slot,
                 Err(()) => {
-                    refuse(&stream, TOO_MANY_FROM_CLIENT, "too_many_connections_from_client");
+                    refuse(&stream, TOO_MANY_FROM_CLIENT, "too_many_connections_from_client", &metrics);
                     continue;
                 }
             }
         };
         let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
-            refuse(&stream, TOO_MANY_CONNECTIONS, "too_many_connections");
+            refuse(&stream, TOO_MANY_CONNECTIONS, "too_many_connections", &metrics);
             continue;
         };
         let connection = Connection {
@@ -145,9 +147,9 @@ async fn accept_failed(error: &std::io::Error) {
 }
 
 /// Over a cap: one non-blocking write of a 503, then close.
-fn refuse(stream: &TcpStream, answer: &[u8], reason: &'static str) {
+fn refuse(stream: &TcpStream, answer: &[u8], reason: &'static str, metrics: &Metrics) {
     let _ = stream.try_write(answer);
-    crate::edge::count_refusal(reason);
+    crate::edge::count_refusal(metrics, reason);
     tracing::debug!("connection refused: a connection cap is reached");
 }
 

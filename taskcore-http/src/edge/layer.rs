@@ -32,6 +32,7 @@ use crate::edge::rate_limit::{Decision, KeyedLimiter};
 use crate::edge::stream_caps::{StreamCaps, StreamPermit, StreamRefusal};
 use crate::edge::{EdgeConfig, request_id, security_headers};
 use crate::error::{ApiError, ErrorBody};
+use crate::metrics::Metrics;
 
 /// Marks a response that answered "no such room" to a room code: the edge counts it as a miss
 /// of the client. Set by [`ApiError`]'s response.
@@ -50,16 +51,23 @@ struct Shared {
     misses: Option<KeyedLimiter>,
     creations: Option<KeyedLimiter>,
     streams: Arc<StreamCaps>,
+    metrics: Metrics,
 }
 
+/// Marks a response the edge refused, with the refusal's code, so that it is counted once.
+#[derive(Debug, Clone, Copy)]
+struct Refused(&'static str);
+
 impl Edge {
-    /// The defences `config` describes, with empty state.
-    pub fn new(config: &EdgeConfig) -> Self {
+    /// The defences `config` describes, with empty state; refusals count into `metrics`
+    /// ([`EDGE_REFUSALS_TOTAL`](crate::edge::EDGE_REFUSALS_TOTAL)).
+    pub fn new(config: &EdgeConfig, metrics: Metrics) -> Self {
         let shared = Shared {
             trusted: config.trusted_proxies.clone(),
             misses: KeyedLimiter::new(config.room_misses, config.tracked_clients),
             creations: KeyedLimiter::new(config.rooms_created, config.tracked_clients),
             streams: StreamCaps::new(config.streams_per_room, config.streams_per_client),
+            metrics,
         };
         Self { inner: Arc::new(shared) }
     }
@@ -143,6 +151,9 @@ where
             Kind::Other => None,
         };
         if let Some(mut response) = refusal {
+            if let Some(Refused(code)) = response.extensions().get::<Refused>() {
+                crate::edge::count_refusal(&shared.metrics, code);
+            }
             security_headers::apply(response.headers_mut());
             return Box::pin(std::future::ready(Ok(response)));
         }
@@ -193,8 +204,8 @@ fn too_many_streams(which: StreamRefusal, (per_room, per_client): (usize, usize)
 
 /// 429 with `code`, `message` and `Retry-After` (whole seconds, at least 1).
 fn limited(code: &'static str, message: impl Into<String>, wait: Duration) -> Response {
-    crate::edge::count_refusal(code);
     let mut response = ApiError::new(StatusCode::TOO_MANY_REQUESTS, ErrorBody::new(code, message)).into_response();
+    response.extensions_mut().insert(Refused(code));
     let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
     response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
     response

@@ -23,9 +23,9 @@
 /// too low.
 pub const EDGE_REFUSALS_TOTAL: &str = "taskcore_edge_refusals_total";
 
-/// Counts one refusal.
-fn count_refusal(reason: &'static str) {
-    metrics::counter!(EDGE_REFUSALS_TOTAL, "reason" => reason).increment(1);
+/// Counts one refusal into `metrics`.
+fn count_refusal(metrics: &crate::metrics::Metrics, reason: &'static str) {
+    metrics.record(|| metrics::counter!(EDGE_REFUSALS_TOTAL, "reason" => reason).increment(1));
 }
 
 mod args;

@@ -1,7 +1,8 @@
 //! Operations endpoints: `/health` (cheap and honest: one storage check in flight at a time,
 //! shared by concurrent callers; a check that passed is reused for at most half a second, a
 //! failed one never; 503 when storage is down), `/livez`,
-//! `/readyz` (503 while draining), `/metrics` (Prometheus text), `/api` and `/openapi.json`.
+//! `/readyz` (503 while draining), `/metrics` (Prometheus text) and `/api`. (`/openapi.json` is
+//! served by [`openapi_json`](crate::openapi_json), next to the document it describes.)
 
 use std::time::Duration;
 
@@ -10,9 +11,12 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
-use utoipa::{OpenApi, ToSchema};
+use utoipa::ToSchema;
 
+use crate::error::{ApiError, ErrorBody};
+use crate::metrics::STORE_UP;
 use crate::state::AppState;
+use crate::version::VERSION;
 
 /// How long a health check waits for the store.
 pub const STORE_CHECK_TIMEOUT: Duration = Duration::from_secs(2);
@@ -42,7 +46,7 @@ pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
     let health = Health {
         status: if storage_ok { "healthy" } else { "unhealthy" }.to_owned(),
         timestamp: taskcore::format_timestamp(state.tasks.now()),
-        version: crate::VERSION.to_owned(),
+        version: VERSION.to_owned(),
         uptime: state.uptime_seconds(),
         backend: state.tasks.store().backend().to_owned(),
         storage: if storage_ok { "ok" } else { "unavailable" }.to_owned(),
@@ -82,30 +86,32 @@ async fn store_ok(state: &AppState) -> bool {
         .store_health()
         .check(STORE_CHECK_REUSE, || async {
             let ok = matches!(tokio::time::timeout(STORE_CHECK_TIMEOUT, state.tasks.ping()).await, Ok(Ok(())));
-            metrics::gauge!(crate::metrics::STORE_UP).set(if ok { 1.0 } else { 0.0 });
+            state.metrics().record(|| metrics::gauge!(STORE_UP).set(if ok { 1.0 } else { 0.0 }));
             ok
         })
         .await
 }
 
-/// Prometheus metrics in the text exposition format.
+/// Prometheus metrics in the text exposition format (404 when the application exports its
+/// metrics another way: [`Metrics::global`](crate::metrics::Metrics::global) without a handle).
 #[utoipa::path(get, path = "/metrics", tag = "operations",
-    responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
-pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain"),
+        (status = 404, body = ErrorBody)))]
+pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+    let Some(handle) = state.metrics().handle() else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            ErrorBody::new("not_found", "this server exports no metrics"),
+        ));
+    };
     if let Some(cache) = state.tasks.cache() {
-        crate::metrics::publish_cache(cache.stats());
+        state.metrics().record(|| crate::metrics::publish_cache(cache.stats()));
     }
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], crate::metrics::prometheus().render())
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], handle.render()))
 }
 
 /// A line naming the API.
 #[utoipa::path(get, path = "/api", tag = "operations", responses((status = 200, description = "text", content_type = "text/plain")))]
 pub async fn api() -> impl IntoResponse {
-    format!("Task Manager API (taskcore {}) is running. See /openapi.json for every endpoint.", crate::VERSION)
-}
-
-/// This API's OpenAPI 3 description.
-#[utoipa::path(get, path = "/openapi.json", tag = "operations", responses((status = 200, description = "OpenAPI 3 document")))]
-pub async fn openapi() -> impl IntoResponse {
-    Json(crate::openapi::ApiDoc::openapi())
+    format!("Task Manager API (taskcore {VERSION}) is running. See /openapi.json for every endpoint.")
 }

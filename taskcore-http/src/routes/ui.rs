@@ -6,6 +6,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::error::{ApiError, ErrorBody};
+use crate::version::VERSION;
 
 struct Asset {
     name: &'static str,
@@ -32,7 +33,7 @@ const ASSETS: &[Asset] = &[
 /// The build's assets are immutable for the life of the process: the ETag is the version plus
 /// the content length, so a new build invalidates caches.
 fn serve(asset: &Asset, headers: &HeaderMap) -> Response {
-    let etag = format!("\"{}-{}\"", crate::VERSION, asset.body.len());
+    let etag = format!("\"{VERSION}-{}\"", asset.body.len());
     if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str()) {
         return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
     }

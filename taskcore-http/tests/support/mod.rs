@@ -4,7 +4,6 @@
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
 use std::net::TcpListener;
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -193,6 +192,7 @@ pub fn free_port() -> u16 {
 }
 
 /// A `taskcore-server` child process, killed when dropped.
+#[cfg(feature = "server")]
 pub struct ServerProcess {
     pub child: tokio::process::Child,
     pub base: String,
@@ -201,6 +201,7 @@ pub struct ServerProcess {
     pub log: tempfile::NamedTempFile,
 }
 
+#[cfg(feature = "server")]
 impl ServerProcess {
     /// Starts the binary on a free port with `store_url` and waits until `/livez` answers.
     pub async fn start(store_url: &str, extra_args: &[&str]) -> Self {
@@ -215,7 +216,7 @@ impl ServerProcess {
             .args(["--bind", &format!("127.0.0.1:{port}"), "--store", store_url, "--log", "warn"])
             .args(extra_args)
             .envs(env.iter().copied())
-            .stdout(Stdio::null())
+            .stdout(std::process::Stdio::null())
             .stderr(log.reopen().unwrap())
             .kill_on_drop(true)
             .spawn()
@@ -252,3 +253,4 @@ impl ServerProcess {
 }
 
 pub mod contract;
+pub mod services;
