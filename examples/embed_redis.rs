@@ -24,7 +24,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let pending = tasks.list_tasks(&room.code, &TaskQuery::default().status(StatusFilter::Pending)).await?;
     let stats = tasks.stats(&room.code).await?;
-    report(&format!("room {}: {} pending of {}, {}% complete", room.code, pending.matched, stats.total, stats.completion_rate));
+    report(&format!(
+        "room {}: {} pending of {}, {}% complete",
+        room.code, pending.matched, stats.total, stats.completion_rate
+    ));
     Ok(())
 }
 

@@ -24,7 +24,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let room = tasks.create_room("alice").await?;
     tasks.create_task(&room.code, &NewTask::titled("Same code, any store"), None).await?;
     let stats = tasks.stats(&room.code).await?;
-    report(&format!("{backend}: room {} has {} task(s) ({})", room.code, stats.total, taskcore_store::redact_url(&url)));
+    report(&format!(
+        "{backend}: room {} has {} task(s) ({})",
+        room.code,
+        stats.total,
+        taskcore_store::redact_url(&url)
+    ));
 
     let compiled: Vec<_> = taskcore_store::BACKENDS.iter().filter(|b| b.compiled_in).map(|b| b.name).collect();
     report(&format!("backends in this build: {}", compiled.join(", ")));

@@ -9,18 +9,22 @@ use taskcore::{Error, Result};
 /// A store URL taken apart by [`split`].
 #[derive(Debug)]
 pub(crate) struct UrlParams<'a> {
-    /// The URL before its `?`.
-    base: &'a str,
+    /// The URL before its `?`, its scheme in lowercase (drivers compare schemes exactly).
+    base: String,
     /// Every `key=value` of the query: the raw text, the decoded key and value.
     pairs: Vec<(&'a str, String, String)>,
     /// The raw pairs kept for the driver.
     kept: Vec<&'a str>,
 }
 
-/// Splits `url` at its first `?` into the URL and its parameters (decoded as in an HTML form:
-/// `%XX` escapes, `+` for a space).
+/// Splits `url` at its first `?` into the URL (scheme in lowercase) and its parameters
+/// (decoded as in an HTML form: `%XX` escapes, `+` for a space).
 pub(crate) fn split(url: &str) -> UrlParams<'_> {
     let (base, query) = url.split_once('?').unwrap_or((url, ""));
+    let base = match base.split_once(':') {
+        Some((scheme, rest)) => format!("{}:{rest}", scheme.to_ascii_lowercase()),
+        None => base.to_owned(),
+    };
     let pairs = query
         .split('&')
         .filter(|raw| !raw.is_empty())
@@ -61,7 +65,7 @@ impl<'a> UrlParams<'a> {
                 ),
             ));
         }
-        Ok(if self.kept.is_empty() { self.base.to_owned() } else { format!("{}?{}", self.base, self.kept.join("&")) })
+        Ok(if self.kept.is_empty() { self.base } else { format!("{}?{}", self.base, self.kept.join("&")) })
     }
 }
 
@@ -125,6 +129,7 @@ mod tests {
         let unknown = split("x://h?typo=1").read("x://", &["ours"], &["mode"], |_, _| Ok(false)).unwrap_err();
         assert!(unknown.to_string().contains("'typo'"), "{unknown}");
         assert_eq!(split("x://h").read("x://", &[], &[], |_, _| Ok(false)).unwrap(), "x://h");
+        assert_eq!(split("SQLite::memory:").read("x://", &[], &[], |_, _| Ok(false)).unwrap(), "sqlite::memory:");
     }
 
     #[test]

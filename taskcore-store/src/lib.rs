@@ -111,6 +111,8 @@ mod tests {
         let expected =
             sqlite::SqliteConfig::new("sqlite::memory:").durability(sqlite::Durability::Normal).read_connections(2);
         assert_eq!(config, StoreConfig::from(expected));
+        let config = StoreConfig::from_url("SQLite::memory:?busy_timeout=1s").unwrap();
+        assert_eq!(config.redacted_url(), "sqlite::memory:", "the scheme in lowercase, the way sqlx expects it");
         let store = open("SQLITE::memory:?busy_timeout=1s", StoreOptions::default()).await.unwrap();
         assert_eq!(store.backend(), "sqlite");
         let typo = open("sqlite::memory:?durabilty=normal", StoreOptions::default()).await;
