@@ -13,8 +13,24 @@ use time::OffsetDateTime;
 /// The variable naming the server the tests use.
 pub(crate) const URL_VAR: &str = "TASKCORE_TEST_POSTGRES_URL";
 
-/// The server the tests use.
+/// The server the tests use. The first call in a test binary says on one line, past the test
+/// harness's output capture, when nothing answers at the default address.
 pub(crate) fn url() -> String {
+    static CHECK: std::sync::Once = std::sync::Once::new();
+    CHECK.call_once(|| {
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 5432));
+        let down = std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_millis(500)).is_err();
+        if std::env::var_os(URL_VAR).is_none() && down {
+            let _ = std::io::Write::write_all(
+                &mut std::io::stderr(),
+                format!(
+                    "\n*** PostgreSQL is not answering on {addr}: these tests will fail. Run ./test at the repository \
+                     root (installs and starts it), or `bash .ci/services.sh`, or set {URL_VAR}. ***\n\n"
+                )
+                .as_bytes(),
+            );
+        }
+    });
     std::env::var(URL_VAR).unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
 

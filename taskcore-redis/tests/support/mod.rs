@@ -3,10 +3,11 @@
 
 #![allow(dead_code, unreachable_pub)]
 
-use std::net::TcpListener;
+use std::io::Write;
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
+use std::sync::{Arc, Once};
 use std::time::Duration;
 
 use taskcore::{StoreOptions, TaskStore};
@@ -17,7 +18,23 @@ pub const TEST_URL_ENV: &str = "TASKCORE_TEST_REDIS_URL";
 
 /// The machine's Redis: `TASKCORE_TEST_REDIS_URL`, default `redis://127.0.0.1:6379`.
 pub fn shared_url() -> String {
+    static CHECK: Once = Once::new();
+    CHECK.call_once(|| {
+        let addr = SocketAddr::from(([127, 0, 0, 1], 6379));
+        if std::env::var_os(TEST_URL_ENV).is_none() && TcpStream::connect_timeout(&addr, Duration::from_millis(500)).is_err()
+        {
+            say(&format!(
+                "Redis is not answering on {addr}: the tests on the shared Redis will fail. Run ./test at the repository \
+                 root (installs and starts it), or `bash .ci/services.sh`, or set {TEST_URL_ENV}."
+            ));
+        }
+    });
     std::env::var(TEST_URL_ENV).unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
+/// One line on the real stderr, past the test harness's output capture.
+fn say(line: &str) {
+    let _ = writeln!(std::io::stderr(), "\n*** {line} ***\n");
 }
 
 /// A key prefix no other test uses.
@@ -124,6 +141,13 @@ impl PrivateRedis {
     }
 
     async fn start_with(favoured: bool) -> Self {
+        static CHECK: Once = Once::new();
+        CHECK.call_once(|| {
+            if Command::new("redis-server").arg("--version").stdout(Stdio::null()).status().is_err() {
+                say("redis-server is not installed: the fault tests, which start their own, will fail. Run ./test at \
+                     the repository root (installs it), or `apt-get install redis-server`.");
+            }
+        });
         let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
         let dir = std::env::temp_dir().join(format!("taskcore-redis-{}", uuid::Uuid::now_v7().simple()));
         std::fs::create_dir_all(&dir).expect("a temporary directory");
