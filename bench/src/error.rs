@@ -34,7 +34,7 @@ pub enum BenchError {
     Serve(#[from] taskcore_http::ServeError),
     /// The store URL could not be opened.
     #[error("cannot open the store")]
-    Open(#[from] taskcore_http::OpenStoreError),
+    Open(#[from] taskcore_http::store::OpenError),
     /// A JSON body could not be read.
     #[error("bad JSON")]
     Json(#[from] serde_json::Error),

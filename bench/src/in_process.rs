@@ -11,7 +11,7 @@ use crate::BenchError;
 
 /// Serves `store` until the process ends; returns the address.
 pub async fn serve(store: Arc<dyn TaskStore>) -> Result<SocketAddr, BenchError> {
-    let config = ServerConfig { bind: SocketAddr::from(([127, 0, 0, 1], 0)), ..ServerConfig::default() };
+    let config = ServerConfig::default().bind(SocketAddr::from(([127, 0, 0, 1], 0)));
     let server = BoundServer::bind(config, AppState::new(store)).await?;
     let addr = server.local_addr()?;
     tokio::spawn(server.serve(std::future::pending()));

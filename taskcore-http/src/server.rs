@@ -91,7 +91,7 @@ impl BoundServer {
             max_per_client: config.edge.max_connections_per_client,
             trusted_proxies: config.edge.trusted_proxies.clone(),
         };
-        crate::edge::serve(listener, app, limits, stop, config.shutdown_grace).await;
+        crate::edge::serve(listener, app, limits, stop, config.shutdown_grace, state.metrics().clone()).await;
         Ok(())
     }
 }

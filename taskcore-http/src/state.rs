@@ -10,8 +10,8 @@ use taskcore::{CacheOptions, RoomCode, TaskManager, TaskStore};
 
 use tokio::sync::broadcast;
 
-use crate::edge::StoreHealth;
 use crate::announcing_store::AnnouncingStore;
+use crate::edge::StoreHealth;
 use crate::metrics::{BUILD_INFO, Metrics};
 use crate::observed_store::ObservedStore;
 use crate::version::VERSION;

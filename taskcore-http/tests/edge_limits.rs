@@ -27,13 +27,10 @@ struct Running {
 
 impl Running {
     async fn start(edge: EdgeConfig) -> Self {
-        let config = ServerConfig {
-            bind: "127.0.0.1:0".parse().unwrap(),
-            store_url: "memory:".into(),
-            shutdown_grace: Duration::from_millis(200),
-            edge,
-            ..ServerConfig::default()
-        };
+        let config = ServerConfig::default()
+            .bind("127.0.0.1:0".parse().unwrap())
+            .shutdown_grace(Duration::from_millis(200))
+            .edge(edge);
         let server = BoundServer::bind(config, AppState::new(Arc::new(MemoryStore::new()))).await.unwrap();
         let addr = server.local_addr().unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use redis::aio::MultiplexedConnection;
 use redis::{Script, Value};
 use taskcore::store::unix_micros;
-use taskcore::{NewTask, RoomCode, SearchText, StoreOptions, Task, TaskManager, TaskQuery};
+use taskcore::{Clock, NewTask, RoomCode, SearchText, SystemClock, Task, TaskManager, TaskQuery};
 use taskcore_redis::{RedisConfig, RedisStore};
 use time::OffsetDateTime;
 use time::macros::datetime;
@@ -97,7 +97,7 @@ async fn open(url: &str) -> TaskManager {
         .prefix(PREFIX)
         .response_timeout(Duration::from_secs(30))
         .operation_timeout(Duration::from_secs(60));
-    TaskManager::new(Arc::new(RedisStore::open(config, StoreOptions::default()).await.expect("open")))
+    TaskManager::new(Arc::new(RedisStore::open_with(config).await.expect("open")))
 }
 
 /// The encoded instant the scripts compare due dates with.
@@ -122,7 +122,7 @@ impl Legacy {
 
     /// The numbers of the first page and the match count, as the old store returned them.
     async fn list(&self, conn: &mut MultiplexedConnection, query: &TaskQuery) -> (Vec<u64>, u64) {
-        let now = OffsetDateTime::now_utc();
+        let now = SystemClock.now();
         let args = [
             self.base.clone(),
             "number".into(),

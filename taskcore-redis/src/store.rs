@@ -13,8 +13,8 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{FromRedisValue, RedisResult, Script};
 use taskcore::store::{TaskCounts, TaskDraft, TaskWrite, check_since, from_unix_micros, replay, unix_micros};
 use taskcore::{
-    ChangeBatch, Error, IdempotencyKey, Inserted, MemberName, PriorityCounts, Quota, Result, Room, RoomCode, SortDir,
-    StatusFilter, StoreOptions, Task, TaskPage, TaskQuery, TaskStore,
+    ChangeBatch, Error, IdempotencyKey, Inserted, MemberName, PriorityCounts, Quota, Result, Room, RoomCode,
+    StoreOptions, Task, TaskPage, TaskQuery, TaskStore,
 };
 use time::OffsetDateTime;
 

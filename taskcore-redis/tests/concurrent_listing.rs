@@ -14,9 +14,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use taskcore::{
-    NewTask, Patch, SearchText, SortDir, SortKey, StatusFilter, StoreOptions, Tag, TaskManager, TaskPatch, TaskQuery,
-};
+use taskcore::{NewTask, Patch, SearchText, SortDir, SortKey, StatusFilter, Tag, TaskManager, TaskPatch, TaskQuery};
 use taskcore_redis::{RedisConfig, RedisStore};
 use time::macros::datetime;
 
@@ -33,7 +31,7 @@ async fn listings_in_many_steps_see_one_state_while_tasks_move() {
     let server = PrivateRedis::start().await;
     let _: () = server.command(redis::cmd("CONFIG").arg("SET").arg("appendfsync").arg("no")).await;
     let config = RedisConfig::new(server.url()).prefix("moving").scan_step(16);
-    let store = RedisStore::open(config, StoreOptions::default()).await.expect("open a store on the private redis");
+    let store = RedisStore::open_with(config).await.expect("open a store on the private redis");
     let tasks = TaskManager::new(Arc::new(store));
     let room = tasks.create_room("alice").await.unwrap();
     let code = room.code.clone();

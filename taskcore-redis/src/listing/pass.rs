@@ -257,8 +257,8 @@ pub(super) async fn pass(
                 top.offer(&order, member, number);
             }
         }
-        if judged > 0 {
-            let per_task = (bytes / judged).max(1);
+        if let Some(per_task) = bytes.checked_div(judged) {
+            let per_task = per_task.max(1);
             chunk = (CHUNK_BYTES / per_task).clamp(1, step);
         }
         if let (Some((reply, asked)), Some(current)) = (fetched, source.as_mut()) {

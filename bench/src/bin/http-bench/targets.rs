@@ -10,7 +10,6 @@ use std::time::Instant;
 use taskcore::{RoomCode, StoreOptions, TaskManager};
 use taskcore_bench::flask::FlaskApp;
 use taskcore_bench::{BenchError, in_process, reference, seed};
-use taskcore_http::open_store;
 
 use crate::Args;
 
@@ -77,7 +76,7 @@ impl Targets {
 pub(crate) async fn start(args: &Args, large: bool) -> Result<Targets, BenchError> {
     let mut notes = Vec::new();
     let client = seed::client()?;
-    let store = open_store(&args.store, StoreOptions::default()).await?;
+    let store = taskcore_http::store::open(&args.store, StoreOptions::default()).await?;
     let backend = store.backend();
     let tasks = TaskManager::new(Arc::clone(&store));
     eprintln!("seeding taskcore ({backend}) …");

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use redis::aio::MultiplexedConnection;
-use taskcore::{NewTask, StoreOptions, TaskManager};
+use taskcore::{NewTask, TaskManager};
 use taskcore_bench::redis_stats::{
     CommandStats, PrivateRedis, SlowEntry, config_get, connect, is_script, main_thread_cpu, slowlog,
 };
@@ -104,7 +104,7 @@ async fn run(args: Args) -> Result<(), BenchError> {
     let url = args.redis_url.clone().or_else(|| private.as_ref().map(|p| p.url().to_owned())).unwrap_or_default();
     let prefix = format!("bench-search-{}", std::process::id());
     let mut conn = connect(&url).await?;
-    let store = RedisStore::open(RedisConfig::new(url.clone()).prefix(prefix.clone()), StoreOptions::default()).await?;
+    let store = RedisStore::open_with(RedisConfig::new(url.clone()).prefix(prefix.clone())).await?;
     let tasks = TaskManager::new(Arc::new(store));
 
     eprintln!("seeding {} tasks …", args.tasks);
