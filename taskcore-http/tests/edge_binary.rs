@@ -56,6 +56,8 @@ async fn every_edge_limit_is_a_flag_with_an_environment_variable() {
         ("--streams-per-room", "TASKCORE_STREAMS_PER_ROOM"),
         ("--streams-per-client", "TASKCORE_STREAMS_PER_CLIENT"),
         ("--rate-limit-clients", "TASKCORE_RATE_LIMIT_CLIENTS"),
+        ("--max-tasks-per-room", "TASKCORE_MAX_TASKS_PER_ROOM"),
+        ("--max-members-per-room", "TASKCORE_MAX_MEMBERS_PER_ROOM"),
     ] {
         assert!(help.contains(flag), "{flag} missing from --help");
         assert!(help.contains(&format!("[env: {env}=")), "{env} missing from --help");
@@ -112,6 +114,23 @@ async fn room_code_length_applies_to_new_rooms_and_old_codes_keep_working() {
         assert_eq!(api.get(&format!("/rooms/{code}")).await.status, 200, "{code}");
         assert_eq!(api.task(code, json!({ "title": "x" })).await["id"], 1);
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn room_quotas_are_flags_of_the_binary() {
+    let (server, _log) =
+        spawn(&["--store", "memory:", "--max-tasks-per-room", "2"], &[("TASKCORE_MAX_MEMBERS_PER_ROOM", "2")]).await;
+    let api = server.target();
+    let code = api.room("alice").await;
+    api.task(&code, json!({ "title": "one" })).await;
+    api.task(&code, json!({ "title": "two" })).await;
+    let full = api.post(&format!("/tasks?room={code}"), json!({ "title": "three" })).await;
+    assert_eq!(full.status, 409, "{}", full.text);
+    assert_eq!(full.json["field"], "tasks_per_room", "{}", full.text);
+    assert_eq!(api.post("/rooms/join", json!({ "room_code": code, "username": "bob" })).await.status, 200);
+    let crowded = api.post("/rooms/join", json!({ "room_code": code, "username": "carol" })).await;
+    assert_eq!(crowded.status, 409, "{}", crowded.text);
+    assert_eq!(crowded.json["field"], "members_per_room", "{}", crowded.text);
 }
 
 /// 256 `/health` requests at once, on connections of their own: how many were not 200.

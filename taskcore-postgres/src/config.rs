@@ -9,7 +9,7 @@ use std::time::Duration;
 use sqlx::postgres::PgConnectOptions;
 use taskcore::{Error, Result, StoreOptions};
 
-use crate::params;
+use taskcore::store::url_params as params;
 
 /// The query parameters [`PgConfig::from_url`] reads (`max_connections` is another name for
 /// `pool_size`, as sqlx calls it).

@@ -78,7 +78,6 @@
 
 mod config;
 mod error;
-mod params;
 mod query;
 mod row;
 mod schema;

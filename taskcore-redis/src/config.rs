@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use taskcore::{Error, Result, StoreOptions};
 
-use crate::params;
+use taskcore::store::url_params as params;
 
 /// The query parameters [`RedisConfig::from_url`] reads.
 pub const URL_PARAMETERS: &[&str] =

@@ -127,7 +127,6 @@ mod config;
 mod error;
 mod keys;
 mod listing;
-mod params;
 mod record;
 mod script;
 mod snapshot;

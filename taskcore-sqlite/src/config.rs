@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use taskcore::{Error, Result, StoreOptions};
 
-use crate::params;
+use taskcore::store::url_params as params;
 
 /// The query parameters [`SqliteConfig::from_url`] reads.
 pub const URL_PARAMETERS: &[&str] = &["durability", "busy_timeout", "read_connections", "max_batch"];

@@ -49,7 +49,6 @@
 mod config;
 mod error;
 mod ops;
-mod params;
 mod query;
 mod row;
 mod savepoint;

@@ -13,6 +13,8 @@
 //! store receives valid records and must keep them exactly (timestamps are at microsecond
 //! precision, see [`to_storage_precision`]).
 
+pub mod url_params;
+
 use async_trait::async_trait;
 use time::OffsetDateTime;
 

@@ -186,7 +186,6 @@ mod tests {
             TaskQuery::default().assignee(MemberName::parse("BOB").unwrap()),
             TaskQuery::default().text(SearchText::parse("report").unwrap()),
             TaskQuery::default().text(SearchText::parse("CRÈME").unwrap()),
-            TaskQuery::default().text(SearchText::parse("clair\ncr").unwrap()),
             TaskQuery::default().due_before(datetime!(2026-03-20 00:00 UTC)),
             TaskQuery::default().due_after(datetime!(2026-03-20 00:00 UTC)),
             TaskQuery::default().overdue_only(),

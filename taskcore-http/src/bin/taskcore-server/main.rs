@@ -87,6 +87,13 @@ struct Settings {
     /// Changes kept per room in the change feed.
     #[arg(long, env = "TASKCORE_CHANGE_RETENTION", default_value_t = taskcore::DEFAULT_CHANGE_RETENTION, global = true)]
     change_retention: u64,
+    /// Most tasks one room may hold at a time (deleted ones do not count); a create beyond it
+    /// answers 409 `quota_exceeded`.
+    #[arg(long, env = "TASKCORE_MAX_TASKS_PER_ROOM", default_value_t = taskcore::store::DEFAULT_MAX_TASKS_PER_ROOM, global = true)]
+    max_tasks_per_room: u64,
+    /// Most members one room may have; a join beyond it answers 409 `quota_exceeded`.
+    #[arg(long, env = "TASKCORE_MAX_MEMBERS_PER_ROOM", default_value_t = taskcore::store::DEFAULT_MAX_MEMBERS_PER_ROOM, global = true)]
+    max_members_per_room: u64,
     /// Bytes of rooms the read cache keeps in memory (least recently used rooms are evicted;
     /// a room over half of it is read from the store). 0 turns the cache off.
     #[arg(long, env = "TASKCORE_CACHE_BYTES", default_value_t = taskcore::DEFAULT_CACHE_BYTES, global = true)]
@@ -157,7 +164,10 @@ fn init_logging(settings: &Settings) {
 
 async fn serve(settings: &Settings) -> ExitCode {
     let url = settings.store_url();
-    let options = StoreOptions::default().change_retention(settings.change_retention);
+    let options = StoreOptions::default()
+        .change_retention(settings.change_retention)
+        .max_tasks_per_room(settings.max_tasks_per_room)
+        .max_members_per_room(settings.max_members_per_room);
     let store = match taskcore_store::open(&url, options).await {
         Ok(store) => store,
         Err(error) => return fail("cannot open the store", &error),

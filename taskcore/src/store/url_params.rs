@@ -1,14 +1,29 @@
-//! The query string of a store URL: splitting `?key=value&…` off the URL, decoding the
-//! parameters this backend reads, keeping the ones its driver reads, and refusing the rest by
-//! name. The same file sits in every backend crate (`taskcore-sqlite`, `-redis`, `-postgres`).
+//! The query string of a store URL, for backend authors: splitting `?key=value&…` off the URL,
+//! decoding the parameters a backend reads, keeping the ones its driver reads, and refusing the
+//! rest by name — so that every backend's `Config::from_url` reads its settings the same way.
+//!
+//! ```
+//! use taskcore::store::url_params::{duration, split};
+//! let mut timeout = None;
+//! let url = split("x://host/db?timeout=250ms&mode=ro").read("x://", &["timeout"], &["mode"], |key, value| {
+//!     if key != "timeout" {
+//!         return Ok(false);
+//!     }
+//!     timeout = Some(duration("timeout", value)?);
+//!     Ok(true)
+//! })?;
+//! assert_eq!(url, "x://host/db?mode=ro");
+//! assert_eq!(timeout, Some(std::time::Duration::from_millis(250)));
+//! # Ok::<(), taskcore::Error>(())
+//! ```
 
 use std::time::Duration;
 
-use taskcore::{Error, Result};
+use crate::error::{Error, Result};
 
 /// A store URL taken apart by [`split`].
 #[derive(Debug)]
-pub(crate) struct UrlParams<'a> {
+pub struct UrlParams<'a> {
     /// The URL before its `?`, its scheme in lowercase (drivers compare schemes exactly).
     base: String,
     /// Every `key=value` of the query: the raw text, the decoded key and value.
@@ -19,7 +34,7 @@ pub(crate) struct UrlParams<'a> {
 
 /// Splits `url` at its first `?` into the URL (scheme in lowercase) and its parameters
 /// (decoded as in an HTML form: `%XX` escapes, `+` for a space).
-pub(crate) fn split(url: &str) -> UrlParams<'_> {
+pub fn split(url: &str) -> UrlParams<'_> {
     let (base, query) = url.split_once('?').unwrap_or((url, ""));
     let base = match base.split_once(':') {
         Some((scheme, rest)) => format!("{}:{rest}", scheme.to_ascii_lowercase()),
@@ -41,7 +56,7 @@ impl<'a> UrlParams<'a> {
     /// it used the parameter, `Ok(false)` when the parameter is not one of this backend's.
     /// Parameters named in `driver` are kept for the driver; any other is refused with an
     /// error naming it and listing what `scheme` URLs accept (`ours` and `driver`).
-    pub(crate) fn read(
+    pub fn read(
         mut self,
         scheme: &str,
         ours: &[&str],
@@ -70,7 +85,7 @@ impl<'a> UrlParams<'a> {
 }
 
 /// A duration parameter: `500ms`, `5s`, `2m`, or a bare number of seconds.
-pub(crate) fn duration(field: &'static str, value: &str) -> Result<Duration> {
+pub fn duration(field: &'static str, value: &str) -> Result<Duration> {
     let value = value.trim();
     let (digits, unit) = value.find(|c: char| !c.is_ascii_digit()).map_or((value, ""), |at| value.split_at(at));
     let amount: u64 = digits
@@ -85,7 +100,7 @@ pub(crate) fn duration(field: &'static str, value: &str) -> Result<Duration> {
 }
 
 /// A whole-number parameter.
-pub(crate) fn number<T: std::str::FromStr>(field: &'static str, value: &str) -> Result<T> {
+pub fn number<T: std::str::FromStr>(field: &'static str, value: &str) -> Result<T> {
     value.trim().parse().map_err(|_| Error::invalid(field, format!("{field}={value:?} is not a whole number")))
 }
 
