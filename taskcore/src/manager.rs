@@ -216,7 +216,7 @@ impl TaskManager {
             }
         }
         Err(Error::Unavailable {
-            message: format!("task {code}#{number} is changing too fast; {UPDATE_ATTEMPTS} attempts lost the race"),
+            message: format!("task {number} is changing too fast; {UPDATE_ATTEMPTS} attempts lost the race"),
             source: None,
         })
     }

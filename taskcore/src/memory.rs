@@ -12,7 +12,6 @@ use crate::changes::{Change, ChangeBatch, ChangeEvent, TaskWrite, check_since, f
 use crate::error::{Error, Quota, Result};
 use crate::fingerprint::{RequestFingerprint, replay};
 use crate::input::IdempotencyKey;
-use crate::priority::Priority;
 use crate::query::{TaskPage, TaskQuery};
 use crate::room::{MemberName, Room, RoomCode};
 use crate::stats::TaskCounts;
@@ -194,19 +193,7 @@ impl TaskStore for MemoryStore {
     }
 
     async fn counts(&self, code: &RoomCode, now: OffsetDateTime) -> Result<TaskCounts> {
-        self.with_room(code, |state| {
-            let mut counts = TaskCounts { total: state.tasks.len() as u64, ..TaskCounts::default() };
-            for task in state.tasks.values() {
-                counts.completed += u64::from(task.completed);
-                counts.overdue += u64::from(task.is_overdue(now));
-                match task.priority {
-                    Priority::Low => counts.by_priority.low += 1,
-                    Priority::Medium => counts.by_priority.medium += 1,
-                    Priority::High => counts.by_priority.high += 1,
-                }
-            }
-            Ok(counts)
-        })
+        self.with_room(code, |state| Ok(TaskCounts::of(state.tasks.values(), now)))
     }
 
     async fn latest_seq(&self, code: &RoomCode) -> Result<u64> {

@@ -2,6 +2,10 @@
 //! derived from them (pending, completion rate) in one place.
 
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::priority::Priority;
+use crate::task::Task;
 
 /// Counts a store computes for one room at one instant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -14,6 +18,25 @@ pub struct TaskCounts {
     pub overdue: u64,
     /// Tasks by priority, completed or not.
     pub by_priority: PriorityCounts,
+}
+
+impl TaskCounts {
+    /// The counts of `tasks` (every task of one room) at `now`: what a store that holds a room's
+    /// tasks in memory reports.
+    pub fn of<'a>(tasks: impl IntoIterator<Item = &'a Task>, now: OffsetDateTime) -> Self {
+        let mut counts = Self::default();
+        for task in tasks {
+            counts.total += 1;
+            counts.completed += u64::from(task.completed);
+            counts.overdue += u64::from(task.is_overdue(now));
+            match task.priority {
+                Priority::Low => counts.by_priority.low += 1,
+                Priority::Medium => counts.by_priority.medium += 1,
+                Priority::High => counts.by_priority.high += 1,
+            }
+        }
+        counts
+    }
 }
 
 /// Task counts per priority.

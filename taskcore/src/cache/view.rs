@@ -10,7 +10,6 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 
 use crate::changes::{Change, ChangeEvent};
-use crate::priority::Priority;
 use crate::query::{Cursor, SortDir, SortKey, TaskQuery};
 use crate::room::Room;
 use crate::stats::TaskCounts;
@@ -151,16 +150,6 @@ impl RoomView {
 
     /// Counts by state and priority, overdue as of `now`.
     pub(crate) fn counts(&self, now: OffsetDateTime) -> TaskCounts {
-        let mut counts = TaskCounts { total: self.tasks.len() as u64, ..TaskCounts::default() };
-        for task in self.tasks.values() {
-            counts.completed += u64::from(task.completed);
-            counts.overdue += u64::from(task.is_overdue(now));
-            match task.priority {
-                Priority::Low => counts.by_priority.low += 1,
-                Priority::Medium => counts.by_priority.medium += 1,
-                Priority::High => counts.by_priority.high += 1,
-            }
-        }
-        counts
+        TaskCounts::of(self.tasks.values().map(|task| &**task), now)
     }
 }
