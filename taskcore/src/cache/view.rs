@@ -5,12 +5,12 @@
 //! store's answer cannot differ.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use time::OffsetDateTime;
 
 use crate::changes::{Change, ChangeEvent};
-use crate::query::{Cursor, SortDir, SortKey, TaskQuery};
+use crate::query::{Cursor, SortDir, SortKey, SortValue, TaskQuery};
 use crate::room::Room;
 use crate::stats::TaskCounts;
 use crate::task::Task;
@@ -31,14 +31,36 @@ pub(crate) fn task_bytes(task: &Task) -> usize {
 }
 
 /// A room in memory, current as of change [`seq`](Self::seq).
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct RoomView {
     pub(crate) room: Room,
     tasks: BTreeMap<u64, Arc<Task>>,
     /// The sequence number of the newest change reflected.
     pub(crate) seq: u64,
     bytes: usize,
+    /// The last counts computed, reused while they stay true.
+    counts_memo: Mutex<Option<CountsMemo>>,
 }
+
+/// Counts computed at `computed_at` for the view at `seq`. They stay true until the view
+/// changes or a pending task falls due: until `next_due`, the earliest due date of a pending
+/// task not yet overdue at `computed_at` (`None`: no such task, true until the view changes).
+#[derive(Debug, Clone, Copy)]
+struct CountsMemo {
+    seq: u64,
+    computed_at: OffsetDateTime,
+    next_due: Option<OffsetDateTime>,
+    counts: TaskCounts,
+}
+
+impl CountsMemo {
+    fn holds_at(&self, seq: u64, now: OffsetDateTime) -> bool {
+        self.seq == seq && self.computed_at <= now && self.next_due.is_none_or(|due| now <= due)
+    }
+}
+
+/// A task with its position under a sort: the sort value, then the number.
+type Keyed<'a> = ((SortValue, u64), &'a Arc<Task>);
 
 /// The tasks a listing selected, in order, with its counts.
 #[derive(Debug, Clone)]
@@ -53,7 +75,7 @@ impl RoomView {
     /// An empty view of `room` as of change `seq`.
     pub(crate) fn new(room: Room, seq: u64) -> Self {
         let bytes = ROOM_OVERHEAD + room.members.iter().map(|m| m.as_str().len() + 24).sum::<usize>();
-        Self { room, tasks: BTreeMap::new(), seq, bytes }
+        Self { room, tasks: BTreeMap::new(), seq, bytes, counts_memo: Mutex::new(None) }
     }
 
     /// Estimated heap bytes.
@@ -129,15 +151,26 @@ impl RoomView {
                 matched = total;
             }
         } else {
-            let mut selected: Vec<&Arc<Task>> = self.tasks.values().filter(|t| query.matches(t, now)).collect();
-            matched = selected.len() as u64;
-            selected.retain(|t| query.is_after_cursor(t));
             let key = query.sort.key;
-            selected.sort_by_cached_key(|t| (t.sort_value(key), t.number));
-            if query.sort.dir == SortDir::Desc {
-                selected.reverse();
+            let mut selected: Vec<Keyed<'_>> = Vec::new();
+            for task in self.tasks.values().filter(|t| query.matches(t, now)) {
+                matched += 1;
+                if query.is_after_cursor(task) {
+                    selected.push(((task.sort_value(key), task.number), task));
+                }
             }
-            items = selected.into_iter().take(cap.saturating_add(1)).cloned().collect();
+            let wanted = cap.saturating_add(1);
+            let order = |a: &Keyed<'_>, b: &Keyed<'_>| match query.sort.dir {
+                SortDir::Asc => a.0.cmp(&b.0),
+                SortDir::Desc => b.0.cmp(&a.0),
+            };
+            // Only the first `wanted` are answered: select them, then sort only those.
+            if selected.len() > wanted {
+                selected.select_nth_unstable_by(wanted - 1, order);
+                selected.truncate(wanted);
+            }
+            selected.sort_unstable_by(order);
+            items = selected.into_iter().map(|(_, task)| Arc::clone(task)).collect();
         }
         let next_cursor = if items.len() > cap {
             items.truncate(cap);
@@ -148,8 +181,23 @@ impl RoomView {
         Selection { items, next_cursor, matched, total }
     }
 
-    /// Counts by state and priority, overdue as of `now`.
+    /// Counts by state and priority, overdue as of `now`: computed once per change of the view
+    /// and reused while no pending task falls due (stats are read far more often than tasks
+    /// change).
     pub(crate) fn counts(&self, now: OffsetDateTime) -> TaskCounts {
-        TaskCounts::of(self.tasks.values().map(|task| &**task), now)
+        let mut memo = self.counts_memo.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(held) = memo.as_ref().filter(|held| held.holds_at(self.seq, now)) {
+            return held.counts;
+        }
+        let counts = TaskCounts::of(self.tasks.values().map(|task| &**task), now);
+        let next_due = self
+            .tasks
+            .values()
+            .filter(|task| !task.completed)
+            .filter_map(|task| task.due_date)
+            .filter(|due| *due >= now)
+            .min();
+        *memo = Some(CountsMemo { seq: self.seq, computed_at: now, next_due, counts });
+        counts
     }
 }

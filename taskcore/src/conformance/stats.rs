@@ -40,7 +40,8 @@ pub async fn stats_count_by_state_and_priority(factory: &dyn StoreFactory) {
     assert_eq!(stats.by_priority, PriorityCounts { low: 0, medium: 1, high: 2 });
 }
 
-/// Overdue counts pending tasks due before now, as the clock moves.
+/// Overdue counts pending tasks due before now, as the clock moves (to the microsecond, with
+/// no write in between).
 pub async fn overdue_follows_the_clock(factory: &dyn StoreFactory) {
     let ctx = Ctx::new(factory).await;
     let room = ctx.room("alice").await;
@@ -52,7 +53,14 @@ pub async fn overdue_follows_the_clock(factory: &dyn StoreFactory) {
     ctx.tasks.complete_task(&room.code, done.number, None).await.unwrap();
     ctx.create_titled(&room.code, "undated").await;
     assert_eq!(ctx.tasks.stats(&room.code).await.unwrap().overdue, 1);
-    ctx.clock.advance(Duration::hours(2));
+    // Nothing changes but the clock: at the due instant "soon" is not overdue yet, a
+    // microsecond later it is (the same answer twice in a row, then the new one).
+    ctx.clock.advance(Duration::hours(1));
+    assert_eq!(ctx.tasks.stats(&room.code).await.unwrap().overdue, 1);
+    assert_eq!(ctx.tasks.stats(&room.code).await.unwrap().overdue, 1);
+    ctx.clock.advance(Duration::microseconds(1));
+    assert_eq!(ctx.tasks.stats(&room.code).await.unwrap().overdue, 2);
+    ctx.clock.advance(Duration::hours(1) - Duration::microseconds(1));
     assert_eq!(ctx.tasks.stats(&room.code).await.unwrap().overdue, 2);
     ctx.clock.advance(Duration::days(1));
     assert_eq!(ctx.tasks.stats(&room.code).await.unwrap().overdue, 3);
