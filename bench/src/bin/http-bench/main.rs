@@ -33,9 +33,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[derive(Debug, Parser)]
 #[command(name = "http-bench")]
 pub(crate) struct Args {
-    /// Store URL for the service under test: memory:, sqlite://FILE, redis://…, postgres://…
-    /// (Redis key prefix from TASKCORE_REDIS_PREFIX, PostgreSQL schema from
-    /// TASKCORE_POSTGRES_SCHEMA).
+    /// Store URL for the service under test: memory:, sqlite://FILE, redis://…?prefix=…,
+    /// postgres://…?schema=… (backend settings as the URL's query parameters).
     #[arg(long, env = "TASKCORE_BENCH_STORE", default_value = "memory:")]
     store: String,
     /// Seconds per wrk run.
