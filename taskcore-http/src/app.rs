@@ -16,7 +16,7 @@ use crate::config::Limits;
 use crate::error::{ApiError, ErrorBody};
 use crate::layers::{HttpMetricsLayer, JsonErrorsLayer, SequentialRequestId};
 use crate::openapi;
-use crate::routes::{events, ops, rooms, tasks, ui};
+use crate::routes::{events, export, ops, rooms, tasks, ui};
 use crate::state::AppState;
 
 /// The whole API over `state`. Its metrics go where [`AppState::metrics`] says.
@@ -28,6 +28,7 @@ pub fn router(state: AppState, limits: Limits) -> Router {
         .route("/rooms/{code}", get(rooms::get_room))
         .route("/rooms/{code}/join", post(rooms::join_room))
         .route("/rooms/{code}/changes", get(rooms::changes))
+        .route("/rooms/{code}/export", get(export::export_room))
         .route("/tasks", get(tasks::list_tasks).post(tasks::create_task))
         .route("/tasks/stats", get(tasks::stats))
         .route(

@@ -43,6 +43,7 @@ mod announcing_store;
 mod app;
 mod conditional;
 mod config;
+mod csv_body;
 mod dto;
 pub mod edge;
 mod error;

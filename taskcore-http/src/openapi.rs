@@ -6,7 +6,7 @@ use axum::Json;
 use axum::response::IntoResponse;
 use utoipa::OpenApi;
 
-use crate::routes::{events, ops, rooms, tasks};
+use crate::routes::{events, export, ops, rooms, tasks};
 
 /// The API description.
 #[derive(OpenApi)]
@@ -14,6 +14,7 @@ use crate::routes::{events, ops, rooms, tasks};
     info(title = "taskcore", description = "Collaborative task management: rooms, members, tasks, stats and a change feed."),
     paths(
         rooms::create_room, rooms::get_room, rooms::join_room, rooms::join_room_by_code, rooms::changes,
+        export::export_room,
         events::events,
         tasks::list_tasks, tasks::create_task, tasks::get_task, tasks::update_task, tasks::complete_task,
         tasks::reopen_task, tasks::delete_task, tasks::stats,

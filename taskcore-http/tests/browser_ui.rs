@@ -284,6 +284,24 @@ async fn a_room_is_worked_through_the_browser_and_stays_live_between_two_people(
     })
     .await;
 
+    // The export links download the room: CSV for a spreadsheet, JSON to keep. Fetched from the
+    // page itself, as the browser's download would.
+    for (link, expected) in [("export-csv", "id,title,description,"), ("export-json", "{\"code\":")] {
+        let href = alice.find(Locator::Id(link)).await.unwrap().attr("href").await.unwrap().unwrap();
+        assert!(href.to_uppercase().contains(&format!("/ROOMS/{code}/EXPORT?FORMAT=")), "{href}");
+        let fetched = alice
+            .execute(
+                "return fetch(arguments[0]).then(async r => [r.status, r.headers.get('content-disposition'), await r.text()]);",
+                vec![json!(href)],
+            )
+            .await
+            .unwrap();
+        assert_eq!(fetched[0], 200, "{fetched}");
+        assert!(fetched[1].as_str().unwrap().starts_with("attachment; filename="), "{fetched}");
+        let body = fetched[2].as_str().unwrap();
+        assert!(body.starts_with(expected) && body.contains("Prepare the demo"), "{body}");
+    }
+
     // Reloading an unchanged board revalidates: the browser sends its ETags and the server
     // answers 304 instead of sending the room again.
     let not_modified = || async {

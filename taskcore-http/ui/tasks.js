@@ -17,6 +17,8 @@
 
   $("room-code").textContent = room;
   $("me").textContent = name;
+  $("export-json").href = `/rooms/${q}/export?format=json`;
+  $("export-csv").href = `/rooms/${q}/export?format=csv`;
 
   // ---- relative due dates -------------------------------------------------------------
   const UNITS = [["year", 31536e6], ["month", 2592e6], ["week", 6048e5], ["day", 864e5], ["hour", 36e5], ["minute", 6e4]];

@@ -1,7 +1,8 @@
-//! The handlers, one file per resource: rooms, tasks, the live event stream, operations
-//! endpoints and the web UI.
+//! The handlers, one file per resource: rooms, tasks, the live event stream, room exports,
+//! operations endpoints and the web UI.
 
 pub mod events;
+pub mod export;
 pub mod ops;
 pub mod rooms;
 pub mod tasks;

@@ -144,7 +144,7 @@ struct RoomHead<'a> {
 }
 
 /// `opening`, then the room object up to and including `"tasks":[`.
-fn room_prefix(room: &Room, opening: &[u8]) -> Vec<u8> {
+pub(crate) fn room_prefix(room: &Room, opening: &[u8]) -> Vec<u8> {
     let head = RoomHead {
         code: room.code.as_str(),
         owner: room.owner.as_str(),

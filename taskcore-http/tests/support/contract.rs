@@ -37,6 +37,7 @@ macro_rules! contract_tests {
             health_and_api_describe_the_service,
             listings_and_rooms_revalidate_with_etags,
             a_room_under_the_budget_keeps_the_original_shape,
+            rooms_export_as_json_and_csv,
         );
     };
     (@expand $make:path; $($name:ident),* $(,)?) => {
@@ -545,4 +546,63 @@ pub async fn a_room_under_the_budget_keeps_the_original_shape(api: &Target) {
     let keys: Vec<&String> = listed.json.as_object().unwrap().keys().collect();
     assert_eq!(keys, ["next_cursor", "tasks", "total", "total_all"], "{}", listed.text);
     assert_eq!(listed.json["next_cursor"], Value::Null);
+}
+
+/// A room exports whole as JSON (the room object, every task) or CSV (a header row and one row
+/// per task, read back by an independent RFC 4180 reader), as a download; deleted tasks are
+/// left out, text survives quoting, and cells a spreadsheet would run are defused.
+pub async fn rooms_export_as_json_and_csv(api: &Target) {
+    let code = api.room("alice").await;
+    let due = "2031-05-06T07:08:09Z";
+    api.task(
+        &code,
+        json!({ "title": "Plan, then \"act\"", "description": "line 1\nline 2, ✓", "priority": "high",
+                "due_date": due, "tags": ["b", "a"], "assignee": "alice" }),
+    )
+    .await;
+    api.task(&code, json!({ "title": "=HYPERLINK(\"http://x\")", "description": "-1" })).await;
+    api.task(&code, json!({ "title": "gone" })).await;
+    assert_eq!(api.delete(&format!("/tasks/3?room={code}")).await.status, 200);
+    assert_eq!(api.post(&format!("/tasks/2/complete?room={code}"), json!({})).await.status, 200);
+    let listed = api.get(&format!("/tasks?room={code}")).await.json["tasks"].clone();
+
+    let exported = api.get(&format!("/rooms/{}/export", code.to_lowercase())).await;
+    assert_eq!(exported.status, 200, "{}", exported.text);
+    assert_eq!(exported.header("content-type"), Some("application/json"));
+    let attachment = format!("attachment; filename=\"taskcore-room-{code}.json\"");
+    assert_eq!(exported.header("content-disposition"), Some(attachment.as_str()));
+    assert_eq!(exported.json["code"], code.as_str());
+    assert_eq!(exported.json["members"], json!(["alice"]));
+    assert_eq!(exported.json["tasks"], listed, "every task, as listed");
+
+    let csv = api.get(&format!("/rooms/{code}/export?format=CSV")).await;
+    assert_eq!(csv.status, 200, "{}", csv.text);
+    assert_eq!(csv.header("content-type"), Some("text/csv; charset=utf-8"));
+    assert!(csv.header("content-disposition").unwrap().ends_with(".csv\""));
+    assert!(csv.text.starts_with("id,title,description,priority,due_date,completed,"), "{}", csv.text);
+    let mut reader = csv::Reader::from_reader(csv.text.as_bytes());
+    let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_owned).collect();
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 2, "{}", csv.text);
+    let field = |row: &csv::StringRecord, name: &str| row[header.iter().position(|h| h == name).unwrap()].to_owned();
+    for (row, task) in rows.iter().zip(listed.as_array().unwrap()) {
+        assert_eq!(field(row, "id"), task["id"].to_string());
+        assert_eq!(field(row, "priority"), task["priority"].as_str().unwrap());
+        assert_eq!(field(row, "completed"), task["completed"].to_string());
+        assert_eq!(field(row, "created_at"), task["created_at"].as_str().unwrap());
+        assert_eq!(field(row, "completed_at"), task["completed_at"].as_str().unwrap_or(""));
+        let tags: Vec<&str> = task["tags"].as_array().unwrap().iter().map(|t| t.as_str().unwrap()).collect();
+        assert_eq!(field(row, "tags"), tags.join(","));
+        assert_eq!(field(row, "assignee"), task["assignee"].as_str().unwrap_or(""));
+    }
+    assert_eq!(field(&rows[0], "title"), "Plan, then \"act\"");
+    assert_eq!(field(&rows[0], "description"), "line 1\nline 2, ✓");
+    assert_eq!(field(&rows[0], "due_date"), listed[0]["due_date"].as_str().unwrap());
+    assert_eq!(field(&rows[1], "title"), "'=HYPERLINK(\"http://x\")", "a formula is defused");
+    assert_eq!(field(&rows[1], "description"), "'-1");
+
+    let bad = api.get(&format!("/rooms/{code}/export?format=xml")).await;
+    assert_eq!(bad.status, 400, "{}", bad.text);
+    assert_eq!(bad.json["field"], "format");
+    assert_eq!(api.get("/rooms/ZZZZZZ/export").await.status, 404);
 }
