@@ -53,6 +53,7 @@ mod listing_body;
 pub mod metrics;
 mod observed_store;
 mod openapi;
+mod room_feeds;
 pub mod routes;
 mod server;
 mod state;

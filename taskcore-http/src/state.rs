@@ -14,6 +14,7 @@ use crate::announcing_store::AnnouncingStore;
 use crate::edge::StoreHealth;
 use crate::metrics::{BUILD_INFO, Metrics};
 use crate::observed_store::ObservedStore;
+use crate::room_feeds::RoomFeeds;
 use crate::version::VERSION;
 
 /// Shared state of the service. Cheap to clone.
@@ -30,6 +31,8 @@ pub struct AppState {
     /// The single-flight storage check of `/health` and `/readyz`.
     store_health: StoreHealth,
     room_embed_bytes: usize,
+    /// The followers of the rooms that live event streams watch.
+    feeds: Arc<RoomFeeds>,
 }
 
 /// How many bytes of tasks a room object embeds by default (1 MiB): about 2,500 typical tasks.
@@ -69,6 +72,7 @@ impl AppState {
             draining: Arc::new(AtomicBool::new(false)),
             store_health: StoreHealth::default(),
             room_embed_bytes: DEFAULT_ROOM_EMBED_BYTES,
+            feeds: Arc::default(),
         }
     }
 
@@ -92,6 +96,16 @@ impl AppState {
     /// A receiver of the codes of rooms written to through this state from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<RoomCode> {
         self.announcing.subscribe()
+    }
+
+    /// The room followers of the live event streams.
+    pub(crate) fn feeds(&self) -> &Arc<RoomFeeds> {
+        &self.feeds
+    }
+
+    /// How many rooms live event streams follow in this process now (one follower each).
+    pub fn followed_rooms(&self) -> usize {
+        self.feeds.followed()
     }
 
     /// Seconds since the state was made.

@@ -107,6 +107,12 @@ async fn reads_through_one_replica_see_every_write_of_the_other(url: &str, env: 
     let code = a.room("alice").await;
     let list = format!("/tasks?room={code}");
     let mut tag = b.get(&list).await.header("etag").unwrap().to_owned();
+    // A live stream on the second replica follows every write, whichever replica took it.
+    let watcher = second.target();
+    let events = format!("/rooms/{code}/events?since=0");
+    let stream = tokio::spawn(async move {
+        watcher.read_stream(&events, Duration::from_secs(30), |text| text.contains("\"title\":\"round 60\"")).await
+    });
     let mut last_created = 0;
     for round in 1..=60_u64 {
         let (writer, reader) = if round % 2 == 0 { (&a, &b) } else { (&b, &a) };
@@ -127,6 +133,10 @@ async fn reads_through_one_replica_see_every_write_of_the_other(url: &str, env: 
         let room = reader.get(&format!("/rooms/{code}")).await;
         assert_eq!(room.json["tasks"].as_array().unwrap().len(), listed.json["tasks"].as_array().unwrap().len());
     }
+    let streamed = stream.await.unwrap();
+    assert!(streamed.contains("\"title\":\"round 60\""), "the stream saw the last write: {streamed}");
+    let ids: Vec<u64> = streamed.lines().filter_map(|l| l.strip_prefix("id: ")?.trim().parse().ok()).collect();
+    assert_eq!(ids, (1..=ids.len() as u64).collect::<Vec<_>>(), "every change once, in order");
     let deleted = a.delete(&format!("/tasks/1?room={code}")).await;
     assert_eq!(deleted.status, 200);
     let stats = b.get(&format!("/tasks/stats?room={code}")).await;

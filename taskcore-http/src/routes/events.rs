@@ -1,14 +1,16 @@
 //! `GET /rooms/{code}/events`: the room's change feed as server-sent events, for live pages.
 //!
-//! Each connection follows the store's change feed (so it works across replicas sharing a
-//! store): it reads new changes, sends each as an `event: change` with `id:` = sequence number
-//! (browsers resume with `Last-Event-ID`), then waits until a local write to the room wakes it
-//! or the poll interval passes. A reader that fell behind retention gets `event: resync`, and so
-//! does one that resumes *past the end* of the feed (`since` or `Last-Event-ID` beyond the room's
-//! latest sequence — after a restore or a switch of store): it then follows from the latest
-//! change, and the server logs that once per stream. A failing store is logged when reads start
-//! failing and when they recover, not on every poll. Streams end when the server starts
-//! draining.
+//! Each stream follows the store's change feed (so it works across replicas sharing a store),
+//! through its room's follower in this process ([`RoomFeeds`](crate::room_feeds)): the
+//! follower reads the feed once per write or interval and every stream of the room sends the
+//! changes it kept, each as an `event: change` with `id:` = sequence number (browsers resume
+//! with `Last-Event-ID`). A stream reads the store itself when it starts, when it is further
+//! behind than the follower keeps, and when the feed went backwards. A reader that fell behind
+//! retention gets `event: resync`, and so does one that resumes *past the end* of the feed
+//! (`since` or `Last-Event-ID` beyond the room's latest sequence — after a restore or a switch
+//! of store): it then follows from the latest change, and the server logs that once per stream.
+//! A failing store is logged when reads start failing and when they recover, not on every poll.
+//! Streams end when the server starts draining.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -20,15 +22,15 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
 use serde::Deserialize;
 use taskcore::RoomCode;
-use tokio::sync::broadcast;
 use utoipa::IntoParams;
 
 use crate::dto::ChangeJson;
 use crate::error::{ApiError, ApiResult};
+use crate::room_feeds::{Subscription, latest};
 use crate::state::AppState;
 
-/// How often a quiet stream re-reads the feed (writes through another replica are seen this
-/// late at most).
+/// How often a quiet stream checks that the server is not draining, and, should its room's
+/// follower be gone, re-reads the feed itself.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
 
 /// Stream parameters.
@@ -57,11 +59,15 @@ pub async fn events(
         Some(since) => since,
         None => latest(&state, &code).await.map_err(ApiError::from)?,
     };
+    let subscription = state.feeds().subscribe(&state, &code);
+    let restarts = subscription.feed.restarts();
     let follower = Follower {
-        state: state.clone(),
-        wake: state.subscribe(),
+        subscription,
+        state,
         code,
         since,
+        read_store: true,
+        restarts,
         pending: VecDeque::new(),
         failing: false,
     };
@@ -71,23 +77,28 @@ pub async fn events(
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
 
-/// The room's latest change sequence number.
-async fn latest(state: &AppState, code: &RoomCode) -> taskcore::Result<u64> {
-    match state.tasks.changes(code, 0, Some(1)).await {
-        Ok(batch) => Ok(batch.latest),
-        Err(taskcore::Error::ResyncNeeded { latest, .. }) => Ok(latest),
-        Err(other) => Err(other),
-    }
-}
-
 struct Follower {
     state: AppState,
-    wake: broadcast::Receiver<RoomCode>,
+    subscription: Subscription,
     code: RoomCode,
     since: u64,
+    /// Whether the next step reads the store itself rather than the room's follower.
+    read_store: bool,
+    /// The follower's restarts seen so far.
+    restarts: u64,
     pending: VecDeque<Event>,
     /// Whether the last read of the feed failed (so a lasting failure is logged once).
     failing: bool,
+}
+
+/// What one read of the store gave a stream.
+enum Read {
+    /// An event to send before anything else.
+    Send(Event),
+    /// The room is gone: the stream ends.
+    End,
+    /// Changes (if any) are pending; go on.
+    Continue,
 }
 
 /// The event that tells a reader to reload the room, then follow from `latest`.
@@ -104,41 +115,86 @@ impl Follower {
             if self.state.is_draining() {
                 return None;
             }
-            match self.state.tasks.changes(&self.code, self.since, None).await {
-                Ok(batch) => {
-                    self.recovered();
-                    if !batch.changes.is_empty() {
-                        for change in batch.changes {
-                            self.since = change.seq;
-                            let id = change.seq.to_string();
-                            let data = serde_json::to_string(&ChangeJson::from(change)).unwrap_or_default();
-                            self.pending.push_back(Event::default().event("change").id(id).data(data));
+            let restarts = self.subscription.feed.restarts();
+            if restarts != self.restarts {
+                // The follower started over (the feed went backwards, or it fell behind
+                // retention): where this stream stands is for the store to say.
+                self.restarts = restarts;
+                self.read_store = true;
+            }
+            if !self.read_store {
+                let known = *self.subscription.latest.borrow_and_update();
+                match known {
+                    Some(latest) if latest > self.since => match self.subscription.feed.after(self.since) {
+                        Some(changes) => {
+                            for (seq, json) in changes {
+                                self.since = seq;
+                                self.pending
+                                    .push_back(Event::default().event("change").id(seq.to_string()).data(&*json));
+                            }
+                            continue;
                         }
-                        continue;
-                    }
+                        None => self.read_store = true, // further behind than the follower keeps
+                    },
+                    _ => {}
                 }
-                Err(taskcore::Error::ResyncNeeded { latest, .. }) => {
-                    self.recovered();
-                    self.since = latest;
-                    return Some(resync(latest));
+            }
+            if self.read_store {
+                match self.read_from_store().await {
+                    Read::Send(event) => return Some(event),
+                    Read::End => return None,
+                    Read::Continue if !self.pending.is_empty() => continue,
+                    Read::Continue => {}
                 }
-                Err(taskcore::Error::Invalid { field: "since", .. }) => match latest(&self.state, &self.code).await {
-                    Ok(latest) => {
-                        self.recovered();
-                        tracing::info!(
-                            since = self.since,
-                            latest,
-                            "event stream resumed past the end of the room's change feed; sent resync"
-                        );
-                        self.since = latest;
-                        return Some(resync(latest));
-                    }
-                    Err(error) => self.failed(&error.to_string()),
-                },
-                Err(taskcore::Error::NotFound { .. }) => return None,
-                Err(error) => self.failed(&error.to_string()),
             }
             self.wait().await;
+        }
+    }
+
+    /// One read of the store's feed after `since`, as a stream starts or when the follower
+    /// cannot serve it: changes go to `pending`.
+    async fn read_from_store(&mut self) -> Read {
+        match self.state.tasks.changes(&self.code, self.since, None).await {
+            Ok(batch) => {
+                self.recovered();
+                let caught_up = batch.changes.last().is_none_or(|last| last.seq >= batch.latest);
+                for change in batch.changes {
+                    self.since = change.seq;
+                    let id = change.seq.to_string();
+                    let data = serde_json::to_string(&ChangeJson::from(change)).unwrap_or_default();
+                    self.pending.push_back(Event::default().event("change").id(id).data(data));
+                }
+                self.read_store = !caught_up;
+                Read::Continue
+            }
+            Err(taskcore::Error::ResyncNeeded { latest, .. }) => {
+                self.recovered();
+                self.since = latest;
+                self.read_store = false;
+                Read::Send(resync(latest))
+            }
+            Err(taskcore::Error::Invalid { field: "since", .. }) => match latest(&self.state, &self.code).await {
+                Ok(latest) => {
+                    self.recovered();
+                    tracing::info!(
+                        since = self.since,
+                        latest,
+                        "event stream resumed past the end of the room's change feed; sent resync"
+                    );
+                    self.since = latest;
+                    self.read_store = false;
+                    Read::Send(resync(latest))
+                }
+                Err(error) => {
+                    self.failed(&error.to_string());
+                    Read::Continue
+                }
+            },
+            Err(taskcore::Error::NotFound { .. }) => Read::End,
+            Err(error) => {
+                self.failed(&error.to_string());
+                Read::Continue
+            }
         }
     }
 
@@ -161,20 +217,17 @@ impl Follower {
         }
     }
 
-    /// Until a local write touches this room, or the poll interval passes.
+    /// Until the room's follower has read further, or the poll interval passes (then a
+    /// follower that is gone is replaced by reading the store).
     async fn wait(&mut self) {
-        let sleep = tokio::time::sleep(POLL_INTERVAL);
-        tokio::pin!(sleep);
-        loop {
-            tokio::select! {
-                () = &mut sleep => return,
-                woke = self.wake.recv() => match woke {
-                    Ok(code) if code == self.code => return,
-                    Ok(_) => {}
-                    Err(broadcast::error::RecvError::Lagged(_)) => return,
-                    Err(broadcast::error::RecvError::Closed) => { sleep.as_mut().await; return; }
-                },
+        tokio::select! {
+            changed = self.subscription.latest.changed() => {
+                if changed.is_err() {
+                    self.read_store = true;
+                    tokio::time::sleep(POLL_INTERVAL).await;
+                }
             }
+            () = tokio::time::sleep(POLL_INTERVAL) => {}
         }
     }
 }
