@@ -155,7 +155,8 @@ pub struct JoinRoomBody {
     pub username: Option<String>,
 }
 
-/// `POST /tasks` body.
+/// `POST /tasks` body: the keys of [`taskcore::NewTask::FIELDS`] plus `room_code`, which only
+/// the HTTP layer reads (`tests/openapi_and_metrics.rs` checks that they stay the same).
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct CreateTaskBody {
@@ -190,7 +191,8 @@ impl CreateTaskBody {
 }
 
 /// `PUT /tasks/{id}` body, for the API description: an absent field is unchanged, `null`
-/// clears it. (Deserialised as [`taskcore::TaskPatch`].)
+/// clears it. (Deserialised as [`taskcore::TaskPatch`]; its properties are
+/// [`taskcore::TaskPatch::FIELDS`], which `tests/openapi_and_metrics.rs` checks.)
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[allow(dead_code)] // read by utoipa only
 pub struct UpdateTaskBody {

@@ -43,6 +43,12 @@ pub struct NewTask {
 }
 
 impl NewTask {
+    /// The JSON keys a [`NewTask`] is read from, in declaration order: the names its derived
+    /// `Deserialize` knows (a unit test keeps the two equal). Unknown keys are ignored.
+    /// Front ends describing the create body (such as an OpenAPI document) compare their
+    /// description with this list.
+    pub const FIELDS: &'static [&'static str] = &["title", "description", "priority", "due_date", "tags", "assignee"];
+
     /// A new task with just a title.
     pub fn titled(title: impl Into<String>) -> Self {
         Self { title: Some(title.into()), ..Self::default() }
@@ -143,6 +149,13 @@ pub struct TaskPatch {
 }
 
 impl TaskPatch {
+    /// The JSON keys a [`TaskPatch`] is read from, in declaration order: the names its derived
+    /// `Deserialize` knows (a unit test keeps the two equal). Unknown keys are ignored.
+    /// Front ends describing the update body (such as an OpenAPI document) compare their
+    /// description with this list.
+    pub const FIELDS: &'static [&'static str] =
+        &["title", "description", "priority", "due_date", "tags", "assignee", "completed", "expected_version"];
+
     /// Whether the patch names no field at all.
     pub fn is_empty(&self) -> bool {
         self.title.is_unchanged()
@@ -323,4 +336,80 @@ fn validate_description(raw: &str) -> Result<String> {
         return Err(Error::invalid("description", "must not contain control characters other than newlines and tabs"));
     }
     Ok(raw.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use serde::de::{self, Visitor};
+    use serde_json::json;
+
+    use super::*;
+
+    /// The field names a derived `Deserialize` hands to `deserialize_struct`: exactly what the
+    /// deserialiser knows, read from the derive itself rather than restated.
+    fn derived_fields<T: for<'de> Deserialize<'de>>() -> &'static [&'static str] {
+        struct Capture<'a>(&'a mut &'static [&'static str]);
+        impl<'de> de::Deserializer<'de> for Capture<'_> {
+            type Error = de::value::Error;
+            fn deserialize_any<V: Visitor<'de>>(self, _: V) -> std::result::Result<V::Value, Self::Error> {
+                Err(de::Error::custom("not a struct"))
+            }
+            fn deserialize_struct<V: Visitor<'de>>(
+                self,
+                _: &'static str,
+                fields: &'static [&'static str],
+                _: V,
+            ) -> std::result::Result<V::Value, Self::Error> {
+                *self.0 = fields;
+                Err(de::Error::custom("captured the field names"))
+            }
+            serde::forward_to_deserialize_any! {
+                bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option
+                unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier ignored_any
+            }
+        }
+        let mut fields: &'static [&'static str] = &[];
+        assert!(T::deserialize(Capture(&mut fields)).is_err());
+        fields
+    }
+
+    /// `{name: value}` read as `T` with the first sample value of a type the field takes.
+    fn with_one_field<T: for<'de> Deserialize<'de>>(name: &str) -> T {
+        [json!("x"), json!(["x"]), json!(true), json!(1)]
+            .into_iter()
+            .find_map(|value| serde_json::from_value(json!({ name: value })).ok())
+            .unwrap_or_else(|| panic!("no sample value fits field {name}"))
+    }
+
+    #[test]
+    fn task_patch_fields_are_what_its_deserialiser_knows() {
+        assert_eq!(TaskPatch::FIELDS, derived_fields::<TaskPatch>());
+    }
+
+    #[test]
+    fn every_task_patch_field_has_an_effect_and_unknown_keys_none() {
+        for name in TaskPatch::FIELDS {
+            let patch: TaskPatch = with_one_field(name);
+            assert_ne!(patch, TaskPatch::default(), "{name} was not read");
+        }
+        let patch: TaskPatch = serde_json::from_value(json!({ "room_code": "ABC234", "id": 3 })).unwrap();
+        assert_eq!(patch, TaskPatch::default(), "unknown keys are ignored");
+    }
+
+    #[test]
+    fn new_task_fields_are_what_its_deserialiser_knows() {
+        assert_eq!(NewTask::FIELDS, derived_fields::<NewTask>());
+    }
+
+    #[test]
+    fn every_new_task_field_has_an_effect_and_unknown_keys_none() {
+        for name in NewTask::FIELDS {
+            let input: NewTask = with_one_field(name);
+            assert_ne!(input, NewTask::default(), "{name} was not read");
+        }
+        let input: NewTask = serde_json::from_value(json!({ "room_code": "ABC234" })).unwrap();
+        assert_eq!(input, NewTask::default(), "unknown keys are ignored");
+    }
 }

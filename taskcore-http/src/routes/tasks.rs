@@ -19,13 +19,18 @@ use crate::state::AppState;
 
 /// `?room=CODE`.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RoomParam {
     /// The room code (any case).
     pub room: Option<String>,
 }
 
-/// Listing parameters (besides `room`).
+/// Listing parameters: `room`, then [`taskcore::QUERY_PARAMS`]. Only the API description
+/// reads this; parsing is [`TaskQuery::from_params`]. Each field's schema admits what the
+/// domain accepts (values are case-insensitive, hence strings rather than enums), and
+/// `tests/openapi_and_metrics.rs` checks the names and sample values against the domain.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[allow(dead_code)] // read by utoipa only; parsing is TaskQuery::from_params
 pub struct ListParams {
     /// The room code.
@@ -44,9 +49,12 @@ pub struct ListParams {
     due_before: Option<String>,
     /// Only tasks due at or after this date.
     due_after: Option<String>,
-    /// Only pending tasks past their due date.
-    overdue: Option<bool>,
-    /// `number` (default), `created`, `due`, `priority`, `title`; `-` prefix for descending.
+    /// Only pending tasks past their due date: `true` or `false` (also `1`/`0`, `yes`/`no`),
+    /// any case.
+    #[param(example = "true")]
+    overdue: Option<String>,
+    /// `number` (default; also `id`), `created` (or `created_at`), `due` (or `due_date`),
+    /// `priority`, `title`; `-` prefix for descending.
     sort: Option<String>,
     /// `asc` or `desc`.
     order: Option<String>,
@@ -54,6 +62,7 @@ pub struct ListParams {
     cursor: Option<String>,
     /// Page size 1 to 500. Without `limit` and `cursor` every matching task is returned (as the
     /// original API did), up to 10,000.
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
 }
 

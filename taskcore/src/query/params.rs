@@ -8,7 +8,9 @@ use crate::query::{Cursor, SearchText, SortDir, SortKey, StatusFilter, TaskQuery
 use crate::room::MemberName;
 use crate::tag::Tag;
 
-/// The parameter names [`TaskQuery::from_params`] understands.
+/// The parameter names [`TaskQuery::from_params`] understands; any other key it refuses unless
+/// the caller passes it in `ignore`. Front ends that describe the listing parameters (such as an
+/// OpenAPI document) compare their description with this list, plus their own keys.
 pub const QUERY_PARAMS: &[&str] = &[
     "status",
     "priority",
@@ -35,8 +37,8 @@ impl TaskQuery {
     /// | `tag`, `assignee` | a tag, a member name |
     /// | `q` | text to find in title or description (case-insensitive) |
     /// | `due_before`, `due_after` | a date in any accepted due-date form |
-    /// | `overdue` | `true`/`false` (also `1`/`0`) |
-    /// | `sort` | `number`, `created`, `due`, `priority`, `title`; a leading `-` means descending |
+    /// | `overdue` | `true`/`false` (also `1`/`0`, `yes`/`no`), any case |
+    /// | `sort` | `number`/`id`, `created`/`created_at`, `due`/`due_date`, `priority`, `title`; `-key` descends |
     /// | `order` | `asc`, `desc` |
     /// | `cursor` | `next_cursor` of the previous page |
     /// | `limit` | 1 to 500 (default 50) |
