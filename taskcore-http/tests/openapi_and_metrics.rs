@@ -284,3 +284,27 @@ fn create_body_properties_are_the_fields_new_task_reads() {
         "POST /tasks body",
     );
 }
+
+#[test]
+fn path_parameters_are_in_their_paths_and_the_rest_in_the_query() {
+    let doc = document();
+    for (path, operations) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in operations.as_object().unwrap() {
+            for parameter in operation["parameters"].as_array().into_iter().flatten() {
+                let name = parameter["name"].as_str().unwrap();
+                let placeholder = format!("{{{name}}}");
+                match parameter["in"].as_str().unwrap() {
+                    "path" => assert!(
+                        path.contains(&placeholder),
+                        "{method} {path}: path parameter {name} is not in the path"
+                    ),
+                    "query" => {
+                        assert!(!path.contains(&placeholder), "{method} {path}: {name} is in the path, not the query")
+                    }
+                    "header" => {}
+                    other => panic!("{method} {path}: parameter {name} in {other}"),
+                }
+            }
+        }
+    }
+}

@@ -35,6 +35,7 @@ pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
 
 /// Stream parameters.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EventParams {
     /// Start after this sequence number; default: the `Last-Event-ID` header, else only changes
     /// from now on. Beyond the room's latest change: one `resync` event, then changes from the

@@ -17,6 +17,7 @@ use crate::state::AppState;
 
 /// Export parameters.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ExportParams {
     /// `json` (the default) or `csv`.
     pub format: Option<String>,

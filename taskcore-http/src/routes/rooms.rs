@@ -106,6 +106,7 @@ async fn join(state: &AppState, code: &str, username: Option<String>) -> ApiResu
 
 /// Change-feed parameters.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ChangesParams {
     /// Return changes after this sequence number (0 for all kept).
     #[serde(default)]
