@@ -8,6 +8,7 @@
 //! | `redis-search` | Redis busy time per `GET /tasks?q=` on a 10,000-task room (feature `redis`) |
 //! | `memory-probe` | peak RSS of a real `taskcore-server` under concurrent whole-room reads |
 //! | `router-overhead` | middleware cost per request, in-process, against a bare router |
+//! | `stream-cost` | CPU of a real `taskcore-server` holding many live event streams, and how late a write through another replica reaches them |
 //!
 //! Only loopback traffic; every run is bounded in time; every process started is stopped by
 //! its own id.
@@ -20,6 +21,7 @@ pub mod lua;
 pub mod process;
 pub mod reference;
 pub mod seed;
+pub mod server;
 pub mod table;
 pub mod workload;
 pub mod wrk;

@@ -11,8 +11,6 @@
 
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a benchmark reports on the terminal
 
-mod server;
-
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -21,7 +19,7 @@ use serde_json::{Value, json};
 use taskcore_bench::{BenchError, report, seed};
 use tokio::task::JoinSet;
 
-use crate::server::Server;
+use taskcore_bench::server::{Server, default_binary};
 
 /// A four-byte UTF-8 character (U+1D11E, musical G clef): the most bytes per counted character.
 const WIDE_CHAR: char = '\u{1D11E}';
@@ -73,7 +71,7 @@ fn main() -> std::process::ExitCode {
 }
 
 async fn run(args: Args) -> Result<(), BenchError> {
-    let binary = args.server.clone().unwrap_or_else(default_server);
+    let binary = args.server.clone().unwrap_or_else(default_binary);
     if !binary.is_file() {
         return Err(BenchError::Setup(format!(
             "no server binary at {}: cargo build --release -p taskcore-http --bin taskcore-server, or give --server",
@@ -84,8 +82,11 @@ async fn run(args: Args) -> Result<(), BenchError> {
     let db = args.db.clone().unwrap_or_else(|| dir.path().join("probe.db"));
     let log = dir.path().join("server.log");
     let client = seed::client()?;
+    let store_url = format!("sqlite://{}", db.display());
+    let server_args: Vec<String> =
+        args.body_limit.map(|limit| vec!["--body-limit".to_owned(), limit.to_string()]).unwrap_or_default();
 
-    let mut server = Server::start(&binary, &db, args.body_limit, &log).await?;
+    let mut server = Server::start(&binary, &store_url, &server_args, &log).await?;
     let description: String = std::iter::repeat_n(WIDE_CHAR, args.description_chars).collect();
     eprintln!("filling a room with {} tasks of {} description bytes …", args.tasks, description.len());
     let started = Instant::now();
@@ -112,7 +113,7 @@ async fn run(args: Args) -> Result<(), BenchError> {
     for (name, path) in
         [("`GET /rooms/{code}`", format!("/rooms/{code}")), ("`GET /tasks?room=`", format!("/tasks?room={code}"))]
     {
-        let mut server = Server::start(&binary, &db, args.body_limit, &log).await?;
+        let mut server = Server::start(&binary, &store_url, &server_args, &log).await?;
         let _ = client.get(format!("{}/health", server.base())).send().await?;
         let before = server.memory();
         let started = Instant::now();
@@ -136,11 +137,6 @@ async fn run(args: Args) -> Result<(), BenchError> {
     }
     println!("\nRSS in MiB from /proc/<pid>/status (VmRSS, VmHWM); body sizes in MB (10^6 bytes).");
     Ok(())
-}
-
-fn default_server() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from);
-    target.join("release").join("taskcore-server")
 }
 
 /// A new room filled with `count` tasks carrying `description`; returns its code.
