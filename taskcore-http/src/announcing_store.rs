@@ -44,6 +44,10 @@ impl AnnouncingStore {
 
 #[async_trait]
 impl TaskStore for AnnouncingStore {
+    fn write_notices(&self) -> Option<tokio::sync::broadcast::Receiver<RoomCode>> {
+        self.inner.write_notices()
+    }
+
     fn backend(&self) -> &'static str {
         self.inner.backend()
     }

@@ -59,6 +59,10 @@ impl ObservedStore {
 
 #[async_trait]
 impl TaskStore for ObservedStore {
+    fn write_notices(&self) -> Option<tokio::sync::broadcast::Receiver<RoomCode>> {
+        self.inner.write_notices()
+    }
+
     fn backend(&self) -> &'static str {
         self.inner.backend()
     }

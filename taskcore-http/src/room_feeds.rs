@@ -1,6 +1,8 @@
 //! [`RoomFeeds`]: one follower per room per process for the live event streams. The follower
-//! reads the room's change feed — when a write through this process announces the room, or
-//! every [`FOLLOW_INTERVAL`] for writes through other replicas — keeps the recent changes
+//! reads the room's change feed — when a write through this process announces the room, when
+//! the store pushes a write through another process
+//! ([`TaskStore::write_notices`](taskcore::TaskStore::write_notices): Redis pub/sub,
+//! PostgreSQL `LISTEN`), and every [`FOLLOW_INTERVAL`] as the fallback — keeps the recent changes
 //! already serialised, and tells every stream of the room the latest sequence it knows. A
 //! thousand streams on one room thus cost one store read per write (or per interval), not a
 //! thousand, and each change is serialised once.
@@ -160,6 +162,8 @@ struct Follower {
 impl Follower {
     async fn run(self) {
         let mut wake = self.state.subscribe();
+        // Writes through other processes, pushed by the store where it can (else polling).
+        let mut pushed = self.state.tasks.store().write_notices();
         let mut read_to: Option<u64> = None;
         let mut failing = false;
         loop {
@@ -214,23 +218,41 @@ impl Follower {
                     failing = true;
                 }
             }
-            wait(&mut wake, &self.code).await;
+            wait(&mut wake, pushed.as_mut(), &self.code).await;
         }
     }
 }
 
-/// Until a local write announces `code`, or [`FOLLOW_INTERVAL`] passes.
-async fn wait(wake: &mut broadcast::Receiver<RoomCode>, code: &RoomCode) {
+/// Until a write to `code` is announced — by this process (`local`) or pushed by the store
+/// (`pushed`) — or [`FOLLOW_INTERVAL`] passes.
+async fn wait(
+    local: &mut broadcast::Receiver<RoomCode>,
+    mut pushed: Option<&mut broadcast::Receiver<RoomCode>>,
+    code: &RoomCode,
+) {
     let sleep = tokio::time::sleep(FOLLOW_INTERVAL);
     tokio::pin!(sleep);
+    let mut local_open = true;
     loop {
+        let from_store = async {
+            match pushed.as_deref_mut() {
+                Some(receiver) => receiver.recv().await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             () = &mut sleep => return,
-            woke = wake.recv() => match woke {
+            woke = local.recv(), if local_open => match woke {
                 Ok(room) if room == *code => return,
                 Ok(_) => {}
                 Err(broadcast::error::RecvError::Lagged(_)) => return,
-                Err(broadcast::error::RecvError::Closed) => { sleep.as_mut().await; return; }
+                Err(broadcast::error::RecvError::Closed) => local_open = false,
+            },
+            woke = from_store => match woke {
+                Ok(room) if room == *code => return,
+                Ok(_) => {}
+                Err(broadcast::error::RecvError::Lagged(_)) => return,
+                Err(broadcast::error::RecvError::Closed) => pushed = None,
             },
         }
     }

@@ -78,6 +78,7 @@
 
 mod config;
 mod error;
+mod notices;
 mod query;
 mod row;
 mod schema;

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use sqlx::postgres::PgPoolOptions;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgPool, Row};
 use taskcore::store::{TaskCounts, TaskDraft, TaskWrite, check_since, unix_micros};
 use taskcore::{
@@ -15,6 +15,7 @@ use time::OffsetDateTime;
 
 use crate::config::PgConfig;
 use crate::error::{db, retry};
+use crate::notices::Notices;
 use crate::query::{self, COUNTS_SQL, LISTING_TASK_AT, Param, Statement};
 use crate::row::{self, Counters, ROOM_COLUMNS, TASK_COLUMNS, signed, unsigned};
 use crate::schema;
@@ -34,6 +35,9 @@ struct Inner {
     pool: PgPool,
     options: StoreOptions,
     schema: String,
+    /// How to connect, for the listener of write notices (a connection of its own).
+    connect: PgConnectOptions,
+    notices: Notices,
 }
 
 impl PgStore {
@@ -54,12 +58,15 @@ impl PgStore {
         let pool = PgPoolOptions::new()
             .max_connections(config.pool_size.max(1))
             .acquire_timeout(config.acquire_timeout)
-            .connect_lazy_with(options);
+            .connect_lazy_with(options.clone());
         {
             let mut conn = pool.acquire().await.map_err(db)?;
             schema::migrate(&mut conn, &config.schema).await?;
         }
-        Ok(Self { inner: Arc::new(Inner { pool, options: config.store, schema: config.schema }) })
+        let notices = Notices::new(&config.schema);
+        Ok(Self {
+            inner: Arc::new(Inner { pool, options: config.store, schema: config.schema, connect: options, notices }),
+        })
     }
 
     /// The store options in force.
@@ -76,6 +83,11 @@ impl PgStore {
     /// calls fail with `Unavailable`.
     pub async fn close(&self) {
         self.inner.pool.close().await;
+    }
+
+    /// Tells every process on this schema that `code` was written to (see `notices`).
+    fn announce(&self, code: &RoomCode) {
+        self.inner.notices.publish(&self.inner.pool, code);
     }
 
     fn retention(&self) -> Retention {
@@ -109,6 +121,10 @@ impl PgStore {
 
 #[async_trait]
 impl TaskStore for PgStore {
+    fn write_notices(&self) -> Option<tokio::sync::broadcast::Receiver<RoomCode>> {
+        Some(self.inner.notices.receiver(&self.inner.connect))
+    }
+
     fn backend(&self) -> &'static str {
         "postgres"
     }
@@ -131,13 +147,19 @@ impl TaskStore for PgStore {
 
     async fn add_member(&self, code: &RoomCode, member: &MemberName, at: OffsetDateTime) -> Result<Room> {
         let (pool, retention, quota) = (&self.inner.pool, self.retention(), Limit(self.inner.options.member_quota()));
-        retry(move || write::add_member(pool, code, member, at, retention, quota)).await
+        let room = retry(move || write::add_member(pool, code, member, at, retention, quota)).await?;
+        self.announce(code);
+        Ok(room)
     }
 
     async fn insert_task(&self, code: &RoomCode, draft: TaskDraft, key: Option<&IdempotencyKey>) -> Result<Inserted> {
         let (pool, retention, draft) = (&self.inner.pool, self.retention(), &draft);
         let quota = Limit(self.inner.options.task_quota());
-        retry(move || write::insert_task(pool, code, draft, key, retention, quota)).await
+        let inserted = retry(move || write::insert_task(pool, code, draft, key, retention, quota)).await?;
+        if matches!(inserted, Inserted::Created(_)) {
+            self.announce(code);
+        }
+        Ok(inserted)
     }
 
     async fn task(&self, code: &RoomCode, number: u64) -> Result<Task> {
@@ -161,7 +183,9 @@ impl TaskStore for PgStore {
 
     async fn update_task(&self, code: &RoomCode, task: &Task, expected_version: u64, write: TaskWrite) -> Result<Task> {
         let (pool, retention) = (&self.inner.pool, self.retention());
-        retry(move || write::update_task(pool, code, task, expected_version, write, retention)).await
+        let updated = retry(move || write::update_task(pool, code, task, expected_version, write, retention)).await?;
+        self.announce(code);
+        Ok(updated)
     }
 
     async fn delete_task(
@@ -172,7 +196,9 @@ impl TaskStore for PgStore {
         at: OffsetDateTime,
     ) -> Result<Task> {
         let (pool, retention) = (&self.inner.pool, self.retention());
-        retry(move || write::delete_task(pool, code, number, expected_version, at, retention)).await
+        let deleted = retry(move || write::delete_task(pool, code, number, expected_version, at, retention)).await?;
+        self.announce(code);
+        Ok(deleted)
     }
 
     async fn list_tasks(&self, code: &RoomCode, query: &TaskQuery, now: OffsetDateTime) -> Result<TaskPage> {

@@ -127,6 +127,7 @@ mod config;
 mod error;
 mod keys;
 mod listing;
+mod notices;
 mod record;
 mod script;
 mod snapshot;

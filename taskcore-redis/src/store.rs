@@ -22,6 +22,7 @@ use crate::config::RedisConfig;
 use crate::error::{from_redis, timed_out};
 use crate::keys::{Keys, RoomKeys, SCHEMA_VERSION};
 use crate::listing;
+use crate::notices::Notices;
 use crate::record::{
     corrupt, encode_instant, from_json, indexed_fields, parse_change, split_at_number, to_json, write_record,
 };
@@ -38,6 +39,9 @@ pub struct RedisStore {
 
 struct Inner {
     conn: ConnectionManager,
+    /// For the subscriber of write notices (a connection of its own).
+    client: redis::Client,
+    notices: Notices,
     keys: Keys,
     options: StoreOptions,
     scripts: Scripts,
@@ -79,10 +83,12 @@ impl RedisStore {
             .set_response_timeout(Some(config.response_timeout_value()))
             .set_number_of_retries(config.reconnect_retries_value())
             .set_max_delay(Duration::from_millis(500));
-        let conn = ConnectionManager::new_lazy_with_config(client, manager_config).map_err(from_redis)?;
+        let conn = ConnectionManager::new_lazy_with_config(client.clone(), manager_config).map_err(from_redis)?;
         let store = Self {
             inner: Arc::new(Inner {
                 conn,
+                client,
+                notices: Notices::new(config.key_prefix()),
                 keys: Keys::new(config.key_prefix()),
                 options: config.options(),
                 scripts: Scripts::new(),
@@ -125,6 +131,11 @@ impl RedisStore {
             )));
         }
         Ok(())
+    }
+
+    /// Tells every process sharing this prefix that `code` was written to (see `notices`).
+    fn announce(&self, code: &RoomCode) {
+        self.inner.notices.publish(&self.inner.conn, code);
     }
 
     pub(crate) fn conn(&self) -> ConnectionManager {
@@ -220,6 +231,10 @@ fn refusal(reply: &Reply, code: &RoomCode, number: u64, expected: u64) -> Error 
 
 #[async_trait]
 impl TaskStore for RedisStore {
+    fn write_notices(&self) -> Option<tokio::sync::broadcast::Receiver<RoomCode>> {
+        Some(self.inner.notices.receiver(&self.inner.client))
+    }
+
     fn backend(&self) -> &'static str {
         "redis"
     }
@@ -268,7 +283,10 @@ impl TaskStore for RedisStore {
         ];
         let reply = self.eval(&self.inner.scripts.add_member, &self.room_keys(code), &args).await?;
         match reply.status() {
-            "ok" => stored_room(code, reply.get(1), reply.get(2), reply.rest(3)),
+            "ok" => {
+                self.announce(code);
+                stored_room(code, reply.get(1), reply.get(2), reply.rest(3))
+            }
             "quota" => Err(Error::QuotaExceeded { quota: Quota::MembersPerRoom, limit: quota }),
             _ => Err(refusal(&reply, code, 0, 0)),
         }
@@ -294,6 +312,7 @@ impl TaskStore for RedisStore {
         match (reply.status(), key) {
             ("created", _) => {
                 task.number = stored_number(reply.get(1), "task number")?;
+                self.announce(code);
                 Ok(Inserted::Created(task))
             }
             ("used", Some(key)) => {
@@ -332,7 +351,10 @@ impl TaskStore for RedisStore {
         args.extend(indexed_fields(task, true));
         let reply = self.eval(&self.inner.scripts.update_task, &self.room_keys(code), &args).await?;
         match reply.status() {
-            "ok" => Ok(task.clone()),
+            "ok" => {
+                self.announce(code);
+                Ok(task.clone())
+            }
             _ => Err(refusal(&reply, code, task.number, expected_version)),
         }
     }
@@ -352,7 +374,10 @@ impl TaskStore for RedisStore {
         ];
         let reply = self.eval(&self.inner.scripts.delete_task, &self.room_keys(code), &args).await?;
         match reply.status() {
-            "ok" => from_json(reply.get(1)),
+            "ok" => {
+                self.announce(code);
+                from_json(reply.get(1))
+            }
             _ => Err(refusal(&reply, code, number, expected_version.unwrap_or_default())),
         }
     }

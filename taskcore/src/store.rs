@@ -268,4 +268,18 @@ pub trait TaskStore: Send + Sync + std::fmt::Debug {
             Err(other) => Err(other),
         }
     }
+
+    /// Codes of rooms written to through *any* process sharing this store, pushed by the
+    /// store as they happen — for live updates across replicas without polling. `None` when
+    /// the backend has no such channel (then followers poll the change feed).
+    ///
+    /// A notice is a wake-up, not a record: notices may be lost (a dropped connection) or
+    /// repeated, so a receiver reads the change feed to learn what happened, and keeps polling
+    /// now and then as a fallback. Call it from within a tokio runtime: a backend may start its
+    /// listener on the first call.
+    ///
+    /// The default is `None`. Stores that wrap another store forward it.
+    fn write_notices(&self) -> Option<tokio::sync::broadcast::Receiver<RoomCode>> {
+        None
+    }
 }

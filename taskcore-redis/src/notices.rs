@@ -1,0 +1,101 @@
+//! Write notices across processes ([`TaskStore::write_notices`](taskcore::TaskStore::write_notices)):
+//! after every write the store publishes the room's code on its prefix's channel
+//! (`<prefix>:writes`, Redis pub/sub), and each store that was asked for notices keeps one
+//! subscriber connection that hands the codes to its local receivers. Live streams on every
+//! replica then learn of a write at once instead of at their next poll.
+//!
+//! Notices are wake-ups, not records: a publish that fails is dropped, and a subscriber that
+//! loses its connection reconnects after a second, missing what was published meanwhile —
+//! receivers keep polling the change feed as a fallback.
+
+use std::sync::{Arc, OnceLock, Weak};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use redis::aio::ConnectionManager;
+use taskcore::RoomCode;
+use tokio::sync::broadcast;
+
+/// How many notices may queue for a slow local receiver before it skips ahead.
+const CAPACITY: usize = 1024;
+
+/// How long a lost subscriber connection waits before it connects again.
+const RECONNECT_AFTER: Duration = Duration::from_secs(1);
+
+/// How often an idle subscriber checks whether its store still exists.
+const ALIVE_CHECK: Duration = Duration::from_secs(30);
+
+/// The notices of one store: where writes are published and local receivers subscribe.
+pub(crate) struct Notices {
+    channel: String,
+    sender: Arc<broadcast::Sender<RoomCode>>,
+    listening: OnceLock<()>,
+}
+
+impl Notices {
+    /// Notices on `<prefix>:writes`.
+    pub(crate) fn new(prefix: &str) -> Self {
+        Self {
+            channel: format!("{prefix}:writes"),
+            sender: Arc::new(broadcast::channel(CAPACITY).0),
+            listening: OnceLock::new(),
+        }
+    }
+
+    /// Tells every process that `code` was written to. Sent in the background: a write's
+    /// answer does not wait for it, and a failure only means receivers learn of it by polling.
+    pub(crate) fn publish(&self, conn: &ConnectionManager, code: &RoomCode) {
+        let (mut conn, channel, code) = (conn.clone(), self.channel.clone(), code.as_str().to_owned());
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                // A failed publish is expected while Redis is down (the write itself then failed
+                // too, or it succeeded just before): receivers poll as a fallback.
+                let _: redis::RedisResult<()> =
+                    redis::cmd("PUBLISH").arg(channel).arg(code).query_async(&mut conn).await;
+            });
+        }
+    }
+
+    /// A receiver of the codes written to through any process, starting this store's
+    /// subscriber (from `client`) on the first call.
+    pub(crate) fn receiver(&self, client: &redis::Client) -> broadcast::Receiver<RoomCode> {
+        self.listening.get_or_init(|| {
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                runtime.spawn(listen(client.clone(), self.channel.clone(), Arc::downgrade(&self.sender)));
+            }
+        });
+        self.sender.subscribe()
+    }
+}
+
+/// Subscribes to `channel` and forwards each code, reconnecting when the connection is lost,
+/// until the store (the owner of `sender`) is gone.
+async fn listen(client: redis::Client, channel: String, sender: Weak<broadcast::Sender<RoomCode>>) {
+    loop {
+        if sender.strong_count() == 0 {
+            return;
+        }
+        if let Ok(mut pubsub) = client.get_async_pubsub().await
+            && pubsub.subscribe(&channel).await.is_ok()
+        {
+            let mut messages = pubsub.on_message();
+            loop {
+                let message = tokio::select! {
+                    message = messages.next() => message,
+                    () = tokio::time::sleep(ALIVE_CHECK) => {
+                        if sender.strong_count() == 0 { return; }
+                        continue;
+                    }
+                };
+                let Some(message) = message else { break };
+                let Some(sender) = sender.upgrade() else { return };
+                if let Ok(text) = message.get_payload::<String>()
+                    && let Ok(code) = RoomCode::parse(&text)
+                {
+                    let _ = sender.send(code); // no local receiver right now is fine
+                }
+            }
+        }
+        tokio::time::sleep(RECONNECT_AFTER).await;
+    }
+}
