@@ -72,6 +72,14 @@
 //! the backend by a URL at run time, use the `taskcore-store` crate. The crate README documents
 //! the schema, operations advice and benchmark figures.
 //!
+//! ## Write notices
+//!
+//! After every write commits, the store sends the room's code with `pg_notify` on
+//! `taskcore_writes:<schema>` (one background statement per batch of writes), and
+//! [`TaskStore::write_notices`](taskcore::TaskStore::write_notices) listens on a connection of
+//! its own: live updates on every process learn of a write at once. Notices are wake-ups that
+//! may be lost; the change feed stays the record.
+//!
 //! ## Feature flags
 //!
 //! None: the crate always uses sqlx's `postgres` driver with the tokio runtime, without TLS.

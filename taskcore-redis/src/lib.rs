@@ -106,6 +106,13 @@
 //! writes back. Reads are one `MULTI`/`EXEC` pipeline or one snapshot script, and listings the
 //! bounded steps above.
 //!
+//! ## Write notices
+//!
+//! After every write the store publishes the room's code on `<prefix>:writes` (pub/sub, in the
+//! background), and [`TaskStore::write_notices`](taskcore::TaskStore::write_notices) subscribes
+//! (one connection per store, reconnecting): live updates on every process learn of a write at
+//! once. Notices are wake-ups that may be lost; the change feed stays the record.
+//!
 //! ## Durability
 //!
 //! The store acknowledges a write when Redis has applied it in memory. What survives a crash
