@@ -1,7 +1,7 @@
 //! `GET /rooms/{code}/events`: the room's change feed as server-sent events, for live pages.
 //!
 //! Each stream follows the store's change feed (so it works across replicas sharing a store),
-//! through its room's follower in this process ([`RoomFeeds`](crate::room_feeds)): the
+//! through its room's follower in this process (one per room, see `room_feeds.rs`): the
 //! follower reads the feed once per write or interval and every stream of the room sends the
 //! changes it kept, each as an `event: change` with `id:` = sequence number (browsers resume
 //! with `Last-Event-ID`). A stream reads the store itself when it starts, when it is further

@@ -1,6 +1,6 @@
 //! `GET /rooms/{code}/export`: a room with every task, as a file for its members to keep — JSON
 //! (the room object of `GET /rooms/{code}`, with no byte budget) or CSV for spreadsheets (see
-//! [`csv_body`](crate::csv_body)). Both are streamed, so an export's memory does not grow with
+//! `csv_body.rs`). Both are streamed, so an export's memory does not grow with
 //! the room.
 
 use axum::extract::{Path, Query, State};
