@@ -66,7 +66,9 @@ pub use dto::{
     ChangeJson, ChangesJson, CreateRoomBody, CreateTaskBody, CreatedRoom, DeletedTask, JoinRoomBody, JoinedRoom,
     PriorityCountsJson, RoomJson, StatsJson, TaskJson, TaskList, TaskMessage, TaskRef, UpdateTaskBody,
 };
-pub use edge::{Edge, EdgeArgs, EdgeConfig};
+#[cfg(feature = "server")]
+pub use edge::EdgeArgs;
+pub use edge::{Edge, EdgeConfig};
 pub use error::{ApiError, ApiResult, ErrorBody};
 pub use metrics::Metrics;
 pub use observed_store::ObservedStore;

@@ -1,10 +1,12 @@
-//! [`EdgeConfig`], the limits of the edge with their defaults, and [`EdgeArgs`], the same as
-//! command-line flags and `TASKCORE_*` environment variables (the binary flattens them into its
-//! own flags).
+//! [`EdgeConfig`], the limits of the edge with their defaults, and `EdgeArgs` (feature
+//! `server`), the same as command-line flags and `TASKCORE_*` environment variables (the binary
+//! flattens them into its own flags).
 
 use std::time::Duration;
 
-use crate::edge::client_addr::{Cidr, TrustedProxies};
+#[cfg(feature = "server")]
+use crate::edge::client_addr::Cidr;
+use crate::edge::client_addr::TrustedProxies;
 use crate::edge::rate_limit::Rate;
 
 /// The limits of the edge. `Default` is what the binary uses without flags.
@@ -71,7 +73,9 @@ impl Default for EdgeConfig {
     }
 }
 
-/// The edge limits as flags (each also read from the environment variable it names).
+/// The edge limits as flags (each also read from the environment variable it names). With the
+/// `server` feature (it needs `clap`).
+#[cfg(feature = "server")]
 #[derive(Debug, Clone, clap::Args)]
 pub struct EdgeArgs {
     /// Longest a client may take to send a request's headers (and, on HTTP/1, to start its next
@@ -118,6 +122,7 @@ pub struct EdgeArgs {
     pub rate_limit_clients: usize,
 }
 
+#[cfg(feature = "server")]
 impl EdgeArgs {
     /// The [`EdgeConfig`] these flags describe.
     pub fn config(&self) -> EdgeConfig {
@@ -152,6 +157,7 @@ pub fn parse_duration(input: &str) -> Result<Duration, String> {
     Ok(duration)
 }
 
+#[cfg(feature = "server")]
 fn parse_code_length(input: &str) -> Result<usize, String> {
     let range = taskcore::MIN_ROOM_CODE_LENGTH..=taskcore::MAX_ROOM_CODE_LENGTH;
     input
@@ -178,6 +184,11 @@ mod tests {
         for bad in ["", "s", "-1s", "1d", "1.5s"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
+    }
+
+    #[cfg(feature = "server")]
+    #[test]
+    fn code_lengths_are_in_range() {
         assert!(parse_code_length("3").is_err() && parse_code_length("17").is_err());
         assert_eq!(parse_code_length("10").unwrap(), 10);
     }

@@ -40,10 +40,12 @@ mod request_id;
 mod security_headers;
 mod stream_caps;
 
+#[cfg(feature = "server")]
+pub use args::EdgeArgs;
 pub use args::{
     DEFAULT_HEADER_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
     DEFAULT_ROOM_MISSES, DEFAULT_ROOMS_CREATED, DEFAULT_STREAMS_PER_CLIENT, DEFAULT_STREAMS_PER_ROOM,
-    DEFAULT_TRACKED_CLIENTS, EdgeArgs, EdgeConfig, parse_duration,
+    DEFAULT_TRACKED_CLIENTS, EdgeConfig, parse_duration,
 };
 pub use client_addr::{Cidr, CidrError, ClientAddr, TrustedProxies, limiter_key};
 pub(crate) use connections::{ConnectionLimits, serve};
