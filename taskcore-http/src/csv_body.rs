@@ -22,7 +22,7 @@ pub(crate) const CSV_HEADER: &str =
 
 /// The body of `listing` as CSV, streamed.
 pub(crate) fn body(listing: TaskListing) -> Body {
-    let writer = Writer { listing, current: Vec::new().into_iter(), started: false, done: false };
+    let writer = Writer { listing, started: false, done: false };
     let stream = futures_util::stream::unfold(writer, |mut writer| async move {
         match writer.next_piece().await {
             Ok(Some(piece)) => Some((Ok::<Bytes, taskcore::Error>(piece), writer)),
@@ -40,7 +40,6 @@ pub(crate) fn body(listing: TaskListing) -> Body {
 
 struct Writer {
     listing: TaskListing,
-    current: std::vec::IntoIter<Arc<Task>>,
     started: bool,
     done: bool,
 }
@@ -56,25 +55,13 @@ impl Writer {
             piece.extend_from_slice(CSV_HEADER.as_bytes());
         }
         while piece.len() < PIECE_BYTES {
-            let Some(task) = self.next_task().await? else {
+            let Some(task) = self.listing.next_task().await? else {
                 self.done = true;
                 break;
             };
             write_row(&mut piece, &task);
         }
         Ok(Some(Bytes::from(piece)))
-    }
-
-    async fn next_task(&mut self) -> taskcore::Result<Option<Arc<Task>>> {
-        loop {
-            if let Some(task) = self.current.next() {
-                return Ok(Some(task));
-            }
-            match self.listing.next_chunk().await? {
-                Some(chunk) => self.current = chunk.into_iter(),
-                None => return Ok(None),
-            }
-        }
     }
 }
 

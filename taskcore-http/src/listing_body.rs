@@ -34,8 +34,7 @@ pub(crate) enum Shape {
 
 /// The body of `listing` in `shape`, streamed.
 pub(crate) fn body(listing: TaskListing, shape: Shape) -> Body {
-    let writer =
-        Writer { listing, shape, current: Vec::new().into_iter(), written: 0, last: None, phase: Phase::Start };
+    let writer = Writer { listing, shape, written: 0, last: None, phase: Phase::Start };
     let stream = futures_util::stream::unfold(writer, |mut writer| async move {
         match writer.next_piece().await {
             Ok(Some(piece)) => Some((Ok::<Bytes, taskcore::Error>(piece), writer)),
@@ -61,7 +60,6 @@ enum Phase {
 struct Writer {
     listing: TaskListing,
     shape: Shape,
-    current: std::vec::IntoIter<Arc<Task>>,
     /// Bytes of tasks written so far.
     written: usize,
     last: Option<Arc<Task>>,
@@ -83,7 +81,7 @@ impl Writer {
             Phase::Tasks => {}
         }
         while piece.len() < PIECE_BYTES {
-            let Some(task) = self.next_task().await? else {
+            let Some(task) = self.listing.next_task().await? else {
                 self.finish(&mut piece, false);
                 return Ok(Some(Bytes::from(piece)));
             };
@@ -103,18 +101,6 @@ impl Writer {
             self.last = Some(task);
         }
         Ok(Some(Bytes::from(piece)))
-    }
-
-    async fn next_task(&mut self) -> taskcore::Result<Option<Arc<Task>>> {
-        loop {
-            if let Some(task) = self.current.next() {
-                return Ok(Some(task));
-            }
-            match self.listing.next_chunk().await? {
-                Some(chunk) => self.current = chunk.into_iter(),
-                None => return Ok(None),
-            }
-        }
     }
 
     /// Closes the list and the object; `cut` when the byte budget stopped the tasks.

@@ -1,64 +1,18 @@
 //! Write notices across stores on one prefix (as across server replicas): every kind of write
-//! through one store reaches the notices of another, as the room's code; a prefix's notices do
-//! not reach a store on another prefix.
-
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed step is a failed test")]
+//! through one store reaches the notices of another; a store on another prefix hears nothing.
 
 mod support;
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use taskcore::{NewTask, RoomCode, StoreOptions, TaskManager, TaskPatch, TaskStore};
-use tokio::sync::broadcast;
-
-/// The next notice for `code`, skipping others; panics after 10 s (a liveness bound, not a
-/// speed claim: notices normally arrive within milliseconds).
-async fn notice_for(notices: &mut broadcast::Receiver<RoomCode>, code: &RoomCode, what: &str) {
-    let found = tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
-            if notices.recv().await.unwrap() == *code {
-                return;
-            }
-        }
-    })
-    .await;
-    assert!(found.is_ok(), "no notice of {what} reached the other store");
-}
+use taskcore::StoreOptions;
+use taskcore::conformance::notices;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_write_through_one_store_reaches_the_notices_of_another() {
-    let scoped = support::scoped_store(StoreOptions::default()).await;
-    let writer = TaskManager::new(Arc::new(scoped.store.clone()));
+    let (scoped, other) =
+        (support::scoped_store(StoreOptions::default()).await, support::scoped_store(StoreOptions::default()).await);
     let watcher = support::open_on_shared(scoped.store.prefix(), StoreOptions::default()).await;
-    let other = support::scoped_store(StoreOptions::default()).await;
-    let elsewhere = other.store.clone();
-    let mut notices = watcher.write_notices().expect("Redis pushes write notices");
-    let mut unrelated = elsewhere.write_notices().unwrap();
-    // The listener connects in the background: wait until a write is seen, then check each kind.
-    let room = writer.create_room("alice").await.unwrap();
-    let settled = tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
-            writer.join_room(&room.code, "bob").await.unwrap();
-            if let Ok(Ok(code)) = tokio::time::timeout(Duration::from_millis(200), notices.recv()).await
-                && code == room.code
-            {
-                return;
-            }
-        }
-    })
-    .await;
-    assert!(settled.is_ok(), "the listener never received a notice");
-    while notices.try_recv().is_ok() {}
-
-    writer.join_room(&room.code, "carol").await.unwrap();
-    notice_for(&mut notices, &room.code, "a join").await;
-    let task = writer.create_task(&room.code, &NewTask::titled("one"), None).await.unwrap().into_task();
-    notice_for(&mut notices, &room.code, "a create").await;
-    let patch = TaskPatch { title: taskcore::Patch::Set("two".into()), ..TaskPatch::default() };
-    writer.update_task(&room.code, task.number, &patch).await.unwrap();
-    notice_for(&mut notices, &room.code, "an update").await;
-    writer.delete_task(&room.code, task.number, None).await.unwrap();
-    notice_for(&mut notices, &room.code, "a delete").await;
-    assert!(unrelated.try_recv().is_err(), "another prefix hears nothing of this one");
+    let writer = Arc::new(scoped.store.clone());
+    notices::every_write_through_one_store_reaches_the_notices_of_another(writer, &watcher, &other.store).await;
 }

@@ -57,6 +57,8 @@ pub struct TaskListing {
     total: u64,
     next_cursor: Option<Cursor>,
     source: Source,
+    /// The rest of the chunk [`next_task`](Self::next_task) is handing out.
+    pending: std::vec::IntoIter<Arc<Task>>,
 }
 
 #[derive(Debug)]
@@ -87,6 +89,7 @@ impl TaskListing {
             total: selection.total,
             next_cursor: selection.next_cursor,
             source: Source::Memory(selection.items.into_iter()),
+            pending: Vec::new().into_iter(),
         }
     }
 
@@ -118,6 +121,7 @@ impl TaskListing {
             total: page.total,
             next_cursor: None,
             source: Source::Store(Box::new(pages)),
+            pending: Vec::new().into_iter(),
         })
     }
 
@@ -139,6 +143,9 @@ impl TaskListing {
 
     /// The next tasks in order, or `None` when the listing is done.
     pub async fn next_chunk(&mut self) -> Result<Option<Vec<Arc<Task>>>> {
+        if self.pending.len() > 0 {
+            return Ok(Some(std::mem::take(&mut self.pending).collect()));
+        }
         match &mut self.source {
             Source::Memory(items) => {
                 let chunk: Vec<Arc<Task>> = items.by_ref().take(MEMORY_CHUNK).collect();
@@ -153,6 +160,20 @@ impl TaskListing {
                     self.next_cursor = Some(Cursor::after(last, pages.query.sort));
                 }
                 Ok(chunk)
+            }
+        }
+    }
+
+    /// The next task in order, or `None` when the listing is done: the tasks of
+    /// [`next_chunk`](Self::next_chunk) one at a time, for writers that stop at a byte count.
+    pub async fn next_task(&mut self) -> Result<Option<Arc<Task>>> {
+        loop {
+            if let Some(task) = self.pending.next() {
+                return Ok(Some(task));
+            }
+            match self.next_chunk().await? {
+                Some(chunk) => self.pending = chunk.into_iter(),
+                None => return Ok(None),
             }
         }
     }

@@ -33,6 +33,7 @@ pub mod cache;
 pub mod changes;
 pub mod concurrency;
 mod guarded;
+pub mod notices;
 pub mod query;
 pub mod quotas;
 pub mod rooms;
