@@ -9,8 +9,6 @@
 //! member typed (OWASP's advice against CSV injection). Numbers, dates and booleans are the
 //! server's own and are written as they are.
 
-use std::sync::Arc;
-
 use axum::body::{Body, Bytes};
 use taskcore::{Task, TaskListing, TimestampText};
 

@@ -1,6 +1,8 @@
 //! Write notices across stores on one schema (as across server replicas): every kind of write
 //! through one store reaches the notices of another; a store on another schema hears nothing.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed step is a failed test")]
+
 mod common;
 
 use std::sync::Arc;
