@@ -3,7 +3,9 @@
 //! Two server processes on one store (replica A takes the writes, replica B holds the streams,
 //! as behind a load balancer; with `--one-replica` B takes both). First B's CPU time over
 //! `--seconds` with no stream open and one write a second (the reference, same run), then the
-//! same with `--streams` open streams on one room: the difference is what the streams cost.
+//! same with `--streams` open streams (on one room, or spread over `--rooms`, the writes going to
+//! the first): the difference is what the streams cost. B's resident memory is read before the
+//! streams open and once they are all open.
 //! Every stream must receive every write; the delay from a write's answer to its event on each
 //! stream is reported as percentiles.
 //!
@@ -40,9 +42,12 @@ struct Args {
     /// Store URL shared by both replicas (default: a temporary SQLite file).
     #[arg(long)]
     store: Option<String>,
-    /// Streams open on the room.
+    /// Streams to open.
     #[arg(long, default_value_t = 1_000)]
     streams: usize,
+    /// Rooms the streams are spread over (round robin); the writes go to the first.
+    #[arg(long, default_value_t = 1)]
+    rooms: usize,
     /// Seconds of each measurement (one write a second).
     #[arg(long, default_value_t = 20)]
     seconds: u64,
@@ -77,11 +82,13 @@ async fn run(args: Args) -> Result<(), BenchError> {
     let dir = tempfile::tempdir()?;
     let store = args.store.clone().unwrap_or_else(|| format!("sqlite://{}", dir.path().join("streams.db").display()));
     let room_for = (args.streams + 16).to_string();
-    let limits: Vec<String> =
+    let mut limits: Vec<String> =
         ["--streams-per-room", "--streams-per-client", "--max-connections", "--max-connections-per-client"]
             .iter()
             .flat_map(|flag| [(*flag).to_owned(), room_for.clone()])
             .collect();
+    // The bench creates its rooms from one address.
+    limits.extend(["--rooms-per-minute".to_owned(), "0".to_owned()]);
     let mut holder = Server::start(&binary, &store, &limits, &dir.path().join("b.log")).await?;
     let mut writer = if args.one_replica {
         None
@@ -90,12 +97,23 @@ async fn run(args: Args) -> Result<(), BenchError> {
     };
     let write_base = writer.as_ref().map_or_else(|| holder.base(), Server::base);
     let client = seed::client()?;
-    let created: Value =
-        client.post(format!("{write_base}/rooms")).json(&json!({ "username": "bench" })).send().await?.json().await?;
-    let code = created["room_code"]
-        .as_str()
-        .ok_or_else(|| BenchError::unexpected("POST /rooms", created.to_string()))?
-        .to_owned();
+    let rooms = args.rooms.max(1);
+    let mut codes = Vec::with_capacity(rooms);
+    for _ in 0..rooms {
+        let created: Value = client
+            .post(format!("{write_base}/rooms"))
+            .json(&json!({ "username": "bench" }))
+            .send()
+            .await?
+            .json()
+            .await?;
+        let code = created["room_code"]
+            .as_str()
+            .ok_or_else(|| BenchError::unexpected("POST /rooms", created.to_string()))?
+            .to_owned();
+        codes.push(code);
+    }
+    let code = codes[0].clone();
     let seconds = Duration::from_secs(args.seconds);
     let ticks = clock_ticks();
 
@@ -104,15 +122,18 @@ async fn run(args: Args) -> Result<(), BenchError> {
     let _ = write_every_second(&client, &write_base, &code, seconds).await?;
     let idle = cpu_seconds(holder.id(), ticks) - before;
 
+    let (rss_before, _) = holder.memory();
     eprintln!("opening {} streams on replica {} …", args.streams, if args.one_replica { "A" } else { "B" });
     let arrivals: Arrivals = Arc::default();
     let (connected_tx, mut connected) = tokio::sync::mpsc::channel::<()>(args.streams);
     let mut streams = JoinSet::new();
     let stream_client = reqwest::Client::builder().pool_max_idle_per_host(0).build()?;
     for index in 0..args.streams {
-        let url = format!("{}/rooms/{code}/events", holder.base());
-        let (client, arrivals, connected) = (stream_client.clone(), Arc::clone(&arrivals), connected_tx.clone());
-        streams.spawn(async move { follow(&client, &url, index, &arrivals, &connected).await });
+        // Only the streams of the written room count arrivals.
+        let url = format!("{}/rooms/{}/events", holder.base(), codes[index % rooms]);
+        let counted = (index % rooms == 0).then(|| Arc::clone(&arrivals));
+        let (client, connected) = (stream_client.clone(), connected_tx.clone());
+        streams.spawn(async move { follow(&client, &url, index, counted.as_ref(), &connected).await });
     }
     drop(connected_tx);
     for _ in 0..args.streams {
@@ -121,6 +142,7 @@ async fn run(args: Args) -> Result<(), BenchError> {
         }
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
+    let (rss_open, _) = holder.memory();
 
     eprintln!("{} streams: one write a second for {} s …", args.streams, args.seconds);
     let before = cpu_seconds(holder.id(), ticks);
@@ -134,7 +156,7 @@ async fn run(args: Args) -> Result<(), BenchError> {
     {
         let seen = arrivals.lock().unwrap_or_else(PoisonError::into_inner);
         for (seq, answered) in &written {
-            for stream in 0..args.streams {
+            for stream in (0..args.streams).step_by(rooms) {
                 match seen.get(&(stream, *seq)) {
                     Some(arrived) => delays.push(arrived.saturating_duration_since(*answered).as_secs_f64() * 1e3),
                     None => missing += 1,
@@ -146,9 +168,10 @@ async fn run(args: Args) -> Result<(), BenchError> {
     let at = |q: f64| delays.get(((delays.len() as f64 - 1.0) * q).round() as usize).copied().unwrap_or(f64::NAN);
     let span = args.seconds as f64;
     println!(
-        "store: {store}; {} streams on one room of replica {}; writes through replica {}; {} writes over {} s each run\n",
+        "store: {store}; {} streams on {rooms} room(s) of replica {}, {} on the written room; writes through replica {}; {} writes over {} s each run\n",
         args.streams,
         if args.one_replica { "A" } else { "B" },
+        args.streams.div_ceil(rooms),
         if args.one_replica { "A" } else { "A (another process)" },
         written.len(),
         args.seconds,
@@ -171,6 +194,15 @@ async fn run(args: Args) -> Result<(), BenchError> {
         (busy - idle) / span * 100.0,
         (busy - idle) * 1e3 / (args.streams.max(1) * written.len().max(1)) as f64,
     );
+    if let (Some(before), Some(open)) = (rss_before, rss_open) {
+        println!(
+            "memory: replica B's RSS {:.1} MiB before the streams, {:.1} MiB with {} open on {rooms} room(s): {:.1} KiB per stream",
+            before as f64 / 1024.0,
+            open as f64 / 1024.0,
+            args.streams,
+            open.saturating_sub(before) as f64 / args.streams.max(1) as f64,
+        );
+    }
     holder.stop().await;
     if let Some(writer) = writer.as_mut() {
         writer.stop().await;
@@ -209,7 +241,7 @@ async fn follow(
     client: &reqwest::Client,
     url: &str,
     index: usize,
-    arrivals: &Arrivals,
+    arrivals: Option<&Arrivals>,
     connected: &tokio::sync::mpsc::Sender<()>,
 ) -> Result<(), BenchError> {
     let mut response = client.get(url).send().await?;
@@ -223,7 +255,9 @@ async fn follow(
         partial.push_str(&String::from_utf8_lossy(&chunk));
         while let Some(end) = partial.find('\n') {
             let line: String = partial.drain(..=end).collect();
-            if let Some(seq) = line.strip_prefix("id: ").and_then(|id| id.trim().parse::<u64>().ok()) {
+            if let Some(arrivals) = arrivals
+                && let Some(seq) = line.strip_prefix("id: ").and_then(|id| id.trim().parse::<u64>().ok())
+            {
                 arrivals.lock().unwrap_or_else(PoisonError::into_inner).insert((index, seq), now);
             }
         }
