@@ -62,19 +62,25 @@ pub fn client() -> Result<reqwest::Client, BenchError> {
     Ok(reqwest::Client::builder().timeout(Duration::from_secs(120)).build()?)
 }
 
-/// A new room with `count` tasks, created through the HTTP API at `base` (`http://host:port`);
-/// returns its code.
-pub async fn room_over_http(client: &reqwest::Client, base: &str, count: u64) -> Result<String, BenchError> {
+/// A new empty room owned by `owner`, created through the HTTP API at `base`
+/// (`http://host:port`); returns its code.
+pub async fn empty_room_over_http(client: &reqwest::Client, base: &str, owner: &str) -> Result<String, BenchError> {
     let created: Value = expect_ok(
-        client.post(format!("{base}/rooms")).json(&json!({ "username": "seeder" })).send().await?,
+        client.post(format!("{base}/rooms")).json(&json!({ "username": owner })).send().await?,
         "POST /rooms",
     )
     .await?;
-    let code = created
+    Ok(created
         .get("room_code")
         .and_then(Value::as_str)
         .ok_or_else(|| BenchError::unexpected("POST /rooms", created.to_string()))?
-        .to_owned();
+        .to_owned())
+}
+
+/// A new room with `count` tasks, created through the HTTP API at `base` (`http://host:port`);
+/// returns its code.
+pub async fn room_over_http(client: &reqwest::Client, base: &str, count: u64) -> Result<String, BenchError> {
+    let code = empty_room_over_http(client, base, "seeder").await?;
     // A few requests in flight hide the client's share; the original serves one at a time (one
     // sync worker) and numbers tasks by list length, so numbers stay unique.
     let mut running = JoinSet::new();

@@ -100,18 +100,7 @@ async fn run(args: Args) -> Result<(), BenchError> {
     let rooms = args.rooms.max(1);
     let mut codes = Vec::with_capacity(rooms);
     for _ in 0..rooms {
-        let created: Value = client
-            .post(format!("{write_base}/rooms"))
-            .json(&json!({ "username": "bench" }))
-            .send()
-            .await?
-            .json()
-            .await?;
-        let code = created["room_code"]
-            .as_str()
-            .ok_or_else(|| BenchError::unexpected("POST /rooms", created.to_string()))?
-            .to_owned();
-        codes.push(code);
+        codes.push(seed::empty_room_over_http(&client, &write_base, "bench").await?);
     }
     let code = codes[0].clone();
     let seconds = Duration::from_secs(args.seconds);

@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use serde_json::{Value, json};
+use serde_json::json;
 use taskcore_bench::{BenchError, report, seed};
 use tokio::task::JoinSet;
 
@@ -147,13 +147,7 @@ async fn fill(
     description: &str,
     concurrency: usize,
 ) -> Result<String, BenchError> {
-    let created: Value =
-        client.post(format!("{base}/rooms")).json(&json!({ "username": "probe" })).send().await?.json().await?;
-    let code = created
-        .get("room_code")
-        .and_then(Value::as_str)
-        .ok_or_else(|| BenchError::unexpected("POST /rooms", created.to_string()))?
-        .to_owned();
+    let code = seed::empty_room_over_http(client, base, "probe").await?;
     let mut running = JoinSet::new();
     for i in 0..count {
         if running.len() >= concurrency.max(1)
