@@ -7,7 +7,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use taskcore::store::{TaskCounts, TaskDraft, TaskWrite};
 use taskcore::{
-    ChangeBatch, IdempotencyKey, Inserted, MemberName, Result, Room, RoomCode, Task, TaskPage, TaskQuery, TaskStore,
+    ChangeBatch, IdempotencyKey, Imported, Inserted, MemberName, OnConflict, Result, Room, RoomCode, RoomSnapshot,
+    Task, TaskPage, TaskQuery, TaskStore,
 };
 use time::OffsetDateTime;
 use tokio::sync::broadcast;
@@ -108,5 +109,18 @@ impl TaskStore for AnnouncingStore {
 
     async fn latest_seq(&self, code: &RoomCode) -> Result<u64> {
         self.inner.latest_seq(code).await
+    }
+
+    async fn room_codes(&self, after: Option<&RoomCode>, limit: u32) -> Result<Vec<RoomCode>> {
+        self.inner.room_codes(after, limit).await
+    }
+
+    async fn snapshot_room(&self, code: &RoomCode) -> Result<RoomSnapshot> {
+        self.inner.snapshot_room(code).await
+    }
+
+    async fn import_room(&self, snapshot: &RoomSnapshot, on_conflict: OnConflict) -> Result<Imported> {
+        let result = self.inner.import_room(snapshot, on_conflict).await;
+        self.announce(&snapshot.room.code, result)
     }
 }

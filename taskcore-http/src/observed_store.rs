@@ -11,7 +11,8 @@ use std::time::Instant;
 use async_trait::async_trait;
 use taskcore::store::{TaskCounts, TaskDraft, TaskWrite};
 use taskcore::{
-    ChangeBatch, IdempotencyKey, Inserted, MemberName, Result, Room, RoomCode, Task, TaskPage, TaskQuery, TaskStore,
+    ChangeBatch, IdempotencyKey, Imported, Inserted, MemberName, OnConflict, Result, Room, RoomCode, RoomSnapshot,
+    Task, TaskPage, TaskQuery, TaskStore,
 };
 use time::OffsetDateTime;
 
@@ -127,5 +128,17 @@ impl TaskStore for ObservedStore {
 
     async fn latest_seq(&self, code: &RoomCode) -> Result<u64> {
         self.timed("latest_seq", self.inner.latest_seq(code)).await
+    }
+
+    async fn room_codes(&self, after: Option<&RoomCode>, limit: u32) -> Result<Vec<RoomCode>> {
+        self.timed("room_codes", self.inner.room_codes(after, limit)).await
+    }
+
+    async fn snapshot_room(&self, code: &RoomCode) -> Result<RoomSnapshot> {
+        self.timed("snapshot_room", self.inner.snapshot_room(code)).await
+    }
+
+    async fn import_room(&self, snapshot: &RoomSnapshot, on_conflict: OnConflict) -> Result<Imported> {
+        self.timed("import_room", self.inner.import_room(snapshot, on_conflict)).await
     }
 }

@@ -4,7 +4,7 @@
 //! request is [`Error::IdempotencyKeyReused`], and a key whose task was deleted since is
 //! [`Error::IdempotentTaskDeleted`].
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::clock::unix_micros;
@@ -37,7 +37,24 @@ use crate::task::{Task, TaskDraft};
 #[serde(transparent)]
 pub struct RequestFingerprint(String);
 
+impl<'de> Deserialize<'de> for RequestFingerprint {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(deserializer)?;
+        Self::parse(&raw).map_err(serde::de::Error::custom)
+    }
+}
+
 impl RequestFingerprint {
+    /// A fingerprint as stores keep it: 64 lowercase hexadecimal digits, or
+    /// [`Error::Invalid`] on `fingerprint`.
+    pub fn parse(input: &str) -> Result<Self> {
+        if input.len() == 64 && input.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            Ok(Self(input.to_owned()))
+        } else {
+            Err(Error::invalid("fingerprint", "must be 64 lowercase hexadecimal digits"))
+        }
+    }
+
     /// The fingerprint as text, as stores keep it.
     pub fn as_str(&self) -> &str {
         &self.0

@@ -309,6 +309,13 @@ impl IdempotencyKey {
     }
 }
 
+impl<'de> Deserialize<'de> for IdempotencyKey {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(deserializer)?;
+        Self::parse(&raw).map_err(serde::de::Error::custom)
+    }
+}
+
 fn validate_title(raw: &str) -> Result<String> {
     let title = raw.trim();
     if title.is_empty() {

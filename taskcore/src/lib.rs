@@ -60,6 +60,7 @@ mod patch;
 mod priority;
 pub mod query;
 mod room;
+mod snapshot;
 mod stats;
 pub mod store;
 mod tag;
@@ -90,6 +91,7 @@ pub use room::{
     DEFAULT_ROOM_CODE_LENGTH, MAX_MEMBER_NAME_CHARS, MAX_ROOM_CODE_LENGTH, MIN_ROOM_CODE_LENGTH, MemberName,
     ROOM_CODE_ALPHABET, Room, RoomCode, RoomCodeGenerator,
 };
+pub use snapshot::{Imported, OnConflict, RoomSnapshot, StoredKey};
 pub use stats::{PriorityCounts, RoomStats};
 pub use store::{DEFAULT_MAX_MEMBERS_PER_ROOM, DEFAULT_MAX_TASKS_PER_ROOM, Inserted, StoreOptions, TaskStore};
 pub use tag::{MAX_TAG_CHARS, MAX_TAGS_PER_TASK, Tag, parse_tags};

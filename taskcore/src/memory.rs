@@ -14,6 +14,7 @@ use crate::fingerprint::{RequestFingerprint, replay};
 use crate::input::IdempotencyKey;
 use crate::query::{TaskPage, TaskQuery};
 use crate::room::{MemberName, Room, RoomCode};
+use crate::snapshot::{Imported, OnConflict, RoomSnapshot, StoredKey};
 use crate::stats::TaskCounts;
 use crate::store::{Inserted, StoreOptions, TaskStore};
 use crate::task::{Task, TaskDraft};
@@ -33,10 +34,46 @@ struct RoomState {
     changes: VecDeque<Change>,
     last_seq: u64,
     /// Each key used in the room: the task number it created and the request's fingerprint.
-    idempotency: HashMap<IdempotencyKey, (u64, RequestFingerprint)>,
+    idempotency: HashMap<IdempotencyKey, (u64, Option<RequestFingerprint>)>,
 }
 
 impl RoomState {
+    /// The state of an imported room: `snapshot`'s, with an empty feed at `last_seq`.
+    fn imported(snapshot: &RoomSnapshot, last_seq: u64) -> Self {
+        Self {
+            room: snapshot.room.clone(),
+            tasks: snapshot.tasks.iter().map(|task| (task.number, task.clone())).collect(),
+            last_number: snapshot.last_number,
+            changes: VecDeque::new(),
+            last_seq,
+            idempotency: snapshot
+                .keys
+                .iter()
+                .map(|stored| (stored.key.clone(), (stored.number, stored.fingerprint.clone())))
+                .collect(),
+        }
+    }
+
+    fn snapshot(&self) -> RoomSnapshot {
+        let mut keys: Vec<StoredKey> = self
+            .idempotency
+            .iter()
+            .map(|(key, (number, fingerprint))| StoredKey {
+                key: key.clone(),
+                number: *number,
+                fingerprint: fingerprint.clone(),
+            })
+            .collect();
+        keys.sort_by(|a, b| a.key.as_str().cmp(b.key.as_str()));
+        RoomSnapshot {
+            room: self.room.clone(),
+            last_number: self.last_number,
+            last_seq: self.last_seq,
+            tasks: self.tasks.values().cloned().collect(),
+            keys,
+        }
+    }
+
     fn append(&mut self, at: OffsetDateTime, event: ChangeEvent, retention: u64) {
         self.last_seq += 1;
         self.changes.push_back(Change { seq: self.last_seq, at, event });
@@ -126,7 +163,8 @@ impl TaskStore for MemoryStore {
                 && let Some((number, fingerprint)) = state.idempotency.get(key)
             {
                 let created = state.tasks.get(number).cloned();
-                return replay(key, Some(fingerprint.as_str()), &draft.fingerprint(), created, *number);
+                let stored = fingerprint.as_ref().map(RequestFingerprint::as_str);
+                return replay(key, stored, &draft.fingerprint(), created, *number);
             }
             if state.tasks.len() as u64 >= quota {
                 return Err(Error::QuotaExceeded { quota: Quota::TasksPerRoom, limit: quota });
@@ -136,7 +174,7 @@ impl TaskStore for MemoryStore {
             let task = draft.into_task(state.last_number);
             state.tasks.insert(task.number, task.clone());
             if let (Some(key), Some(fingerprint)) = (key, fingerprint) {
-                state.idempotency.insert(key.clone(), (task.number, fingerprint));
+                state.idempotency.insert(key.clone(), (task.number, Some(fingerprint)));
             }
             state.append(task.created_at, ChangeEvent::TaskCreated { task: task.clone() }, retention);
             Ok(Inserted::Created(task))
@@ -198,6 +236,41 @@ impl TaskStore for MemoryStore {
 
     async fn latest_seq(&self, code: &RoomCode) -> Result<u64> {
         self.with_room(code, |state| Ok(state.last_seq))
+    }
+
+    async fn room_codes(&self, after: Option<&RoomCode>, limit: u32) -> Result<Vec<RoomCode>> {
+        let rooms = self.rooms.read().unwrap_or_else(PoisonError::into_inner);
+        let mut codes: Vec<RoomCode> =
+            rooms.keys().filter(|code| after.is_none_or(|after| code.as_str() > after.as_str())).cloned().collect();
+        codes.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        codes.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        Ok(codes)
+    }
+
+    async fn snapshot_room(&self, code: &RoomCode) -> Result<RoomSnapshot> {
+        self.with_room(code, |state| Ok(state.snapshot()))
+    }
+
+    async fn import_room(&self, snapshot: &RoomSnapshot, on_conflict: OnConflict) -> Result<Imported> {
+        snapshot.check(&self.options)?;
+        let code = &snapshot.room.code;
+        let mut rooms = self.rooms.write().unwrap_or_else(PoisonError::into_inner);
+        let Some(stored) = rooms.get(code) else {
+            let state = RoomState::imported(snapshot, snapshot.imported_seq(None));
+            rooms.insert(code.clone(), Arc::new(Mutex::new(state)));
+            return Ok(Imported::Created);
+        };
+        match on_conflict {
+            OnConflict::Fail => Err(Error::AlreadyExists { what: "room", key: code.to_string() }),
+            OnConflict::Skip => Ok(Imported::Skipped),
+            OnConflict::Replace => {
+                // Replaced in place, so that callers holding the room's state see the new room.
+                let mut state = stored.lock().unwrap_or_else(PoisonError::into_inner);
+                let last_seq = snapshot.imported_seq(Some(state.last_seq));
+                *state = RoomState::imported(snapshot, last_seq);
+                Ok(Imported::Replaced)
+            }
+        }
     }
 
     async fn changes(&self, code: &RoomCode, since: u64, limit: u32) -> Result<ChangeBatch> {

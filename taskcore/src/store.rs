@@ -23,6 +23,7 @@ use crate::error::Result;
 use crate::input::IdempotencyKey;
 use crate::query::{TaskPage, TaskQuery};
 use crate::room::{MemberName, Room, RoomCode};
+use crate::snapshot::{Imported, OnConflict, RoomSnapshot};
 use crate::task::Task;
 
 pub use crate::changes::{TaskWrite, check_since, first_kept_seq};
@@ -268,6 +269,33 @@ pub trait TaskStore: Send + Sync + std::fmt::Debug {
             Err(other) => Err(other),
         }
     }
+
+    /// Codes of the store's rooms in code order (byte order of [`RoomCode::as_str`]), those
+    /// after `after` when given, at most `limit` (at least 1 is asked for): how a dump walks
+    /// every room in pages.
+    async fn room_codes(&self, after: Option<&RoomCode>, limit: u32) -> Result<Vec<RoomCode>>;
+
+    /// Everything the room holds, read as of one instant while writes go on (a snapshot of the
+    /// room never shows half of a write): members, live tasks, the last number, the latest
+    /// sequence and the idempotency keys. Memory grows with the room (at most
+    /// [`StoreOptions::task_quota`] tasks).
+    ///
+    /// - no such room → `NotFound { what: "room" }`.
+    async fn snapshot_room(&self, code: &RoomCode) -> Result<RoomSnapshot>;
+
+    /// Writes a room exactly as `snapshot` has it — numbers, ids, versions, timestamps, the last
+    /// number and the idempotency keys — in one atomic step: a failed import leaves nothing of
+    /// the room behind (and a replaced room as it was). The snapshot has passed no check: the
+    /// store calls [`RoomSnapshot::check`] with its options before writing.
+    ///
+    /// The room's change feed keeps no changes and its latest sequence is
+    /// [`RoomSnapshot::imported_seq`] (of the replaced room's latest, when replacing), so a
+    /// reader from before gets `ResyncNeeded`; the next write appends the sequence after it.
+    ///
+    /// - the code is taken → by `on_conflict`: `AlreadyExists { what: "room" }`, nothing
+    ///   written; [`Imported::Skipped`], nothing written; or the stored room replaced whole
+    ///   ([`Imported::Replaced`]).
+    async fn import_room(&self, snapshot: &RoomSnapshot, on_conflict: OnConflict) -> Result<Imported>;
 
     /// Codes of rooms written to through *any* process sharing this store, pushed by the
     /// store as they happen — for live updates across replicas without polling. `None` when

@@ -13,6 +13,7 @@ use crate::error::Result;
 use crate::input::IdempotencyKey;
 use crate::query::{TaskPage, TaskQuery};
 use crate::room::{MemberName, Room, RoomCode};
+use crate::snapshot::{Imported, OnConflict, RoomSnapshot};
 use crate::stats::TaskCounts;
 use crate::store::{Inserted, TaskStore};
 use crate::task::{Task, TaskDraft};
@@ -86,5 +87,17 @@ impl<G: Send + Sync + Debug> TaskStore for Guarded<G> {
     }
     async fn latest_seq(&self, code: &RoomCode) -> Result<u64> {
         self.store.latest_seq(code).await
+    }
+
+    async fn room_codes(&self, after: Option<&RoomCode>, limit: u32) -> Result<Vec<RoomCode>> {
+        self.store.room_codes(after, limit).await
+    }
+
+    async fn snapshot_room(&self, code: &RoomCode) -> Result<RoomSnapshot> {
+        self.store.snapshot_room(code).await
+    }
+
+    async fn import_room(&self, snapshot: &RoomSnapshot, on_conflict: OnConflict) -> Result<Imported> {
+        self.store.import_room(snapshot, on_conflict).await
     }
 }

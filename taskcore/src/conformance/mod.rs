@@ -40,6 +40,7 @@ pub mod rooms;
 pub mod stats;
 pub mod support;
 pub mod tasks;
+pub mod transfer;
 
 pub use guarded::guarded;
 
@@ -169,6 +170,11 @@ macro_rules! conformance_tests {
             quotas::members_per_room_quota_is_enforced,
             quotas::concurrent_creates_stop_at_the_quota,
             quotas::concurrent_joins_stop_at_the_quota,
+            transfer::a_snapshot_imports_field_for_field,
+            transfer::import_of_a_taken_code_fails_skips_or_replaces,
+            transfer::a_bad_snapshot_writes_nothing,
+            transfer::room_codes_page_in_code_order,
+            transfer::a_snapshot_under_concurrent_writes_is_consistent,
         );
         $crate::conformance_tests!(@once $factory;
             cache::a_cached_reader_sees_every_kind_of_write_at_once,
