@@ -50,6 +50,7 @@ pub mod cache;
 pub mod changes;
 mod clock;
 mod due_date;
+pub mod dump;
 mod error;
 mod fingerprint;
 mod input;

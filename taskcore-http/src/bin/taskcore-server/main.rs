@@ -1,17 +1,22 @@
 //! `taskcore-server`: serve the API (default), check a running server's health (for container
-//! health checks, without curl), or apply the store's migrations and exit.
+//! health checks, without curl), apply the store's migrations and exit, or export and import the
+//! store's rooms as a dump (backups, moves between backends).
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use taskcore::{CacheOptions, StoreOptions, TaskManager};
+use std::sync::Arc;
+
+use taskcore::{CacheOptions, StoreOptions, TaskManager, TaskStore};
 use taskcore_http::{AppState, BoundServer, EdgeArgs, Limits, ServerConfig, shutdown_signal};
 use taskcore_store::redact_url;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 mod legacy_env;
+mod transfer;
 
 /// The service allocates per request (routing, headers, JSON); mimalloc makes that cheaper than
 /// glibc's malloc (callgrind on in-process `GET /health`: 18% fewer instructions per request).
@@ -56,6 +61,26 @@ enum Command {
     },
     /// Open the store (applying its migrations) and exit.
     Migrate,
+    /// Write the store's rooms as a dump (JSON Lines, one consistent snapshot per room, taken
+    /// while the server keeps running) to standard output or --output.
+    Export {
+        /// A room to export (repeat for more); every room when none is given.
+        #[arg(long = "room", value_name = "CODE")]
+        rooms: Vec<String>,
+        /// Write the dump to this file (written under FILE.partial and renamed once whole); a
+        /// directory gets a new file named after the backend and the time, for scheduled backups.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Load a dump from standard input or --input into the store, each room all or nothing.
+    Import {
+        /// Read the dump from this file.
+        #[arg(long, short)]
+        input: Option<PathBuf>,
+        /// What to do with a room whose code the store already has.
+        #[arg(long, value_enum, default_value_t = transfer::ConflictArg::Fail)]
+        on_conflict: transfer::ConflictArg,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -148,6 +173,14 @@ fn main() -> ExitCode {
             Command::Serve => serve(&cli.settings).await,
             Command::Migrate => migrate(&cli.settings).await,
             Command::Healthcheck { url, timeout } => healthcheck(&cli.settings, url, timeout).await,
+            Command::Export { rooms, output } => match open_store(&cli.settings).await {
+                Ok(store) => transfer::export(store.as_ref(), &rooms, output.as_deref()).await,
+                Err(code) => code,
+            },
+            Command::Import { input, on_conflict } => match open_store(&cli.settings).await {
+                Ok(store) => transfer::import(store.as_ref(), input.as_deref(), on_conflict.into()).await,
+                Err(code) => code,
+            },
         }
     })
 }
@@ -162,17 +195,27 @@ fn init_logging(settings: &Settings) {
     }
 }
 
-async fn serve(settings: &Settings) -> ExitCode {
+/// The store of --store, with the quotas and retention of the settings.
+async fn open_store(settings: &Settings) -> Result<Arc<dyn TaskStore>, ExitCode> {
     let url = settings.store_url();
     let options = StoreOptions::default()
         .change_retention(settings.change_retention)
         .max_tasks_per_room(settings.max_tasks_per_room)
         .max_members_per_room(settings.max_members_per_room);
-    let store = match taskcore_store::open(&url, options).await {
+    match taskcore_store::open(&url, options).await {
+        Ok(store) => {
+            tracing::info!(store = %redact_url(&url), backend = store.backend(), "store open");
+            Ok(store)
+        }
+        Err(error) => Err(fail("cannot open the store", &error)),
+    }
+}
+
+async fn serve(settings: &Settings) -> ExitCode {
+    let store = match open_store(settings).await {
         Ok(store) => store,
-        Err(error) => return fail("cannot open the store", &error),
+        Err(code) => return code,
     };
-    tracing::info!(store = %redact_url(&url), backend = store.backend(), cache_bytes = settings.cache_bytes, "store open");
     let tasks = match TaskManager::new(store).with_room_code_length(settings.edge.room_code_length) {
         Ok(tasks) => tasks.with_cache(CacheOptions::default().max_bytes(settings.cache_bytes)),
         Err(error) => return fail("invalid --room-code-length", &error),
