@@ -58,19 +58,33 @@ async fn a_dump_of_a_running_server_loads_into_another_store() {
     assert!(imported.status.success(), "{}", stderr(&imported));
     assert!(stderr(&imported).contains("imported 1 rooms into sqlite (1 created, 0 replaced, 0 skipped), 2 tasks"), "{}", stderr(&imported));
 
+    drop(server);
+
+    // A server on the new store serves the moved room as before.
+    let server = ServerProcess::start(&moved, &[]).await;
+    let api = server.target();
+    let after = api.get(&format!("/rooms/{code}")).await.json;
+    assert_eq!(after, before, "the moved room answers as before");
+
     let again = run(&["import", "--store", &moved, "--input", dump.to_str().unwrap()], None).await;
     assert!(!again.status.success());
     assert!(stderr(&again).contains("already exists"), "{}", stderr(&again));
     let skipped = run(&["import", "--store", &moved, "--input", dump.to_str().unwrap(), "--on-conflict", "skip"], None).await;
     assert!(skipped.status.success() && stderr(&skipped).contains("1 skipped"), "{}", stderr(&skipped));
-    let replaced = run(&["import", "--store", &moved, "--input", dump.to_str().unwrap(), "--on-conflict", "replace"], None).await;
-    assert!(replaced.status.success() && stderr(&replaced).contains("1 replaced"), "{}", stderr(&replaced));
-    drop(server);
 
-    let server = ServerProcess::start(&moved, &[]).await;
-    let api = server.target();
-    let after = api.get(&format!("/rooms/{code}")).await.json;
-    assert_eq!(after, before, "the moved room answers as before");
+    // Replacing the room under a live event stream: the stream is told to resync.
+    let events = format!("/rooms/{code}/events");
+    let (text, replaced) = tokio::join!(
+        api.read_stream(&events, std::time::Duration::from_secs(10), |t| t.contains("event: resync")),
+        async {
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            let args = ["import", "--store", &moved, "--input", dump.to_str().unwrap(), "--on-conflict", "replace"];
+            run(&args, None).await
+        }
+    );
+    assert!(replaced.status.success() && stderr(&replaced).contains("1 replaced"), "{}", stderr(&replaced));
+    assert!(text.contains("event: resync"), "a live stream of a replaced room resyncs: {text}");
+    assert_eq!(api.get(&format!("/rooms/{code}")).await.json, before, "and reads the imported room");
     let next = api.post(&format!("/tasks?room={code}"), json!({ "title": "after the move" })).await;
     assert_eq!(next.json["task"]["id"], 4, "number 2 was deleted and stays used");
 }

@@ -12,6 +12,9 @@
 //!   operations, so SQL and Redis backends answer them natively.
 //! - [`MemoryStore`] is a complete in-process store. Durable backends live in their own crates
 //!   (`taskcore-sqlite`, `taskcore-redis`, `taskcore-postgres`).
+//! - [`dump`] moves whole rooms between stores and into backups: a versioned JSON Lines format,
+//!   written and read a room at a time, over [`TaskStore::snapshot_room`] and
+//!   [`TaskStore::import_room`].
 //! - [`conformance`] (feature `conformance`) is the behaviour suite every backend runs.
 //!
 //! The crate root holds what an application uses. What only a backend author needs — the

@@ -20,6 +20,10 @@ use crate::room::Room;
 use crate::store::StoreOptions;
 use crate::task::{MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS, Task};
 
+/// The largest number, version or sequence a store keeps: SQL backends store them as signed
+/// 64-bit integers.
+const MAX_STORED: u64 = i64::MAX as u64;
+
 /// Everything one room holds, as of one instant: the room and its members, every live task with
 /// its number, id, version and timestamps, the highest number the room ever allocated (so that
 /// deleted numbers stay used), the latest change sequence, and the idempotency keys with the
@@ -114,8 +118,16 @@ impl RoomSnapshot {
     ///   assignees members of the room; at most [`StoreOptions::task_quota`] →
     ///   `Invalid { field: "tasks" }` or `QuotaExceeded`;
     /// - timestamps at storage precision (microseconds) → `Invalid { field: "tasks" }`;
-    /// - keys: each once, numbering a task from 1 to `last_number` → `Invalid { field: "keys" }`.
+    /// - keys: each once, numbering a task from 1 to `last_number` → `Invalid { field: "keys" }`;
+    /// - numbers, versions and sequences within what every store keeps (a signed 64-bit
+    ///   integer) → `Invalid` on `last_number`, `last_seq` or `tasks`.
     pub fn check(&self, options: &StoreOptions) -> Result<()> {
+        if self.last_number > MAX_STORED {
+            return Err(Error::invalid("last_number", format!("room {}: beyond what stores keep", self.room.code)));
+        }
+        if self.last_seq >= MAX_STORED {
+            return Err(Error::invalid("last_seq", format!("room {}: beyond what stores keep", self.room.code)));
+        }
         self.check_members(options)?;
         self.check_tasks(options)?;
         self.check_keys()
@@ -169,6 +181,12 @@ impl RoomSnapshot {
             }
             if task.description.chars().count() > MAX_DESCRIPTION_CHARS {
                 return Err(fault(&format!("the description is over {MAX_DESCRIPTION_CHARS} characters")));
+            }
+            if task.description.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+                return Err(fault("the description must not contain control characters other than newlines and tabs"));
+            }
+            if task.version > MAX_STORED {
+                return Err(fault("the version is beyond what stores keep"));
             }
             if task.completed != task.completed_at.is_some() {
                 return Err(fault("completed_at must be set exactly when the task is completed"));

@@ -53,6 +53,7 @@ fn rate(tasks: u64, elapsed: Duration) -> String {
 }
 
 /// `taskcore-server export`: every room (or those named) to `output` or standard output.
+#[allow(clippy::print_stderr)] // the summary is for the operator at the terminal, not a log line
 pub(crate) async fn export(store: &dyn TaskStore, rooms: &[String], output: Option<&Path>) -> ExitCode {
     let codes = match rooms.iter().map(|code| RoomCode::parse(code)).collect::<Result<Vec<_>, _>>() {
         Ok(codes) => codes,
@@ -94,6 +95,7 @@ pub(crate) async fn export(store: &dyn TaskStore, rooms: &[String], output: Opti
 }
 
 /// `taskcore-server import`: the dump in `input` or standard input, into the store.
+#[allow(clippy::print_stderr)] // the summary is for the operator at the terminal, not a log line
 pub(crate) async fn import(store: &dyn TaskStore, input: Option<&Path>, on_conflict: OnConflict) -> ExitCode {
     let source: Box<dyn BufRead + Send> = match input {
         Some(path) => match File::open(path) {
