@@ -80,6 +80,14 @@
 //! its own: live updates on every process learn of a write at once. Notices are wake-ups that
 //! may be lost; the change feed stays the record.
 //!
+//! ## Whole rooms
+//!
+//! [`TaskStore::snapshot_room`](taskcore::TaskStore::snapshot_room) reads a room in one
+//! `REPEATABLE READ READ ONLY` transaction; [`TaskStore::import_room`](taskcore::TaskStore::import_room)
+//! writes one in one transaction, its tasks a few thousand rows per `INSERT … SELECT … FROM
+//! unnest(…)`, the code claimed through its unique index (or the stored room locked and emptied
+//! when replacing). The crate README has the details.
+//!
 //! ## Feature flags
 //!
 //! None: the crate always uses sqlx's `postgres` driver with the tokio runtime, without TLS.
@@ -91,6 +99,7 @@ mod query;
 mod row;
 mod schema;
 mod store;
+mod transfer;
 mod write;
 
 pub use config::{DEFAULT_APPLICATION_NAME, DEFAULT_SCHEMA, DRIVER_PARAMETERS, PgConfig, URL_PARAMETERS};

@@ -157,6 +157,16 @@ impl Counters {
         counters
     }
 
+    /// The counters of a room holding exactly `tasks`: each task counted once in its state, as
+    /// the creates, updates and deletes that made the room would have left them.
+    pub(crate) fn of<'a>(tasks: impl IntoIterator<Item = &'a Task>) -> Self {
+        let mut counters = Self::default();
+        for task in tasks {
+            counters.cells[cell(task.completed, task.priority)] += 1;
+        }
+        counters
+    }
+
     /// A change moving one task from one state to another (zero when they are equal).
     pub(crate) fn moved(from: (bool, Priority), to: (bool, Priority)) -> Self {
         let mut counters = Self::one(from.0, from.1, -1);
@@ -222,6 +232,30 @@ mod tests {
         assert_eq!(Counters::moved(state, state), Counters::default());
         let moved = Counters::moved(state, (true, Priority::High));
         assert_eq!(moved.cells, [0, 0, -1, 0, 0, 1]);
+    }
+
+    #[test]
+    fn counters_of_tasks_count_each_task_in_its_state() {
+        let task = |completed, priority| Task {
+            id: uuid::Uuid::nil(),
+            number: 1,
+            title: "t".into(),
+            description: String::new(),
+            priority,
+            due_date: None,
+            tags: vec![],
+            assignee: None,
+            completed,
+            completed_at: None,
+            created_at: time::OffsetDateTime::UNIX_EPOCH,
+            updated_at: time::OffsetDateTime::UNIX_EPOCH,
+            version: 1,
+        };
+        let tasks = [task(false, Priority::High), task(true, Priority::Low), task(false, Priority::High)];
+        let counters = Counters::of(&tasks);
+        assert_eq!(counters.cells, [0, 0, 2, 1, 0, 0]);
+        let now = time::OffsetDateTime::UNIX_EPOCH;
+        assert_eq!(counters.task_counts(0).unwrap(), TaskCounts::of(&tasks, now), "as the domain counts them");
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! [`PgStore`]: opening the pool and migrating the schema, the reads, and the [`TaskStore`]
-//! implementation (writes are in `write.rs`, listing SQL in `query.rs`).
+//! implementation (writes are in `write.rs`, listing SQL in `query.rs`, snapshots and imports
+//! of whole rooms in `transfer.rs`).
 
 use std::sync::Arc;
 
@@ -8,8 +9,8 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgPool, Row};
 use taskcore::store::{TaskCounts, TaskDraft, TaskWrite, check_since, unix_micros};
 use taskcore::{
-    ChangeBatch, Error, IdempotencyKey, Inserted, MemberName, Result, Room, RoomCode, StoreOptions, Task, TaskPage,
-    TaskQuery, TaskStore,
+    ChangeBatch, Error, IdempotencyKey, Imported, Inserted, MemberName, OnConflict, Result, Room, RoomCode,
+    RoomSnapshot, StoreOptions, Task, TaskPage, TaskQuery, TaskStore,
 };
 use time::OffsetDateTime;
 
@@ -19,6 +20,7 @@ use crate::notices::Notices;
 use crate::query::{self, COUNTS_SQL, LISTING_TASK_AT, Param, Statement};
 use crate::row::{self, Counters, ROOM_COLUMNS, TASK_COLUMNS, signed, unsigned};
 use crate::schema;
+use crate::transfer::{self, Prepared};
 use crate::write::{self, Limit, Retention};
 
 /// A [`TaskStore`] in a PostgreSQL schema. Clones share the pool.
@@ -268,5 +270,24 @@ impl TaskStore for PgStore {
             }
         }
         Ok(ChangeBatch { changes, latest })
+    }
+
+    async fn room_codes(&self, after: Option<&RoomCode>, limit: u32) -> Result<Vec<RoomCode>> {
+        transfer::room_codes(&self.inner.pool, after, limit).await
+    }
+
+    async fn snapshot_room(&self, code: &RoomCode) -> Result<RoomSnapshot> {
+        let pool = &self.inner.pool;
+        retry(move || transfer::snapshot_room(pool, code)).await
+    }
+
+    async fn import_room(&self, snapshot: &RoomSnapshot, on_conflict: OnConflict) -> Result<Imported> {
+        snapshot.check(&self.inner.options)?;
+        let (pool, prepared) = (&self.inner.pool, &Prepared::of(snapshot)?);
+        let imported = retry(move || transfer::import_room(pool, prepared, on_conflict)).await?;
+        if imported != Imported::Skipped {
+            self.announce(&snapshot.room.code);
+        }
+        Ok(imported)
     }
 }
