@@ -53,6 +53,12 @@ check(last.split()[0] == "scratch" or "distroless" in last.split()[0], f"runtime
 def svc(cfg, name):
     return cfg.get("services", {}).get(name, {})
 
+
+def to_bytes(size):
+    """Compose sizes: bytes as a number or string ("536870912"), or "512M", "512m", "1g"."""
+    m = re.fullmatch(r"(?i)\s*(\d+(?:\.\d+)?)\s*([kmg]?)b?\s*", str(size or ""))
+    return int(float(m.group(1)) * 1024 ** " kmg".index(m.group(2).lower() or " ")) if m else 0
+
 if "base" in composed:
     b = svc(composed["base"], "taskcore")
     check(any(v.get("target") == "/data" for v in b.get("volumes", [])), "compose base: volume at /data")
@@ -123,6 +129,41 @@ if "prod" in composed:
     rcmd = r.get("command", [])
     check("--maxmemory" in rcmd and rcmd[rcmd.index("--maxmemory-policy") + 1] == "noeviction" if "--maxmemory-policy" in rcmd else False,
           "compose prod: Redis maxmemory with noeviction (writes fail clearly, reads go on)")
+    # the backup service (profile backup): a one-off export run from the host's scheduler, not a
+    # replica; "the taskcore service" above is looked up by name, so the backup never stands in for it
+    bk = svc(c, "backup")
+    check(bool(bk), "compose prod: a backup service (with all profiles on)")
+    if bk:
+        check(bk.get("profiles") == ["backup"], f"compose prod: backup only in profile backup, never started by up ({bk.get('profiles')})")
+        check(bk.get("image") == t.get("image") and not bk.get("build"), f"compose prod: backup runs the replicas' image ({bk.get('image')})")
+        benv, tenv = bk.get("environment") or {}, t.get("environment") or {}
+        same = ("TASKCORE_STORE_URL", "TASKCORE_REDIS_PREFIX", "TASKCORE_POSTGRES_SCHEMA")
+        differ = [f"{k}: {benv.get(k)} vs {tenv.get(k)}" for k in same if benv.get(k) != tenv.get(k)]
+        check(not differ and bool(benv.get("TASKCORE_STORE_URL")),
+              f"compose prod: backup reads the replicas' store ({'; '.join(differ) or benv.get('TASKCORE_STORE_URL')})")
+        store_host = re.sub(r"^[a-z+]+://(?:[^@/]*@)?([^:/?]+).*$", r"\1", benv.get("TASKCORE_STORE_URL", ""))
+        bnets, tnets = set(bk.get("networks") or {"default": None}), set(t.get("networks") or {"default": None})
+        check(bnets <= tnets and bool(bnets & set(svc(c, store_host).get("networks") or {"default": None})),
+              f"compose prod: backup on the replicas' network with the store {store_host} ({sorted(bnets)})")
+        cmd = bk.get("command") or []
+        out = cmd[cmd.index("--output") + 1] if "--output" in cmd[:-1] else (cmd[cmd.index("-o") + 1] if "-o" in cmd[:-1] else "")
+        mounts = {v.get("target"): v for v in bk.get("volumes", [])}
+        check(cmd[:1] == ["export"] and out in mounts, f"compose prod: backup runs `export --output DIR` into a mount ({cmd})")
+        m = mounts.get(out, {})
+        check(m.get("type") in ("volume", "bind") and not m.get("read_only") and
+              (m.get("type") != "bind" or m.get("bind", {}).get("create_host_path") is False),
+              f"compose prod: backup directory is a writable volume or an existing host directory ({m.get('type')} {m.get('source')})")
+        check(bk.get("read_only") is True and bk.get("cap_drop") == ["ALL"] and
+              any("no-new-privileges" in o for o in bk.get("security_opt", [])), "compose prod: backup read_only, cap_drop ALL, no-new-privileges")
+        buid = str(bk.get("user", "")).split(":")[0]
+        check(buid.isdigit() and int(buid) != 0 and bk.get("user") == t.get("user"),
+              f"compose prod: backup runs as the replicas' numeric non-root user ({bk.get('user')})")
+        check(bk.get("restart") == "no", f"compose prod: backup restart \"no\" ({bk.get('restart')})")
+        blim = bk.get("deploy", {}).get("resources", {}).get("limits", {})
+        check(0 < to_bytes(blim.get("memory")) <= to_bytes(lim.get("memory")) and 0 < float(blim.get("cpus", 0)) <= float(lim.get("cpus", 0)),
+              f"compose prod: backup limits no larger than a replica's ({blim})")
+        check(not bk.get("ports") and not (bk.get("labels") or {}).get("traefik.enable") and
+              bk.get("deploy", {}).get("replicas", 1) <= 1, "compose prod: backup is not a replica (no port, no Traefik route, one container)")
     mon = {n for n, s in c["services"].items() if "monitoring" in s.get("profiles", [])}
     check({"prometheus", "grafana"} <= mon, f"compose prod: monitoring profile has {sorted(mon)}")
     g = svc(c, "grafana")
@@ -183,5 +224,53 @@ if "Deployment" in kinds:
     pre = c.get("lifecycle", {}).get("preStop", {}).get("sleep", {}).get("seconds", 0)
     check(int(env.get("TASKCORE_SHUTDOWN_GRACE") or 10) + pre < grace,
           f"k8s: preStop ({pre}s) + shutdown grace fit in terminationGracePeriodSeconds ({grace}s)")
+# the optional backup set (kubectl apply -f deploy/k8s/backup-pvc.yaml -f deploy/k8s/backup-cronjob.yaml)
+check({"CronJob", "PersistentVolumeClaim"} <= set(kinds), "k8s: backup CronJob and its PersistentVolumeClaim")
+if "CronJob" in kinds and "Deployment" in kinds:
+    cj = kinds["CronJob"]
+    spec = cj["spec"]
+    job = spec.get("jobTemplate", {}).get("spec", {})
+    bpod = job.get("template", {}).get("spec", {})
+    bc = (bpod.get("containers") or [{}])[0]
+    dpod = kinds["Deployment"]["spec"]["template"]["spec"]
+    dc = dpod["containers"][0]
+    sched = str(spec.get("schedule", "")).split()
+    check(spec.get("schedule") in ("@daily", "@midnight") or
+          (len(sched) == 5 and all(f.isdigit() for f in sched[:2]) and sched[2:] == ["*", "*", "*"]),
+          f"k8s: backup CronJob runs daily ({spec.get('schedule')})")
+    check(spec.get("concurrencyPolicy") == "Forbid", f"k8s: backup CronJob concurrencyPolicy Forbid ({spec.get('concurrencyPolicy')})")
+    check(all(isinstance(spec.get(k), int) for k in ("successfulJobsHistoryLimit", "failedJobsHistoryLimit")) and
+          all(isinstance(job.get(k), int) for k in ("backoffLimit", "activeDeadlineSeconds")),
+          "k8s: backup CronJob history limits, backoffLimit, activeDeadlineSeconds")
+    psc, csc = bpod.get("securityContext", {}), bc.get("securityContext", {})
+    check(psc == dpod.get("securityContext") and psc.get("runAsNonRoot") is True and psc.get("runAsUser") == 65532 and
+          psc.get("runAsGroup") == 65532 and psc.get("seccompProfile", {}).get("type") == "RuntimeDefault" and
+          bpod.get("automountServiceAccountToken") is False,
+          "k8s: backup securityContext (pod) as the Deployment's: runAsNonRoot, 65532, RuntimeDefault seccomp, no SA token")
+    check(csc == dc.get("securityContext") and csc.get("runAsNonRoot") is True and csc.get("readOnlyRootFilesystem") is True and
+          csc.get("capabilities", {}).get("drop") == ["ALL"] and csc.get("allowPrivilegeEscalation") is False,
+          "k8s: backup securityContext (container) as the Deployment's: readOnlyRootFilesystem, drop ALL, no privilege escalation")
+    def store_ref(container):
+        return next((e.get("valueFrom", {}).get("secretKeyRef") for e in container.get("env", []) if e["name"] == "TASKCORE_STORE_URL"), None)
+    check(store_ref(bc) == store_ref(dc) == {"name": "taskcore-store", "key": "url"},
+          f"k8s: backup reads TASKCORE_STORE_URL from the Deployment's secret ({store_ref(bc)})")
+    check(bc.get("image") == dc.get("image"), f"k8s: backup runs the Deployment's image ({bc.get('image')})")
+    args = bc.get("args") or []
+    out = args[args.index("--output") + 1] if "--output" in args[:-1] else ""
+    mount = next((v for v in bc.get("volumeMounts", []) if v.get("mountPath") == out), {})
+    vol = next((v for v in bpod.get("volumes", []) if v.get("name") == mount.get("name")), {})
+    claim = vol.get("persistentVolumeClaim", {}).get("claimName")
+    pvcs = {d["metadata"]["name"] for d in docs if d["kind"] == "PersistentVolumeClaim"}
+    check(args[:1] == ["export"] and bool(mount) and not mount.get("readOnly") and claim in pvcs,
+          f"k8s: backup runs `export --output DIR` onto the claim {claim} ({args})")
+    r = bc.get("resources", {})
+    check(bool(r.get("limits", {}).get("memory")) and bool(r.get("requests", {}).get("cpu")), "k8s: backup resources requests and limits")
+    check(bpod.get("restartPolicy") in ("Never", "OnFailure"), f"k8s: backup pod restartPolicy ({bpod.get('restartPolicy')})")
+    blabels = job.get("template", {}).get("metadata", {}).get("labels", {})
+    for kind in ("Service", "PodDisruptionBudget"):
+        if kind in kinds:
+            s = kinds[kind]["spec"]["selector"]
+            s = s.get("matchLabels", s)
+            check(not all(blabels.get(k) == v for k, v in s.items()), f"k8s: the {kind} does not select the backup pods")
 print(f"structure: {fails} failed")
 sys.exit(1 if fails else 0)

@@ -4,9 +4,11 @@
 #   static variants (a copy of the repo, one file mutated): root / missing USER, missing HEALTHCHECK,
 #     compose typos (base and prod), prod replica not read-only, prod routing /metrics, prod on
 #     plain HTTP, prod trusting X-Forwarded-For from anyone, Prometheus config typo, invalid alert
-#     expression, Kubernetes field typo, Kubernetes pod allowed to run as root, a dashboard metric
-#     name the server does not export (against a live container of IMAGE), a compose health check
-#     that never passes (docker compose up --wait for real)
+#     expression, Kubernetes field typo, Kubernetes pod allowed to run as root, prod backup service
+#     without its profile (started by up), prod backup on another Redis prefix than the replicas,
+#     backup CronJob allowing overlapping runs, backup CronJob pod allowed to run as root, a
+#     dashboard metric name the server does not export (against a live container of IMAGE), a
+#     compose health check that never passes (docker compose up --wait for real)
 #   image variants (the real build context, a mutated Dockerfile via -f; cached layers, seconds each):
 #     USER root (built and run: PID 1 is root), a stop signal PID 1 ignores (built and run: the stop
 #     exceeds 5 s), no HEALTHCHECK, a broken COPY (build fails)
@@ -60,6 +62,10 @@ d=$(variant prom-typo monitoring/prometheus.yml 's/^scrape_configs:/scrape_confi
 d=$(variant rule-typo monitoring/alerts.yml 's/expr: up{job="taskcore"} == 0/expr: up{job="taskcore"} ==/') && expect_fail "alert rule with an invalid expression" 'FAIL promtool check rules' static "$d"
 d=$(variant k8s-typo deploy/k8s/deployment.yaml 's/readinessProbe:/readinesProbe:/') && expect_fail "k8s field typo (readinesProbe)" 'FAIL kubernetes-validate' static "$d"
 d=$(variant k8s-root deploy/k8s/deployment.yaml 's/runAsNonRoot: true/runAsNonRoot: false/') && expect_fail "k8s pod may run as root" 'FAIL k8s: securityContext' static "$d"
+d=$(variant backup-always docker-compose.prod.yml '/^    profiles: \[backup\]$/d') && expect_fail "prod backup service started by up (no profile)" 'FAIL compose prod: backup only in profile backup' static "$d"
+d=$(variant backup-prefix docker-compose.prod.yml '/^  backup:$/,/^$/s/TASKCORE_REDIS_PREFIX: taskcore$/TASKCORE_REDIS_PREFIX: backup/') && expect_fail "prod backup reads another Redis prefix than the replicas" "FAIL compose prod: backup reads the replicas' store" static "$d"
+d=$(variant backup-concurrent deploy/k8s/backup-cronjob.yaml 's/concurrencyPolicy: Forbid/concurrencyPolicy: Allow/') && expect_fail "k8s backup CronJob allows overlapping runs" 'FAIL k8s: backup CronJob concurrencyPolicy Forbid' static "$d"
+d=$(variant backup-root deploy/k8s/backup-cronjob.yaml 's/runAsNonRoot: true/runAsNonRoot: false/') && expect_fail "k8s backup pod may run as root" 'FAIL k8s: backup securityContext' static "$d"
 
 # a compose health check that can never pass: `docker compose up --wait` (for real) must fail
 d=$(variant compose-unhealthy docker-compose.yml 's#test: \["CMD", "/taskcore-server", "healthcheck"\]#test: ["CMD", "/taskcore-server", "healthcheck", "--url", "http://127.0.0.1:9/health"]#') \

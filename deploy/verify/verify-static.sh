@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Static checks (no container, a few seconds): hadolint; what buildah 1.28 cannot build; every
 # compose file combination through the real Compose v2 parser with all profiles on; structural
-# assertions on the final image stage, merged compose files, Grafana and Kubernetes files
+# assertions on the final image stage, merged compose files (the backup service too), Grafana and
+# Kubernetes files (the backup CronJob too)
 # (check_structure.py); promtool check config / check rules; Kubernetes schema validation
 # (kubernetes-validate, bundled schemas, strict: unknown fields fail).
 # Usage: verify-static.sh REPO_DIR      Prints ok/FAIL lines and "N passed, M failed".
@@ -50,9 +51,11 @@ promtool check rules monitoring/alerts.yml > "$T/rules.out" 2>&1 && ok "promtool
 # 5. Grafana: JSON parses (the structure checks above did the rest)
 for f in monitoring/grafana/dashboards/*.json; do "$VENV/bin/python" -m json.tool "$f" >/dev/null && ok "json $f" || bad "json $f"; done
 
-# 6. Kubernetes: schemas bundled in kubernetes-validate; 1.30 is the oldest with the preStop sleep action
+# 6. Kubernetes: schemas bundled in kubernetes-validate; 1.30 is the oldest with the preStop sleep action.
+#    The backup CronJob and its claim are applied apart (kubectl apply -f), validated the same.
 for v in 1.30.0 1.33.0; do
-  if "$VENV/bin/kubernetes-validate" --strict --quiet -k "$v" deploy/k8s/deployment.yaml deploy/k8s/service.yaml deploy/k8s/pdb.yaml > "$T/k8s.out" 2>&1; then
+  if "$VENV/bin/kubernetes-validate" --strict --quiet -k "$v" deploy/k8s/deployment.yaml deploy/k8s/service.yaml deploy/k8s/pdb.yaml \
+       deploy/k8s/backup-pvc.yaml deploy/k8s/backup-cronjob.yaml > "$T/k8s.out" 2>&1; then
     ok "kubernetes-validate --strict (k8s $v) deploy/k8s"
   else cat "$T/k8s.out"; bad "kubernetes-validate --strict (k8s $v) deploy/k8s"; fi
 done
