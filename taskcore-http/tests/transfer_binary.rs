@@ -35,7 +35,8 @@ async fn a_dump_of_a_running_server_loads_into_another_store() {
     let code = api.room("alice").await;
     api.post(&format!("/rooms/{code}/join"), json!({ "username": "Bob" })).await;
     for title in ["first", "second", "third 📅"] {
-        let reply = api.post(&format!("/tasks?room={code}"), json!({ "title": title, "tags": ["x"], "assignee": "bob" })).await;
+        let reply =
+            api.post(&format!("/tasks?room={code}"), json!({ "title": title, "tags": ["x"], "assignee": "bob" })).await;
         assert_eq!(reply.status, 201, "{}", reply.text);
     }
     assert_eq!(api.send("DELETE", &format!("/tasks/2?room={code}"), &[], support::Payload::None).await.status, 200);
@@ -51,12 +52,19 @@ async fn a_dump_of_a_running_server_loads_into_another_store() {
     assert!(to_stdout.status.success(), "{}", stderr(&to_stdout));
     let header = String::from_utf8(to_stdout.stdout.clone()).unwrap();
     assert!(header.starts_with(r#"{"header":{"format":"taskcore-dump","version":1,"source":"sqlite""#), "{header}");
-    assert_eq!(header.lines().skip(1).collect::<Vec<_>>(), std::fs::read_to_string(&dump).unwrap().lines().skip(1).collect::<Vec<_>>());
+    assert_eq!(
+        header.lines().skip(1).collect::<Vec<_>>(),
+        std::fs::read_to_string(&dump).unwrap().lines().skip(1).collect::<Vec<_>>()
+    );
 
     let moved = format!("sqlite://{}", dir.path().join("moved.db").display());
     let imported = run(&["import", "--store", &moved], Some(&dump)).await;
     assert!(imported.status.success(), "{}", stderr(&imported));
-    assert!(stderr(&imported).contains("imported 1 rooms into sqlite (1 created, 0 replaced, 0 skipped), 2 tasks"), "{}", stderr(&imported));
+    assert!(
+        stderr(&imported).contains("imported 1 rooms into sqlite (1 created, 0 replaced, 0 skipped), 2 tasks"),
+        "{}",
+        stderr(&imported)
+    );
 
     drop(server);
 
@@ -69,7 +77,8 @@ async fn a_dump_of_a_running_server_loads_into_another_store() {
     let again = run(&["import", "--store", &moved, "--input", dump.to_str().unwrap()], None).await;
     assert!(!again.status.success());
     assert!(stderr(&again).contains("already exists"), "{}", stderr(&again));
-    let skipped = run(&["import", "--store", &moved, "--input", dump.to_str().unwrap(), "--on-conflict", "skip"], None).await;
+    let skipped =
+        run(&["import", "--store", &moved, "--input", dump.to_str().unwrap(), "--on-conflict", "skip"], None).await;
     assert!(skipped.status.success() && stderr(&skipped).contains("1 skipped"), "{}", stderr(&skipped));
 
     // Replacing the room under a live event stream: the stream is told to resync.

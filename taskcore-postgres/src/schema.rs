@@ -44,6 +44,12 @@ pub const MIGRATIONS: &[Migration] = &[
         description: "the request fingerprint of each idempotency key",
         sql: include_str!("../migrations/0002_idempotency_fingerprints.sql"),
     },
+    Migration {
+        version: 3,
+        major: 1,
+        description: "room codes indexed in byte order, for dumps",
+        sql: include_str!("../migrations/0003_room_codes_in_byte_order.sql"),
+    },
 ];
 
 /// The schema major version this build reads and writes.

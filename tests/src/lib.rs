@@ -51,7 +51,8 @@ fn redis_base() -> String {
 }
 
 fn postgres_base() -> String {
-    std::env::var("TASKCORE_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+    std::env::var("TASKCORE_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
 
 impl Fresh {

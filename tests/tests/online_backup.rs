@@ -46,7 +46,8 @@ async fn backup_while_writing(backend: Backend) {
     let mut checked = 0u64;
     for _ in 0..4 {
         tokio::time::sleep(std::time::Duration::from_millis(150)).await;
-        let (dump, summary) = export(backup.as_ref(), None, Vec::new(), OffsetDateTime::now_utc(), &mut |_| {}).await.unwrap();
+        let (dump, summary) =
+            export(backup.as_ref(), None, Vec::new(), OffsetDateTime::now_utc(), &mut |_| {}).await.unwrap();
         assert_eq!(summary.rooms, 3);
         let mut reader = DumpReader::new(dump.as_slice()).unwrap();
         while let Some(room) = reader.next_room().unwrap() {

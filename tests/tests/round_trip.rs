@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use taskcore::dump::{DumpReader, DumpSummary, export, import};
 use taskcore::{
-    Error, IdempotencyKey, Inserted, NewTask, OnConflict, Patch, RoomCode, RoomSnapshot, TaskManager, TaskPatch, TaskStore,
+    Error, IdempotencyKey, Inserted, NewTask, OnConflict, Patch, RoomCode, RoomSnapshot, TaskManager, TaskPatch,
+    TaskStore,
 };
 use taskcore_tests::{Backend, Fresh};
 use time::OffsetDateTime;
@@ -31,19 +32,28 @@ async fn furnish(store: Arc<dyn TaskStore>) -> Vec<RoomCode> {
         .tags(["work", "q4", "ünï"])
         .assignee("zoë 日本");
     tasks.create_task(code, &rich, Some(&key)).await.unwrap();
-    tasks.create_task(code, &NewTask::titled("deleted").tags(["gone"]), Some(&IdempotencyKey::parse("k-gone").unwrap())).await.unwrap();
+    tasks
+        .create_task(code, &NewTask::titled("deleted").tags(["gone"]), Some(&IdempotencyKey::parse("k-gone").unwrap()))
+        .await
+        .unwrap();
     tasks.create_task(code, &NewTask::titled("done").priority("low").assignee("bob"), None).await.unwrap();
     tasks.create_task(code, &NewTask::titled("edited").due_date("2025-01-01"), None).await.unwrap();
     tasks.delete_task(code, 2, None).await.unwrap();
     tasks.complete_task(code, 3, None).await.unwrap();
-    let patch = TaskPatch { description: Patch::Set("with details".into()), tags: Patch::Set(vec!["x".into()]), ..TaskPatch::default() };
+    let patch = TaskPatch {
+        description: Patch::Set("with details".into()),
+        tags: Patch::Set(vec!["x".into()]),
+        ..TaskPatch::default()
+    };
     tasks.update_task(code, 4, &patch).await.unwrap();
     tasks.create_task(code, &NewTask::titled("deleted last"), None).await.unwrap();
     tasks.delete_task(code, 5, None).await.unwrap();
 
     let big = tasks.create_room("carol").await.unwrap();
     for n in 1..=1_300u32 {
-        let input = NewTask::titled(format!("task {n}")).priority(["low", "medium", "high"][n as usize % 3]).tags([format!("t{}", n % 7)]);
+        let input = NewTask::titled(format!("task {n}"))
+            .priority(["low", "medium", "high"][n as usize % 3])
+            .tags([format!("t{}", n % 7)]);
         tasks.create_task(&big.code, &input, None).await.unwrap();
         if n % 10 == 0 {
             tasks.complete_task(&big.code, u64::from(n), None).await.unwrap();
@@ -114,14 +124,20 @@ async fn a_dump_moves_through_every_backend_unchanged() {
     let replay = tasks.create_task(code, &rich, Some(&IdempotencyKey::parse("create-1").unwrap())).await.unwrap();
     let first_task = original.iter().find(|s| s.room.code == *code).unwrap().tasks[0].clone();
     assert_eq!(replay, Inserted::Replayed(first_task), "an idempotent create replays the original task");
-    let gone = tasks.create_task(code, &NewTask::titled("deleted").tags(["gone"]), Some(&IdempotencyKey::parse("k-gone").unwrap())).await;
+    let gone = tasks
+        .create_task(code, &NewTask::titled("deleted").tags(["gone"]), Some(&IdempotencyKey::parse("k-gone").unwrap()))
+        .await;
     assert!(matches!(gone, Err(Error::IdempotentTaskDeleted { number: 2, .. })), "{gone:?}");
     match tasks.changes(code, 3, None).await {
         Err(Error::ResyncNeeded { latest: 11, .. }) => {}
         other => panic!("a feed reader from before the move resynchronises, got {other:?}"),
     }
     let after = tasks.changes(code, 11, None).await.unwrap();
-    assert_eq!(after.changes.iter().map(|c| c.seq).collect::<Vec<_>>(), [12], "the feed goes on from the dump's sequence");
+    assert_eq!(
+        after.changes.iter().map(|c| c.seq).collect::<Vec<_>>(),
+        [12],
+        "the feed goes on from the dump's sequence"
+    );
 
     for store in stores {
         store.remove().await;
@@ -137,7 +153,10 @@ async fn importing_twice_fails_skips_or_replaces_by_choice() {
     let read = || DumpReader::new(dump.as_slice()).unwrap();
     import(target.store.as_ref(), &mut read(), OnConflict::Fail, &mut |_| {}).await.unwrap();
     let again = import(target.store.as_ref(), &mut read(), OnConflict::Fail, &mut |_| {}).await;
-    assert!(matches!(again, Err(taskcore::dump::DumpError::Store { source: Error::AlreadyExists { .. }, .. })), "{again:?}");
+    assert!(
+        matches!(again, Err(taskcore::dump::DumpError::Store { source: Error::AlreadyExists { .. }, .. })),
+        "{again:?}"
+    );
     let skipped = import(target.store.as_ref(), &mut read(), OnConflict::Skip, &mut |_| {}).await.unwrap();
     assert_eq!((skipped.created, skipped.skipped, skipped.tasks), (0, 3, 0));
     let replaced = import(target.store.as_ref(), &mut read(), OnConflict::Replace, &mut |_| {}).await.unwrap();

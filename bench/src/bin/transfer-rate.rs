@@ -68,7 +68,12 @@ fn run(args: &Args) -> Result<(), BenchError> {
     let started = Instant::now();
     write_dump(&dump, args.tasks)?;
     let bytes = std::fs::metadata(&dump).map(|m| m.len()).unwrap_or(0);
-    eprintln!("dump of {} tasks, {:.1} MiB, written in {:.2} s", args.tasks, mib(bytes), started.elapsed().as_secs_f64());
+    eprintln!(
+        "dump of {} tasks, {:.1} MiB, written in {:.2} s",
+        args.tasks,
+        mib(bytes),
+        started.elapsed().as_secs_f64()
+    );
 
     let parse = parse_only(&dump)?;
     let import = measure(&binary, &["import", "--store", &store, "--input", path(&dump)?])?;
@@ -79,7 +84,11 @@ fn run(args: &Args) -> Result<(), BenchError> {
     }
 
     let tasks = args.tasks as f64;
-    println!("| step ({} tasks, {:.1} MiB) | seconds | tasks/s | peak RSS MiB | × parse-only |", args.tasks, mib(bytes));
+    println!(
+        "| step ({} tasks, {:.1} MiB) | seconds | tasks/s | peak RSS MiB | × parse-only |",
+        args.tasks,
+        mib(bytes)
+    );
     println!("|---|---:|---:|---:|---:|");
     for (name, step) in [("parse the dump, no store (reference)", &parse), ("import", &import), ("export", &export)] {
         let peak = step.peak_mib.map_or_else(|| "–".to_owned(), |m| format!("{m:.1}"));
@@ -122,9 +131,15 @@ fn write_dump(dump: &Path, tasks: u64) -> Result<(), BenchError> {
     let mut list: Vec<Task> = Vec::with_capacity(usize::try_from(tasks).unwrap_or(0));
     for n in 1..=tasks {
         let mut input = NewTask::titled(format!("Task {n}: review the quarterly plan"))
-            .description(format!("Details of task {n}: check the numbers, write the summary and share it with the team."))
+            .description(format!(
+                "Details of task {n}: check the numbers, write the summary and share it with the team."
+            ))
             .priority(["low", "medium", "high"][(n % 3) as usize])
-            .tags(if n % 2 == 0 { vec!["work".to_owned(), format!("area-{}", n % 20)] } else { vec!["home".to_owned()] });
+            .tags(if n % 2 == 0 {
+                vec!["work".to_owned(), format!("area-{}", n % 20)]
+            } else {
+                vec!["home".to_owned()]
+            });
         if n % 3 == 0 {
             input = input.due_date(format!("2027-{:02}-{:02}", 1 + n % 12, 1 + n % 28));
         }

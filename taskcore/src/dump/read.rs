@@ -32,7 +32,12 @@ impl<R: BufRead> DumpReader<R> {
     pub fn new(input: R) -> Result<Self, DumpError> {
         let mut reader = Self {
             input,
-            header: Header { format: String::new(), version: 0, source: String::new(), created_at: OffsetDateTime::UNIX_EPOCH },
+            header: Header {
+                format: String::new(),
+                version: 0,
+                source: String::new(),
+                created_at: OffsetDateTime::UNIX_EPOCH,
+            },
             line: 0,
             buffer: Vec::with_capacity(64 * 1024),
             rooms: 0,
@@ -90,7 +95,11 @@ impl<R: BufRead> DumpReader<R> {
                 self.expect_nothing_more()?;
                 return Ok(None);
             }
-            other => return Err(self.malformed(format!("expected a room line or the end line, found a {} line", other.kind()))),
+            other => {
+                return Err(
+                    self.malformed(format!("expected a room line or the end line, found a {} line", other.kind()))
+                );
+            }
         };
         let snapshot = self.room_body(room)?;
         self.rooms += 1;

@@ -31,12 +31,8 @@ impl<W: Write> DumpWriter<W> {
     /// Starts a dump taken from the backend `source` at `created_at`, writing its header.
     pub fn new(out: W, source: &str, created_at: OffsetDateTime) -> Result<Self, DumpError> {
         let mut writer = Self { out: BufWriter::with_capacity(256 * 1024, out), end: End { rooms: 0, tasks: 0 } };
-        let header = Header {
-            format: DUMP_FORMAT.to_owned(),
-            version: DUMP_VERSION,
-            source: source.to_owned(),
-            created_at,
-        };
+        let header =
+            Header { format: DUMP_FORMAT.to_owned(), version: DUMP_VERSION, source: source.to_owned(), created_at };
         writer.line(&LineRef::Header(&header))?;
         Ok(writer)
     }

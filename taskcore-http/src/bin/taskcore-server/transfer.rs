@@ -40,7 +40,8 @@ impl From<ConflictArg> for OnConflict {
 /// A progress line on standard error, drawn only when it is a terminal.
 fn progress_line(verb: &'static str) -> (ProgressBar, impl FnMut(&Progress) + Send) {
     let bar = ProgressBar::new_spinner();
-    let style = ProgressStyle::with_template("{spinner} {msg} [{elapsed}]").unwrap_or_else(|_| ProgressStyle::default_spinner());
+    let style = ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
+        .unwrap_or_else(|_| ProgressStyle::default_spinner());
     bar.set_style(style);
     bar.enable_steady_tick(Duration::from_millis(200));
     let shown = bar.clone();
