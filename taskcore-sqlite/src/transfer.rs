@@ -15,7 +15,7 @@ use taskcore::{
 };
 
 use crate::error::{corrupt, db};
-use crate::ops::{TASK_SET, TASK_SET_PARAMS, bind_task};
+use crate::ops::{Query, TASK_SET, TASK_SET_PARAMS, bind_task};
 use crate::row::{self, ROOM_COLUMNS, TASK_COLUMNS, TaskValues, number_param, unsigned};
 use crate::savepoint::Prefix;
 
@@ -211,7 +211,7 @@ fn values_sql(into: &str, row: &str, rows: usize) -> String {
 
 /// A multi-row `INSERT` of `rows` rows. Full chunks share one text, which sqlx keeps prepared;
 /// a shorter last chunk is prepared for its one use only.
-fn insert_query(sql: &str, rows: usize, full: usize) -> crate::ops::Query<'_> {
+fn insert_query(sql: &str, rows: usize, full: usize) -> Query<'_> {
     sqlx::query(sql).persistent(rows == full)
 }
 
