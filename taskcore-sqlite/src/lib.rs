@@ -54,6 +54,7 @@ mod row;
 mod savepoint;
 mod schema;
 mod store;
+mod transfer;
 mod writer;
 
 pub use config::{ConfigError, DRIVER_PARAMETERS, Durability, SqliteConfig, URL_PARAMETERS};
@@ -65,10 +66,17 @@ pub use store::SqliteStore;
 mod send_check {
     fn is_send<T: Send>(_: T) {}
     #[allow(dead_code)]
-    async fn check(conn: &mut sqlx::SqliteConnection, pool: sqlx::SqlitePool, op: crate::ops::Op) {
+    async fn check(
+        conn: &mut sqlx::SqliteConnection,
+        pool: sqlx::SqlitePool,
+        op: crate::ops::Op,
+        code: taskcore::RoomCode,
+    ) {
         is_send(crate::schema::migrate(conn));
         is_send(crate::ops::apply(conn, &op, &mut crate::savepoint::Prefix::none()));
         is_send(crate::writer::Writer::spawn(pool.clone(), 1, 1).write(op));
         is_send(crate::store::SqliteStore::open("x"));
+        is_send(crate::transfer::snapshot(&pool, &code));
+        is_send(crate::transfer::room_codes(&pool, None, 1));
     }
 }

@@ -6,12 +6,16 @@
 
 use sqlx::{Row, SqliteConnection};
 use taskcore::store::{TaskDraft, TaskWrite, replay, unix_micros};
-use taskcore::{ChangeEvent, Error, IdempotencyKey, Inserted, MemberName, Quota, Result, Room, RoomCode, Task};
+use taskcore::{
+    ChangeEvent, Error, IdempotencyKey, Imported, Inserted, MemberName, OnConflict, Quota, Result, Room, RoomCode,
+    RoomSnapshot, Task,
+};
 use time::OffsetDateTime;
 
 use crate::error::db;
 use crate::row::{self, ROOM_COLUMNS, TASK_COLUMNS, TaskValues, event_json, number_param};
 use crate::savepoint::Prefix;
+use crate::transfer;
 
 /// A write the writer runs for a caller.
 #[derive(Debug)]
@@ -26,6 +30,8 @@ pub(crate) enum Op {
     UpdateTask(RoomCode, Task, u64, TaskWrite),
     /// [`taskcore::TaskStore::delete_task`].
     DeleteTask(RoomCode, u64, Option<u64>, OffsetDateTime),
+    /// [`taskcore::TaskStore::import_room`], with a snapshot that passed [`RoomSnapshot::check`].
+    ImportRoom(Box<RoomSnapshot>, OnConflict),
     /// A failure made to order, for the writer's isolation tests.
     #[cfg(test)]
     Fault(Fault),
@@ -56,13 +62,16 @@ pub(crate) enum Done {
     Inserted(Inserted),
     /// An updated or deleted task.
     Task(Task),
+    /// What an import did.
+    Imported(Imported),
 }
 
 impl Op {
     /// The room whose change feed this operation may append to.
     pub(crate) fn feed(&self) -> Option<&RoomCode> {
         match self {
-            Op::InsertRoom(_) => None,
+            // An import appends no change: its feed starts empty at the imported sequence.
+            Op::InsertRoom(_) | Op::ImportRoom(..) => None,
             Op::AddMember(code, ..)
             | Op::InsertTask(code, ..)
             | Op::UpdateTask(code, ..)
@@ -89,6 +98,9 @@ pub(crate) async fn apply(conn: &mut SqliteConnection, op: &Op, prefix: &mut Pre
         }
         Op::DeleteTask(code, number, expected, at) => {
             delete_task(conn, code, *number, *expected, *at, prefix).await.map(Done::Task)
+        }
+        Op::ImportRoom(snapshot, on_conflict) => {
+            transfer::import(conn, snapshot, *on_conflict, prefix).await.map(Done::Imported)
         }
         #[cfg(test)]
         Op::Fault(fault) => fail(conn, *fault, prefix).await,
@@ -227,16 +239,16 @@ async fn load_task(conn: &mut SqliteConnection, room: i64, number: i64) -> Resul
 }
 
 /// The columns a task write sets, in the order [`bind_task`] binds them.
-const TASK_SET: &str = "id, title, description, priority, due, tags, assignee, assignee_key, completed, \
+pub(crate) const TASK_SET: &str = "id, title, description, priority, due, tags, assignee, assignee_key, completed, \
      completed_at, created_at, updated_at, version, title_key, search";
 
 /// `?` for each of [`TASK_SET`].
-const TASK_SET_PARAMS: &str = "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?";
+pub(crate) const TASK_SET_PARAMS: &str = "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?";
 
-type Query<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
+pub(crate) type Query<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
 
 /// Binds the [`TASK_SET`] values of `task`.
-fn bind_task<'q>(query: Query<'q>, task: &'q Task, values: &'q TaskValues) -> Query<'q> {
+pub(crate) fn bind_task<'q>(query: Query<'q>, task: &'q Task, values: &'q TaskValues) -> Query<'q> {
     query
         .bind(&values.id)
         .bind(&task.title)

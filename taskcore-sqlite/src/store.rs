@@ -10,8 +10,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Connection, Row, SqlitePool};
 use taskcore::store::{TaskCounts, TaskDraft, TaskWrite, check_since};
 use taskcore::{
-    ChangeBatch, Error, IdempotencyKey, Inserted, MemberName, Result, Room, RoomCode, StoreOptions, Task, TaskPage,
-    TaskQuery, TaskStore,
+    ChangeBatch, Error, IdempotencyKey, Imported, Inserted, MemberName, OnConflict, Result, Room, RoomCode,
+    RoomSnapshot, StoreOptions, Task, TaskPage, TaskQuery, TaskStore,
 };
 use time::OffsetDateTime;
 
@@ -21,6 +21,7 @@ use crate::ops::{Done, Op};
 use crate::query::{self, COUNTERS_SQL, COUNTS_SQL, Counters, Statement};
 use crate::row::{self, ROOM_COLUMNS, TASK_COLUMN_COUNT, TASK_COLUMNS, number_param, unsigned};
 use crate::schema;
+use crate::transfer;
 use crate::writer::Writer;
 
 /// Rows a read connection hands over at once: a full page plus its look-ahead row.
@@ -299,6 +300,24 @@ impl TaskStore for SqliteStore {
             .await
             .map_err(db)?;
         unsigned(row.ok_or_else(|| Error::room_not_found(code))?.0)
+    }
+
+    async fn room_codes(&self, after: Option<&RoomCode>, limit: u32) -> Result<Vec<RoomCode>> {
+        transfer::room_codes(&self.inner.read, after, limit).await
+    }
+
+    async fn snapshot_room(&self, code: &RoomCode) -> Result<RoomSnapshot> {
+        transfer::snapshot(&self.inner.read, code).await
+    }
+
+    async fn import_room(&self, snapshot: &RoomSnapshot, on_conflict: OnConflict) -> Result<Imported> {
+        snapshot.check(&self.inner.options)?;
+        transfer::check_integers(snapshot)?;
+        // One writer operation: atomic, and serialised with every other write.
+        match self.write(Op::ImportRoom(Box::new(snapshot.clone()), on_conflict)).await? {
+            Done::Imported(imported) => Ok(imported),
+            other => Err(unexpected(&other)),
+        }
     }
 
     async fn changes(&self, code: &RoomCode, since: u64, limit: u32) -> Result<ChangeBatch> {
