@@ -2,10 +2,12 @@
 //! back field for field, and lists and counts as the memory store (the reference) does with the
 //! same snapshot; an import interrupted before its commit, or refused, leaves the stored room as
 //! it was and the next import cleans up after it; snapshots of a room under constant writes stay
-//! whole, also when they fall back to one script. Import and snapshot rates go to stderr.
+//! whole, also when they fall back to one script; and an imported room is stored key for key as
+//! the writes that made the original stored it. Import and snapshot rates go to stderr.
 
 mod support;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -335,4 +337,111 @@ async fn a_room_without_tasks_or_keys_imports_and_replaces() {
     let tasks = manager(store);
     assert_eq!(tasks.stats(&empty.room.code).await.unwrap().total, 0);
     assert_eq!(list_all(&tasks, &empty.room.code, &TaskQuery::default()).await, (Vec::new(), 0, 0));
+}
+
+/// Every key of the room `code` in `prefix` but its feed, by type and name after the hash tag,
+/// with its content in a comparable form (hash fields and set members sorted).
+async fn raw_room(prefix: &str, code: &RoomCode) -> BTreeMap<String, Vec<String>> {
+    let client = redis::Client::open(support::shared_url()).expect("a Redis URL");
+    let mut conn = client.get_multiplexed_async_connection().await.expect("a connection");
+    let tag = format!("{{{prefix}:{code}}}");
+    let mut names = Vec::new();
+    let mut cursor = 0_u64;
+    loop {
+        let (next, found): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(format!("{tag}*"))
+            .arg("COUNT")
+            .arg(1_000)
+            .query_async(&mut conn)
+            .await
+            .expect("SCAN");
+        names.extend(found);
+        if next == 0 {
+            break;
+        }
+        cursor = next;
+    }
+    let mut out = BTreeMap::new();
+    for name in names.into_iter().filter(|name| !name.ends_with(":changes")) {
+        let kind: String = redis::cmd("TYPE").arg(&name).query_async(&mut conn).await.expect("TYPE");
+        let mut read = redis::cmd(match kind.as_str() {
+            "hash" => "HGETALL",
+            "list" => "LRANGE",
+            "set" => "SMEMBERS",
+            "zset" => "ZRANGE",
+            other => panic!("unexpected type {other} of {name}"),
+        });
+        read.arg(&name);
+        if kind == "list" || kind == "zset" {
+            read.arg(0).arg(-1);
+        }
+        if kind == "zset" {
+            read.arg("WITHSCORES");
+        }
+        let mut content: Vec<String> = read.query_async(&mut conn).await.expect("read a key");
+        if kind == "hash" {
+            content = content.chunks(2).map(|pair| pair.join("=")).collect();
+            content.sort();
+        } else if kind == "set" {
+            content.sort();
+        }
+        out.insert(format!("{kind} {}", &name[tag.len()..]), content);
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_imported_room_is_stored_key_for_key_as_its_writes_stored_it() {
+    let (source, target) =
+        (support::scoped_store(StoreOptions::default()).await, support::scoped_store(StoreOptions::default()).await);
+    let (source_prefix, target_prefix) = (source.store.prefix().to_owned(), target.store.prefix().to_owned());
+    let (source, target): (Arc<dyn TaskStore>, Arc<dyn TaskStore>) = (support::shared(source), support::shared(target));
+    let tasks = manager(Arc::clone(&source));
+    let room = tasks.create_room("alice").await.unwrap();
+    let code = &room.code;
+    tasks.join_room(code, "Zoë").await.unwrap();
+    tasks.join_room(code, "Bob").await.unwrap();
+    for i in 0..60_u64 {
+        let mut input = NewTask::titled(format!("Task {} ünïcode {i}", ["a", "B", "é"][(i % 3) as usize]))
+            .description(if i % 2 == 0 { "Some Text" } else { "" })
+            .priority(["low", "medium", "high"][(i % 3) as usize])
+            .tags(match i % 4 {
+                0 => vec![],
+                1 => vec!["home"],
+                2 => vec!["work", "日本"],
+                _ => vec!["work"],
+            });
+        if i % 3 != 0 {
+            input = input.due_date(if i % 2 == 0 { "2026-03-01" } else { "2026-04-01T10:30:00Z" });
+        }
+        if i % 5 != 0 {
+            input = input.assignee(["zoë", "BOB", "alice"][(i % 3) as usize]);
+        }
+        let key = IdempotencyKey::parse(&format!("create-{i}")).unwrap();
+        let number = tasks.create_task(code, &input, (i % 4 == 0).then_some(&key)).await.unwrap().task().number;
+        match i % 6 {
+            1 => drop(tasks.complete_task(code, number, None).await.unwrap()),
+            2 => drop(tasks.delete_task(code, number, None).await.unwrap()),
+            3 => {
+                let patch = TaskPatch {
+                    title: taskcore::Patch::Set(format!("Renamed {i}")),
+                    tags: taskcore::Patch::Set(vec!["q4".to_owned()]),
+                    assignee: taskcore::Patch::Clear,
+                    ..TaskPatch::default()
+                };
+                tasks.update_task(code, number, &patch).await.unwrap();
+            }
+            _ => {}
+        }
+    }
+    let snapshot = source.snapshot_room(code).await.unwrap();
+    assert_eq!(target.import_room(&snapshot, OnConflict::Fail).await.unwrap(), Imported::Created);
+    let (written, imported) = (raw_room(&source_prefix, code).await, raw_room(&target_prefix, code).await);
+    assert!(written.len() > 50 && written.contains_key("hash :t:1"), "the room's keys were read: {written:?}");
+    assert_eq!(written.keys().collect::<Vec<_>>(), imported.keys().collect::<Vec<_>>(), "the same keys");
+    for (name, content) in &written {
+        assert_eq!(imported.get(name), Some(content), "{name}");
+    }
 }
