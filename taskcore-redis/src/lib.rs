@@ -55,6 +55,7 @@
 //! | `{<p>:<C>}:z:pdue` | sorted set | pending tasks that have a due date, by due date (overdue) |
 //! | `{<p>:<C>}:s:open`, `:s:done`, `:s:p:<rank>`, `:s:tag:<tag>`, `:s:who:<member key>` | set | task numbers per status, priority, tag, assignee |
 //! | `{<p>:<C>}:changes` | sorted set | the change feed, scored by sequence number |
+//! | `{<p>:<C>}:imp:…` | as above | an import of the room being staged: the same keys under the base `{<p>:<C>}:imp`, and `token` in its meta (see below) |
 //!
 //! The sort indexes are *lexicographic* sorted sets (all scores 0): a member is the sort value
 //! encoded so that byte order is value order — integers (number, creation and due time in
@@ -106,6 +107,22 @@
 //! writes back. Reads are one `MULTI`/`EXEC` pipeline or one snapshot script, and listings the
 //! bounded steps above.
 //!
+//! ## Whole-room transfer
+//!
+//! [`room_codes`](taskcore::TaskStore::room_codes) walks the keyspace with
+//! `SCAN MATCH {<p>:*}:meta COUNT 1000` (rooms have no index): O(keys of the database), meant for
+//! dumps and moves, not for requests. [`snapshot_room`](taskcore::TaskStore::snapshot_room) reads
+//! the room in bounded steps — the meta and members, the idempotency keys with `HSCAN`, the number
+//! index 512 entries at a time with each page's task JSON in one pipeline — between two reads of
+//! the room's sequence; when a write moved it, it reads again, and after three attempts reads the
+//! room in one script (work bounded by the task quota). [`import_room`](taskcore::TaskStore::import_room)
+//! stages the room under `{<p>:<C>}:imp` (the room's slot) in pipelined script calls of 128 tasks
+//! that write each task exactly as `insert_task` and `update_task` do, then one commit script
+//! checks the code (fail, skip or replace), deletes a replaced room and renames every staged key
+//! onto its name: the room changes in that one step, and an import that fails or is interrupted
+//! before it leaves the room as it was (a later import of the code drops what it staged). The
+//! commit's work grows with the rooms (about one `RENAME` per task; some 10 µs per task).
+//!
 //! ## Write notices
 //!
 //! After every write the store publishes the room's code on `<prefix>:writes` (pub/sub, in the
@@ -139,6 +156,7 @@ mod record;
 mod script;
 mod snapshot;
 mod store;
+mod transfer;
 
 pub use config::{
     DEFAULT_PREFIX, DEFAULT_SCAN_STEP, DEFAULT_URL, DRIVER_PARAMETERS, MAX_SCAN_STEP, RedisConfig, URL_PARAMETERS,

@@ -1,8 +1,9 @@
-//! The Lua scripts of every multi-key write, of a listing step and of atomic reads (see
-//! [`snapshot`](crate::snapshot)), loaded once per store. Each runs
-//! with `redis::Script`, which sends `EVALSHA` and, when the server answers `NOSCRIPT` (after a
-//! restart or `SCRIPT FLUSH`), loads the script and retries — so a restarted Redis needs no
-//! special handling. Write scripts validate everything before their first write, because Redis
+//! The Lua scripts of every multi-key write, of a listing step, of atomic reads (see
+//! [`snapshot`](crate::snapshot)) and of whole-room transfer (see [`transfer`](crate::transfer)),
+//! loaded once per store. Each runs with `redis::Script`, which sends `EVALSHA` and, when the
+//! server answers `NOSCRIPT` (after a restart or `SCRIPT FLUSH`), loads the script and retries —
+//! so a restarted Redis needs no special handling (the pipelined calls of an import's staging
+//! load their script first). Write scripts validate everything before their first write, because Redis
 //! does not roll a script back.
 
 use redis::Script;
@@ -17,12 +18,38 @@ pub(crate) struct Scripts {
     pub(crate) delete_task: Script,
     pub(crate) list_step: Script,
     pub(crate) read_snapshot: Script,
+    /// Whole-room transfer (see [`transfer`](crate::transfer)).
+    pub(crate) transfer: TransferScripts,
+}
+
+/// The scripts of whole-room transfer: the fallback atomic read of a room and the steps of an
+/// import.
+#[derive(Debug)]
+pub(crate) struct TransferScripts {
+    pub(crate) read_room: Script,
+    pub(crate) import_begin: Script,
+    pub(crate) import_stage: Script,
+    pub(crate) import_commit: Script,
+    pub(crate) import_abort: Script,
 }
 
 /// A script with the shared helpers of `scripts/lib.lua` in front of it.
 macro_rules! with_lib {
     ($file:literal) => {
         Script::new(concat!(include_str!("scripts/lib.lua"), "\n", include_str!($file)))
+    };
+}
+
+/// A script with the helpers of `scripts/lib.lua` and `scripts/transfer_lib.lua` in front of it.
+macro_rules! with_transfer_lib {
+    ($file:literal) => {
+        Script::new(concat!(
+            include_str!("scripts/lib.lua"),
+            "\n",
+            include_str!("scripts/transfer_lib.lua"),
+            "\n",
+            include_str!($file)
+        ))
     };
 }
 
@@ -36,6 +63,13 @@ impl Scripts {
             delete_task: with_lib!("scripts/delete_task.lua"),
             list_step: with_lib!("scripts/list_step.lua"),
             read_snapshot: Script::new(include_str!("scripts/read_snapshot.lua")),
+            transfer: TransferScripts {
+                read_room: Script::new(include_str!("scripts/read_room.lua")),
+                import_begin: with_transfer_lib!("scripts/import_begin.lua"),
+                import_stage: with_transfer_lib!("scripts/import_stage.lua"),
+                import_commit: with_transfer_lib!("scripts/import_commit.lua"),
+                import_abort: with_transfer_lib!("scripts/import_abort.lua"),
+            },
         }
     }
 }

@@ -13,8 +13,8 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{FromRedisValue, RedisResult, Script};
 use taskcore::store::{TaskCounts, TaskDraft, TaskWrite, check_since, from_unix_micros, replay, unix_micros};
 use taskcore::{
-    ChangeBatch, Error, IdempotencyKey, Inserted, MemberName, PriorityCounts, Quota, Result, Room, RoomCode,
-    StoreOptions, Task, TaskPage, TaskQuery, TaskStore,
+    ChangeBatch, Error, IdempotencyKey, Imported, Inserted, MemberName, OnConflict, PriorityCounts, Quota, Result,
+    Room, RoomCode, RoomSnapshot, StoreOptions, Task, TaskPage, TaskQuery, TaskStore,
 };
 use time::OffsetDateTime;
 
@@ -134,7 +134,7 @@ impl RedisStore {
     }
 
     /// Tells every process sharing this prefix that `code` was written to (see `notices`).
-    fn announce(&self, code: &RoomCode) {
+    pub(crate) fn announce(&self, code: &RoomCode) {
         self.inner.notices.publish(&self.inner.conn, code);
     }
 
@@ -150,13 +150,37 @@ impl RedisStore {
         self.inner.keys.room(code)
     }
 
+    /// The key names of this store's namespace.
+    pub(crate) fn keys(&self) -> &Keys {
+        &self.inner.keys
+    }
+
+    /// The store's options (retention, quotas).
+    pub(crate) fn options(&self) -> &StoreOptions {
+        &self.inner.options
+    }
+
+    /// The store's settings.
+    pub(crate) fn config(&self) -> &RedisConfig {
+        &self.inner.config
+    }
+
+    /// The client the store's connections are made from, for a connection of its own.
+    pub(crate) fn client(&self) -> &redis::Client {
+        &self.inner.client
+    }
+
     fn retention(&self) -> String {
         self.inner.options.retention().to_string()
     }
 
     /// Runs one Redis call within the operation timeout.
     pub(crate) async fn run<T>(&self, call: impl Future<Output = RedisResult<T>>) -> Result<T> {
-        let limit = self.inner.config.operation_timeout_value();
+        self.run_within(self.inner.config.operation_timeout_value(), call).await
+    }
+
+    /// Runs one Redis call within `limit`.
+    pub(crate) async fn run_within<T>(&self, limit: Duration, call: impl Future<Output = RedisResult<T>>) -> Result<T> {
         match tokio::time::timeout(limit, call).await {
             Ok(result) => result.map_err(from_redis),
             Err(_) => Err(timed_out(limit)),
@@ -202,11 +226,11 @@ fn stored_member(name: &str) -> Result<MemberName> {
     MemberName::parse(name).map_err(|e| Error::backend("stored member name is invalid", e))
 }
 
-fn stored_number(text: &str, what: &str) -> Result<u64> {
+pub(crate) fn stored_number(text: &str, what: &str) -> Result<u64> {
     text.parse().map_err(|_| corrupt(format!("stored {what} {text:?} is not a number")))
 }
 
-fn stored_room(code: &RoomCode, owner: &str, created: &str, members: &[String]) -> Result<Room> {
+pub(crate) fn stored_room(code: &RoomCode, owner: &str, created: &str, members: &[String]) -> Result<Room> {
     let created = from_unix_micros(created.parse().map_err(|_| corrupt("room creation time is not a number"))?)?;
     Ok(Room {
         code: code.clone(),
@@ -411,6 +435,18 @@ impl TaskStore for RedisStore {
             .run(async move { redis::cmd("HGET").arg(keys.meta()).arg("seq").query_async(&mut conn).await })
             .await?;
         latest.ok_or_else(|| Error::room_not_found(code))
+    }
+
+    async fn room_codes(&self, after: Option<&RoomCode>, limit: u32) -> Result<Vec<RoomCode>> {
+        self.scan_room_codes(after, limit).await
+    }
+
+    async fn snapshot_room(&self, code: &RoomCode) -> Result<RoomSnapshot> {
+        self.read_room_snapshot(code).await
+    }
+
+    async fn import_room(&self, snapshot: &RoomSnapshot, on_conflict: OnConflict) -> Result<Imported> {
+        self.write_room_snapshot(snapshot, on_conflict).await
     }
 
     async fn changes(&self, code: &RoomCode, since: u64, limit: u32) -> Result<ChangeBatch> {

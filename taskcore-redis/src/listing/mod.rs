@@ -23,6 +23,8 @@ mod pass;
 mod top;
 mod walk;
 
+pub(crate) use order::number_in;
+
 use taskcore::{Error, Result, RoomCode, Task, TaskPage, TaskQuery};
 use time::OffsetDateTime;
 
