@@ -119,8 +119,9 @@ impl TaskStore for AnnouncingStore {
         self.inner.snapshot_room(code).await
     }
 
-    async fn import_room(&self, snapshot: &RoomSnapshot, on_conflict: OnConflict) -> Result<Imported> {
+    async fn import_room(&self, snapshot: RoomSnapshot, on_conflict: OnConflict) -> Result<Imported> {
+        let code = snapshot.room.code.clone();
         let result = self.inner.import_room(snapshot, on_conflict).await;
-        self.announce(&snapshot.room.code, result)
+        self.announce(&code, result)
     }
 }

@@ -138,7 +138,7 @@ impl TaskStore for ObservedStore {
         self.timed("snapshot_room", self.inner.snapshot_room(code)).await
     }
 
-    async fn import_room(&self, snapshot: &RoomSnapshot, on_conflict: OnConflict) -> Result<Imported> {
+    async fn import_room(&self, snapshot: RoomSnapshot, on_conflict: OnConflict) -> Result<Imported> {
         self.timed("import_room", self.inner.import_room(snapshot, on_conflict)).await
     }
 }

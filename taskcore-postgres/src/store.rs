@@ -281,9 +281,9 @@ impl TaskStore for PgStore {
         retry(move || transfer::snapshot_room(pool, code)).await
     }
 
-    async fn import_room(&self, snapshot: &RoomSnapshot, on_conflict: OnConflict) -> Result<Imported> {
+    async fn import_room(&self, snapshot: RoomSnapshot, on_conflict: OnConflict) -> Result<Imported> {
         snapshot.check(&self.inner.options)?;
-        let (pool, prepared) = (&self.inner.pool, &Prepared::of(snapshot)?);
+        let (pool, prepared) = (&self.inner.pool, &Prepared::of(&snapshot)?);
         let imported = retry(move || transfer::import_room(pool, prepared, on_conflict)).await?;
         if imported != Imported::Skipped {
             self.announce(&snapshot.room.code);

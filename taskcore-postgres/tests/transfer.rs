@@ -134,7 +134,7 @@ async fn a_large_snapshot_imports_reads_back_and_replaces() {
     let code = &snapshot.room.code;
 
     let started = Instant::now();
-    assert_eq!(store.import_room(&snapshot, OnConflict::Fail).await.unwrap(), Imported::Created);
+    assert_eq!(store.import_room(snapshot.clone(), OnConflict::Fail).await.unwrap(), Imported::Created);
     rate("import", count, started.elapsed());
     let started = Instant::now();
     let back = store.snapshot_room(code).await.unwrap();
@@ -146,7 +146,7 @@ async fn a_large_snapshot_imports_reads_back_and_replaces() {
     assert_eq!(store.latest_seq(code).await.unwrap(), snapshot.last_seq);
 
     let started = Instant::now();
-    assert_eq!(store.import_room(&snapshot, OnConflict::Replace).await.unwrap(), Imported::Replaced);
+    assert_eq!(store.import_room(snapshot.clone(), OnConflict::Replace).await.unwrap(), Imported::Replaced);
     rate("replace", count, started.elapsed());
     let replaced = store.snapshot_room(code).await.unwrap();
     assert!(replaced == RoomSnapshot { last_seq: snapshot.last_seq + 1, ..snapshot.clone() }, "replaced whole");
@@ -188,9 +188,9 @@ async fn an_import_reaches_the_notices_of_another_store() {
         tasks.join_room(&room.code, &format!("member{joined}")).await.unwrap();
     }
     let snapshot = snapshot("NOTE42", 30);
-    assert_eq!(writer.import_room(&snapshot, OnConflict::Fail).await.unwrap(), Imported::Created);
+    assert_eq!(writer.import_room(snapshot.clone(), OnConflict::Fail).await.unwrap(), Imported::Created);
     assert!(notice_of(&mut notices, &snapshot.room.code).await, "no notice of an import");
-    assert_eq!(writer.import_room(&snapshot, OnConflict::Replace).await.unwrap(), Imported::Replaced);
+    assert_eq!(writer.import_room(snapshot.clone(), OnConflict::Replace).await.unwrap(), Imported::Replaced);
     assert!(notice_of(&mut notices, &snapshot.room.code).await, "no notice of a replacing import");
     writer.close().await;
     watcher.close().await;

@@ -445,8 +445,8 @@ impl TaskStore for RedisStore {
         self.read_room_snapshot(code).await
     }
 
-    async fn import_room(&self, snapshot: &RoomSnapshot, on_conflict: OnConflict) -> Result<Imported> {
-        self.write_room_snapshot(snapshot, on_conflict).await
+    async fn import_room(&self, snapshot: RoomSnapshot, on_conflict: OnConflict) -> Result<Imported> {
+        self.write_room_snapshot(&snapshot, on_conflict).await
     }
 
     async fn changes(&self, code: &RoomCode, since: u64, limit: u32) -> Result<ChangeBatch> {

@@ -161,7 +161,7 @@ async fn twenty_thousand_tasks_import_read_back_list_and_count_as_the_reference(
     let code = &snapshot.room.code;
 
     let started = Instant::now();
-    assert_eq!(store.import_room(&snapshot, OnConflict::Fail).await.unwrap(), Imported::Created);
+    assert_eq!(store.import_room(snapshot.clone(), OnConflict::Fail).await.unwrap(), Imported::Created);
     let imported = started.elapsed();
     let started = Instant::now();
     let read = store.snapshot_room(code).await.unwrap();
@@ -178,7 +178,7 @@ async fn twenty_thousand_tasks_import_read_back_list_and_count_as_the_reference(
     assert_eq!(store.room_codes(None, 10).await.unwrap(), std::slice::from_ref(code));
 
     let reference = MemoryStore::new();
-    reference.import_room(&snapshot, OnConflict::Fail).await.unwrap();
+    reference.import_room(snapshot.clone(), OnConflict::Fail).await.unwrap();
     let (redis, memory) = (manager(Arc::clone(&store)), manager(Arc::new(reference)));
     for query in queries() {
         assert_eq!(list_all(&redis, code, &query).await, list_all(&memory, code, &query).await, "{query:?}");
@@ -228,7 +228,7 @@ async fn an_import_interrupted_or_refused_before_its_commit_leaves_the_room_as_i
     };
     tokio::select! {
         staged = watch => eprintln!("import dropped with {staged:?} tasks staged"),
-        done = store.import_room(&snapshot, OnConflict::Replace) => panic!("the import finished first: {done:?}"),
+        done = store.import_room(snapshot.clone(), OnConflict::Replace) => panic!("the import finished first: {done:?}"),
     }
     tokio::time::sleep(Duration::from_millis(200)).await; // a pipeline in flight lands meanwhile
     assert!(staging_left(&prefix, code).await, "the interrupted import left its staging");
@@ -239,20 +239,20 @@ async fn an_import_interrupted_or_refused_before_its_commit_leaves_the_room_as_i
     // Refused: a snapshot that fails its check writes nothing.
     let mut stranger = snapshot.clone();
     stranger.tasks[5].assignee = Some(MemberName::parse("mallory").unwrap());
-    match store.import_room(&stranger, OnConflict::Replace).await {
+    match store.import_room(stranger.clone(), OnConflict::Replace).await {
         Err(Error::Invalid { field: "tasks", .. }) => {}
         other => panic!("expected Invalid tasks, got {other:?}"),
     }
     assert_same(&store.snapshot_room(code).await.unwrap(), &before, "after a refused import");
 
     // Fail and Skip leave it too, and the staging of the interrupted import is still there.
-    assert!(matches!(store.import_room(&snapshot, OnConflict::Fail).await, Err(Error::AlreadyExists { .. })));
-    assert_eq!(store.import_room(&snapshot, OnConflict::Skip).await.unwrap(), Imported::Skipped);
+    assert!(matches!(store.import_room(snapshot.clone(), OnConflict::Fail).await, Err(Error::AlreadyExists { .. })));
+    assert_eq!(store.import_room(snapshot.clone(), OnConflict::Skip).await.unwrap(), Imported::Skipped);
     assert_same(&store.snapshot_room(code).await.unwrap(), &before, "after Fail and Skip");
 
     // The next import drops the leftover staging and replaces the room whole.
     let started = Instant::now();
-    assert_eq!(store.import_room(&snapshot, OnConflict::Replace).await.unwrap(), Imported::Replaced);
+    assert_eq!(store.import_room(snapshot.clone(), OnConflict::Replace).await.unwrap(), Imported::Replaced);
     eprintln!(
         "replacing a room with {} tasks: {:.2?} ({:.0} tasks/s)",
         snapshot.tasks.len(),
@@ -273,7 +273,7 @@ async fn snapshots_under_constant_writes_stay_whole_and_fall_back_to_one_script(
     let store: Arc<dyn TaskStore> = Arc::new(support::open_private(&server, StoreOptions::default()).await);
     let snapshot = big_snapshot("BUSYROOM", 5_000);
     let code = snapshot.room.code.clone();
-    store.import_room(&snapshot, OnConflict::Fail).await.unwrap();
+    store.import_room(snapshot.clone(), OnConflict::Fail).await.unwrap();
     // Every create adds a task, a number and a sequence; every update a version and a sequence.
     let versions = |s: &RoomSnapshot| s.tasks.iter().map(|t| t.version).sum::<u64>();
     let (version_gap, number_gap) = (snapshot.last_seq - versions(&snapshot), snapshot.last_number - 5_000);
@@ -326,11 +326,11 @@ async fn a_room_without_tasks_or_keys_imports_and_replaces() {
     let store: Arc<dyn TaskStore> = support::shared(scoped);
     let empty = big_snapshot("EMPTYROOM", 0);
     let empty = RoomSnapshot { keys: Vec::new(), last_number: 4, ..empty };
-    assert_eq!(store.import_room(&empty, OnConflict::Fail).await.unwrap(), Imported::Created);
+    assert_eq!(store.import_room(empty.clone(), OnConflict::Fail).await.unwrap(), Imported::Created);
     assert_same(&store.snapshot_room(&empty.room.code).await.unwrap(), &empty, "an empty room");
     let full = RoomSnapshot { room: empty.room.clone(), ..big_snapshot("EMPTYROOM", 40) };
-    assert_eq!(store.import_room(&full, OnConflict::Replace).await.unwrap(), Imported::Replaced);
-    assert_eq!(store.import_room(&empty, OnConflict::Replace).await.unwrap(), Imported::Replaced);
+    assert_eq!(store.import_room(full.clone(), OnConflict::Replace).await.unwrap(), Imported::Replaced);
+    assert_eq!(store.import_room(empty.clone(), OnConflict::Replace).await.unwrap(), Imported::Replaced);
     let again = store.snapshot_room(&empty.room.code).await.unwrap();
     assert_eq!(again.last_seq, full.last_seq + 1, "a replace moves the sequence on");
     assert_same(&RoomSnapshot { last_seq: empty.last_seq, ..again }, &empty, "an emptied room");
@@ -437,7 +437,7 @@ async fn an_imported_room_is_stored_key_for_key_as_its_writes_stored_it() {
         }
     }
     let snapshot = source.snapshot_room(code).await.unwrap();
-    assert_eq!(target.import_room(&snapshot, OnConflict::Fail).await.unwrap(), Imported::Created);
+    assert_eq!(target.import_room(snapshot.clone(), OnConflict::Fail).await.unwrap(), Imported::Created);
     let (written, imported) = (raw_room(&source_prefix, code).await, raw_room(&target_prefix, code).await);
     assert!(written.len() > 50 && written.contains_key("hash :t:1"), "the room's keys were read: {written:?}");
     assert_eq!(written.keys().collect::<Vec<_>>(), imported.keys().collect::<Vec<_>>(), "the same keys");

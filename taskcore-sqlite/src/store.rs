@@ -310,11 +310,11 @@ impl TaskStore for SqliteStore {
         transfer::snapshot(&self.inner.read, code).await
     }
 
-    async fn import_room(&self, snapshot: &RoomSnapshot, on_conflict: OnConflict) -> Result<Imported> {
+    async fn import_room(&self, snapshot: RoomSnapshot, on_conflict: OnConflict) -> Result<Imported> {
         snapshot.check(&self.inner.options)?;
-        transfer::check_integers(snapshot)?;
+        transfer::check_integers(&snapshot)?;
         // One writer operation: atomic, and serialised with every other write.
-        match self.write(Op::ImportRoom(Box::new(snapshot.clone()), on_conflict)).await? {
+        match self.write(Op::ImportRoom(Box::new(snapshot), on_conflict)).await? {
             Done::Imported(imported) => Ok(imported),
             other => Err(unexpected(&other)),
         }

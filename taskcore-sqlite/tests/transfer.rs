@@ -113,7 +113,7 @@ async fn a_large_room_imports_reads_back_equal_and_is_replaced_whole() {
     let code = snapshot.room.code.clone();
 
     let started = Instant::now();
-    assert_eq!(store.import_room(&snapshot, OnConflict::Fail).await.unwrap(), Imported::Created);
+    assert_eq!(store.import_room(snapshot.clone(), OnConflict::Fail).await.unwrap(), Imported::Created);
     let imported = started.elapsed();
     eprintln!("import of {n} tasks: {imported:?}, {:.0} tasks/s", rate(snapshot.tasks.len(), imported));
 
@@ -126,7 +126,7 @@ async fn a_large_room_imports_reads_back_equal_and_is_replaced_whole() {
     // Statistics and listings agree with the memory store holding the same snapshot.
     let clock = Arc::new(ManualClock::new(START + Duration::from_secs(n * 50)));
     let memory = MemoryStore::new();
-    memory.import_room(&snapshot, OnConflict::Fail).await.unwrap();
+    memory.import_room(snapshot.clone(), OnConflict::Fail).await.unwrap();
     let expected = TaskManager::new(Arc::new(memory)).with_clock(clock.clone());
     let tasks = TaskManager::new(Arc::new(store.clone())).with_clock(clock);
     let stats = tasks.stats(&code).await.unwrap();
@@ -141,7 +141,7 @@ async fn a_large_room_imports_reads_back_equal_and_is_replaced_whole() {
     // Replaced whole by a smaller room: the old tasks, index entries and counters are gone.
     let smaller = RoomSnapshot { tasks: snapshot.tasks[..snapshot.tasks.len() / 2].to_vec(), ..snapshot.clone() };
     let started = Instant::now();
-    assert_eq!(store.import_room(&smaller, OnConflict::Replace).await.unwrap(), Imported::Replaced);
+    assert_eq!(store.import_room(smaller.clone(), OnConflict::Replace).await.unwrap(), Imported::Replaced);
     let elapsed = started.elapsed();
     eprintln!("replace of {n} tasks by {}: {elapsed:?}", smaller.tasks.len());
     let read = store.snapshot_room(&code).await.unwrap();

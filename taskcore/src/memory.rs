@@ -39,18 +39,15 @@ struct RoomState {
 
 impl RoomState {
     /// The state of an imported room: `snapshot`'s, with an empty feed at `last_seq`.
-    fn imported(snapshot: &RoomSnapshot, last_seq: u64) -> Self {
+    fn imported(snapshot: RoomSnapshot, last_seq: u64) -> Self {
+        let RoomSnapshot { room, last_number, tasks, keys, .. } = snapshot;
         Self {
-            room: snapshot.room.clone(),
-            tasks: snapshot.tasks.iter().map(|task| (task.number, task.clone())).collect(),
-            last_number: snapshot.last_number,
+            room,
+            tasks: tasks.into_iter().map(|task| (task.number, task)).collect(),
+            last_number,
             changes: VecDeque::new(),
             last_seq,
-            idempotency: snapshot
-                .keys
-                .iter()
-                .map(|stored| (stored.key.clone(), (stored.number, stored.fingerprint.clone())))
-                .collect(),
+            idempotency: keys.into_iter().map(|stored| (stored.key, (stored.number, stored.fingerprint))).collect(),
         }
     }
 
@@ -251,13 +248,13 @@ impl TaskStore for MemoryStore {
         self.with_room(code, |state| Ok(state.snapshot()))
     }
 
-    async fn import_room(&self, snapshot: &RoomSnapshot, on_conflict: OnConflict) -> Result<Imported> {
+    async fn import_room(&self, snapshot: RoomSnapshot, on_conflict: OnConflict) -> Result<Imported> {
         snapshot.check(&self.options)?;
-        let code = &snapshot.room.code;
+        let code = snapshot.room.code.clone();
         let mut rooms = self.rooms.write().unwrap_or_else(PoisonError::into_inner);
-        let Some(stored) = rooms.get(code) else {
-            let state = RoomState::imported(snapshot, snapshot.imported_seq(None));
-            rooms.insert(code.clone(), Arc::new(Mutex::new(state)));
+        let Some(stored) = rooms.get(&code) else {
+            let last_seq = snapshot.imported_seq(None);
+            rooms.insert(code, Arc::new(Mutex::new(RoomState::imported(snapshot, last_seq))));
             return Ok(Imported::Created);
         };
         match on_conflict {

@@ -295,7 +295,7 @@ pub trait TaskStore: Send + Sync + std::fmt::Debug {
     /// - the code is taken → by `on_conflict`: `AlreadyExists { what: "room" }`, nothing
     ///   written; [`Imported::Skipped`], nothing written; or the stored room replaced whole
     ///   ([`Imported::Replaced`]).
-    async fn import_room(&self, snapshot: &RoomSnapshot, on_conflict: OnConflict) -> Result<Imported>;
+    async fn import_room(&self, snapshot: RoomSnapshot, on_conflict: OnConflict) -> Result<Imported>;
 
     /// Codes of rooms written to through *any* process sharing this store, pushed by the
     /// store as they happen — for live updates across replicas without polling. `None` when

@@ -8,9 +8,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use taskcore::dump::{DumpReader, export};
-use taskcore::{NewTask, Patch, StoreOptions, TaskManager, TaskPatch};
+use taskcore::{Clock, NewTask, Patch, StoreOptions, SystemClock, TaskManager, TaskPatch};
 use taskcore_tests::{Backend, Fresh};
-use time::OffsetDateTime;
 use tokio::task::JoinSet;
 
 async fn backup_while_writing(backend: Backend) {
@@ -46,8 +45,7 @@ async fn backup_while_writing(backend: Backend) {
     let mut checked = 0u64;
     for _ in 0..4 {
         tokio::time::sleep(std::time::Duration::from_millis(150)).await;
-        let (dump, summary) =
-            export(backup.as_ref(), None, Vec::new(), OffsetDateTime::now_utc(), &mut |_| {}).await.unwrap();
+        let (dump, summary) = export(backup.as_ref(), None, Vec::new(), SystemClock.now(), &mut |_| {}).await.unwrap();
         assert_eq!(summary.rooms, 3);
         let mut reader = DumpReader::new(dump.as_slice()).unwrap();
         while let Some(room) = reader.next_room().unwrap() {
@@ -64,7 +62,7 @@ async fn backup_while_writing(backend: Backend) {
         rounds += done.unwrap();
     }
     assert!(checked > 0 && rounds > 0, "{backend:?}: the writers wrote during the backups");
-    let (dump, _) = export(backup.as_ref(), None, Vec::new(), OffsetDateTime::now_utc(), &mut |_| {}).await.unwrap();
+    let (dump, _) = export(backup.as_ref(), None, Vec::new(), SystemClock.now(), &mut |_| {}).await.unwrap();
     let mut reader = DumpReader::new(dump.as_slice()).unwrap();
     let mut written = 0;
     while let Some(room) = reader.next_room().unwrap() {

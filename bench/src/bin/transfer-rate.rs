@@ -24,11 +24,10 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use taskcore::dump::{DumpReader, DumpWriter};
-use taskcore::{MemberName, NewTask, Room, RoomCode, RoomSnapshot, Task};
+use taskcore::{Clock, MemberName, NewTask, Room, RoomCode, RoomSnapshot, SystemClock, Task};
 use taskcore_bench::process::proc_status_kib;
 use taskcore_bench::server::default_binary;
 use taskcore_bench::{BenchError, report};
-use time::OffsetDateTime;
 
 /// Export and import throughput of one big room.
 #[derive(Debug, Parser)]
@@ -119,7 +118,7 @@ fn path(path: &Path) -> Result<&str, BenchError> {
 /// some updated, one or two tags, an assignee on half.
 fn write_dump(dump: &Path, tasks: u64) -> Result<(), BenchError> {
     let setup = |what: &str, e: &dyn std::fmt::Display| BenchError::Setup(format!("{what}: {e}"));
-    let at = OffsetDateTime::now_utc().replace_nanosecond(0).map_err(|e| setup("clock", &e))?;
+    let at = SystemClock.now().replace_nanosecond(0).map_err(|e| setup("clock", &e))?;
     let members: Vec<MemberName> = ["alice", "bob", "carol", "dave"]
         .iter()
         .map(|name| MemberName::parse(name))
@@ -173,6 +172,7 @@ fn parse_only(dump: &Path) -> Result<Step, BenchError> {
 
 /// Runs the binary with `args` to the end, its peak resident memory read from /proc while it
 /// runs.
+#[allow(clippy::disallowed_methods)] // a plain thread polling a child: no async runtime to block
 fn measure(binary: &Path, args: &[&str]) -> Result<Step, BenchError> {
     let started = Instant::now();
     let mut child = Command::new(binary)

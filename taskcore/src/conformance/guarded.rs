@@ -97,7 +97,7 @@ impl<G: Send + Sync + Debug> TaskStore for Guarded<G> {
         self.store.snapshot_room(code).await
     }
 
-    async fn import_room(&self, snapshot: &RoomSnapshot, on_conflict: OnConflict) -> Result<Imported> {
+    async fn import_room(&self, snapshot: RoomSnapshot, on_conflict: OnConflict) -> Result<Imported> {
         self.store.import_room(snapshot, on_conflict).await
     }
 }

@@ -67,7 +67,7 @@ pub async fn a_snapshot_imports_field_for_field(factory: &dyn StoreFactory) {
     assert!(snapshot.keys.iter().all(|k| k.fingerprint.is_some()), "keys keep their fingerprints");
 
     let target = Ctx::new(factory).await;
-    assert_eq!(target.store.import_room(&snapshot, OnConflict::Fail).await.unwrap(), Imported::Created);
+    assert_eq!(target.store.import_room(snapshot.clone(), OnConflict::Fail).await.unwrap(), Imported::Created);
     assert_eq!(target.store.snapshot_room(code).await.unwrap(), snapshot, "the same room, field for field");
     assert_eq!(target.tasks.room(code).await.unwrap(), snapshot.room);
     let query = TaskQuery::default().status(StatusFilter::Pending);
@@ -123,15 +123,15 @@ pub async fn import_of_a_taken_code_fails_skips_or_replaces(factory: &dyn StoreF
     let before = target.store.snapshot_room(code).await.unwrap();
     assert_eq!(before.last_seq, 14);
 
-    match target.store.import_room(&snapshot, OnConflict::Fail).await {
+    match target.store.import_room(snapshot.clone(), OnConflict::Fail).await {
         Err(Error::AlreadyExists { what: "room", .. }) => {}
         other => panic!("expected AlreadyExists, got {other:?}"),
     }
     assert_eq!(target.store.snapshot_room(code).await.unwrap(), before, "Fail wrote nothing");
-    assert_eq!(target.store.import_room(&snapshot, OnConflict::Skip).await.unwrap(), Imported::Skipped);
+    assert_eq!(target.store.import_room(snapshot.clone(), OnConflict::Skip).await.unwrap(), Imported::Skipped);
     assert_eq!(target.store.snapshot_room(code).await.unwrap(), before, "Skip wrote nothing");
 
-    assert_eq!(target.store.import_room(&snapshot, OnConflict::Replace).await.unwrap(), Imported::Replaced);
+    assert_eq!(target.store.import_room(snapshot.clone(), OnConflict::Replace).await.unwrap(), Imported::Replaced);
     let after = target.store.snapshot_room(code).await.unwrap();
     assert_eq!(after.last_seq, 15, "beyond the replaced room's sequence 14");
     assert_eq!(RoomSnapshot { last_seq: snapshot.last_seq, ..after }, snapshot, "the imported room, whole");
@@ -151,7 +151,7 @@ pub async fn a_bad_snapshot_writes_nothing(factory: &dyn StoreFactory) {
     let source = Ctx::new(factory).await;
     let (room, snapshot) = furnished_room(&source).await;
     let target = Ctx::with_options(factory, StoreOptions::default().max_tasks_per_room(2)).await;
-    match target.store.import_room(&snapshot, OnConflict::Fail).await {
+    match target.store.import_room(snapshot.clone(), OnConflict::Fail).await {
         Err(Error::QuotaExceeded { quota: Quota::TasksPerRoom, limit: 2 }) => {}
         other => panic!("expected the task quota, got {other:?}"),
     }
@@ -165,14 +165,14 @@ pub async fn a_bad_snapshot_writes_nothing(factory: &dyn StoreFactory) {
     let mut undone = snapshot.clone();
     undone.tasks[1].completed_at = None;
     for (bad, field) in [(twice, "tasks"), (beyond, "tasks"), (stranger, "tasks"), (undone, "tasks")] {
-        assert_invalid(target.store.import_room(&bad, OnConflict::Replace).await, field);
+        assert_invalid(target.store.import_room(bad.clone(), OnConflict::Replace).await, field);
     }
     let mut no_owner = snapshot.clone();
     no_owner.room.members.remove(0);
-    assert_invalid(target.store.import_room(&no_owner, OnConflict::Fail).await, "members");
+    assert_invalid(target.store.import_room(no_owner.clone(), OnConflict::Fail).await, "members");
     let mut dangling = snapshot;
     dangling.keys[0].number = 9;
-    assert_invalid(target.store.import_room(&dangling, OnConflict::Fail).await, "keys");
+    assert_invalid(target.store.import_room(dangling.clone(), OnConflict::Fail).await, "keys");
     assert_not_found(target.tasks.room(&room.code).await, "room");
     assert!(target.store.room_codes(None, 10).await.unwrap().is_empty(), "no room was written");
 }

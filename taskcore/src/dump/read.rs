@@ -230,7 +230,7 @@ mod tests {
     fn rooms_round_trip_with_every_field() {
         let rooms = [snapshot("ABC234", 3), snapshot("XYZ789", 0)];
         let text = dump(&rooms);
-        assert_eq!(text.lines().count(), 1 + (1 + 3 + 1) + (1 + 0 + 1) + 1);
+        assert_eq!(text.lines().count(), 9, "header, room + 3 tasks + key, room + key, end");
         assert!(text.starts_with(r#"{"header":{"format":"taskcore-dump","version":1,"source":"memory""#), "{text}");
         assert!(text.ends_with("{\"end\":{\"rooms\":2,\"tasks\":3}}\n"), "{text}");
         let mut reader = DumpReader::new(text.as_bytes()).unwrap();

@@ -114,11 +114,11 @@ pub async fn import<R: BufRead>(
     let mut summary = ImportSummary::default();
     let mut done = Progress::default();
     while let Some(snapshot) = reader.next_room()? {
+        let (code, tasks) = (snapshot.room.code.clone(), snapshot.tasks.len() as u64);
         let imported = store
-            .import_room(&snapshot, on_conflict)
+            .import_room(snapshot, on_conflict)
             .await
-            .map_err(|source| DumpError::Store { room: snapshot.room.code.to_string(), source })?;
-        let tasks = snapshot.tasks.len() as u64;
+            .map_err(|source| DumpError::Store { room: code.to_string(), source })?;
         match imported {
             Imported::Created => summary.created += 1,
             Imported::Replaced => summary.replaced += 1,

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use taskcore::dump::{DumpError, DumpReader, Progress};
-use taskcore::{OnConflict, RoomCode, TaskStore};
+use taskcore::{Clock, OnConflict, RoomCode, SystemClock, TaskStore};
 use time::OffsetDateTime;
 
 use crate::fail;
@@ -63,7 +63,7 @@ pub(crate) async fn export(store: &dyn TaskStore, rooms: &[String], output: Opti
     let named = (!codes.is_empty()).then_some(codes.as_slice());
     let (bar, mut progress) = progress_line("exported");
     let started = Instant::now();
-    let now = OffsetDateTime::now_utc();
+    let now = SystemClock.now();
     let output = output.map(|path| dump_path(path, store.backend(), now));
     let result = match output.as_deref() {
         Some(path) => match Staged::create(path) {
