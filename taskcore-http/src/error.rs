@@ -10,6 +10,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use taskcore::Missing;
+
 use crate::dto::TaskJson;
 
 /// The JSON body of every error response.
@@ -96,10 +98,10 @@ impl From<taskcore::Error> for ApiError {
     fn from(error: taskcore::Error) -> Self {
         use taskcore::Error as E;
         match error {
-            E::NotFound { what, key } => {
+            E::NotFound(missing) => {
                 let mut error =
-                    Self::new(StatusCode::NOT_FOUND, ErrorBody::new("not_found", not_found_message(what, &key)));
-                error.room_miss = what == "room";
+                    Self::new(StatusCode::NOT_FOUND, ErrorBody::new("not_found", not_found_message(&missing)));
+                error.room_miss = matches!(missing, Missing::Room(_));
                 error
             }
             E::Invalid { field, message } => Self::invalid(field, format!("{field}: {message}")),
@@ -111,10 +113,9 @@ impl From<taskcore::Error> for ApiError {
                 body.current_version = Some(current);
                 Self::new(StatusCode::CONFLICT, body)
             }
-            E::AlreadyExists { what, key } => Self::new(
-                StatusCode::CONFLICT,
-                ErrorBody::new("already_exists", format!("{what} {key} already exists")),
-            ),
+            E::AlreadyExists(existing) => {
+                Self::new(StatusCode::CONFLICT, ErrorBody::new("already_exists", format!("{existing} already exists")))
+            }
             E::IdempotencyKeyReused { key } => {
                 let mut body = ErrorBody::new(
                     "idempotency_key_reused",
@@ -181,11 +182,12 @@ impl From<taskcore::Error> for ApiError {
     }
 }
 
-fn not_found_message(what: &str, key: &str) -> String {
-    match what {
-        "room" => format!("Room {key} not found"),
-        "task" => format!("Task {} not found", key.rsplit('#').next().unwrap_or(key)),
-        _ => format!("{what} {key} not found"),
+/// The original API's wording: `Room K7M2QX not found`, `Task 3 not found`.
+fn not_found_message(missing: &Missing) -> String {
+    match missing {
+        Missing::Room(code) => format!("Room {code} not found"),
+        Missing::Task { number, .. } => format!("Task {number} not found"),
+        other => format!("{other} not found"),
     }
 }
 

@@ -36,11 +36,11 @@ impl ObservedStore {
         let result = call.await;
         let outcome = match &result {
             Ok(_) => "ok",
-            Err(taskcore::Error::NotFound { .. }) => "not_found",
+            Err(taskcore::Error::NotFound(_)) => "not_found",
             Err(taskcore::Error::Invalid { .. }) => "invalid",
             Err(
                 taskcore::Error::Conflict { .. }
-                | taskcore::Error::AlreadyExists { .. }
+                | taskcore::Error::AlreadyExists(_)
                 | taskcore::Error::IdempotencyKeyReused { .. }
                 | taskcore::Error::IdempotentTaskDeleted { .. },
             ) => "conflict",

@@ -208,7 +208,7 @@ impl Follower {
                         continue;
                     }
                 }
-                Err(taskcore::Error::NotFound { .. }) => {
+                Err(taskcore::Error::NotFound(_)) => {
                     // No such room (any more): its streams end when they read it themselves.
                     self.feed.latest.send_replace(None);
                 }

@@ -131,10 +131,10 @@ mod tests {
         let mut runs = 0;
         let outcome: taskcore::Result<()> = retry(|| {
             runs += 1;
-            async { Err(Fault::Domain(Error::room_not_found("ABCD"))) }
+            async { Err(Fault::Domain(Error::room_not_found(&taskcore::RoomCode::parse("ABCD23").unwrap()))) }
         })
         .await;
-        assert!(matches!(outcome, Err(Error::NotFound { what: "room", .. })));
+        assert!(matches!(outcome, Err(Error::NotFound(taskcore::Missing::Room(_)))));
         assert_eq!(runs, 1);
     }
 }

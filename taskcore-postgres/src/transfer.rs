@@ -199,7 +199,7 @@ pub(crate) async fn import_room(pool: &PgPool, prepared: &Prepared<'_>, on_confl
         Some(room) => (room, Imported::Created),
         None => match on_conflict {
             OnConflict::Fail => {
-                return Err(Error::AlreadyExists { what: "room", key: prepared.code().to_string() }.into());
+                return Err(Error::room_exists(prepared.code()).into());
             }
             OnConflict::Skip => return Ok(Imported::Skipped),
             OnConflict::Replace => (replace_room(&mut tx, prepared).await?, Imported::Replaced),

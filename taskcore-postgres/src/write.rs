@@ -50,7 +50,7 @@ pub(crate) async fn insert_room(pool: &PgPool, room: &Room) -> Attempt<()> {
     .fetch_all(pool)
     .await?;
     if inserted.is_empty() {
-        return Err(Error::AlreadyExists { what: "room", key: room.code.to_string() }.into());
+        return Err(Error::room_exists(&room.code).into());
     }
     Ok(())
 }

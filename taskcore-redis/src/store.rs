@@ -277,7 +277,7 @@ impl TaskStore for RedisStore {
         let reply = self.eval(&self.inner.scripts.insert_room, &self.room_keys(&room.code), &args).await?;
         match reply.status() {
             "ok" => Ok(()),
-            "exists" => Err(Error::AlreadyExists { what: "room", key: room.code.to_string() }),
+            "exists" => Err(Error::room_exists(&room.code)),
             _ => Err(refusal(&reply, &room.code, 0, 0)),
         }
     }

@@ -405,7 +405,7 @@ impl RedisStore {
 fn taken(code: &RoomCode, on_conflict: OnConflict) -> Result<Imported> {
     match on_conflict {
         OnConflict::Skip => Ok(Imported::Skipped),
-        OnConflict::Fail | OnConflict::Replace => Err(Error::AlreadyExists { what: "room", key: code.to_string() }),
+        OnConflict::Fail | OnConflict::Replace => Err(Error::room_exists(code)),
     }
 }
 
@@ -534,7 +534,7 @@ mod tests {
     #[test]
     fn a_cut_reply_is_corrupt_and_an_empty_one_no_room() {
         let code = RoomCode::parse("ABCD").unwrap();
-        assert!(matches!(parse_room(&code, &[]), Err(Error::NotFound { what: "room", .. })));
+        assert!(matches!(parse_room(&code, &[]), Err(Error::NotFound(taskcore::Missing::Room(_)))));
         let cut: Vec<String> = ["alice", "0", "0", "0", "2", "alice"].map(str::to_owned).to_vec();
         assert!(matches!(parse_room(&code, &cut), Err(Error::Backend { .. })));
         let whole: Vec<String> = ["alice", "0", "3", "4", "1", "alice", "0"].map(str::to_owned).to_vec();

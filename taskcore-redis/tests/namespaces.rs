@@ -21,7 +21,7 @@ async fn prefixes_keep_applications_apart() {
     tasks.create_task(&code, &NewTask::titled("only in the first"), None).await.unwrap();
     assert_eq!(first.store.room(&code).await.unwrap().owner.as_str(), "alice");
     assert_eq!(second.store.room(&code).await.unwrap().owner.as_str(), "bob");
-    assert!(matches!(second.store.task(&code, 1).await, Err(Error::NotFound { what: "task", .. })));
+    assert!(matches!(second.store.task(&code, 1).await, Err(Error::NotFound(taskcore::Missing::Task { .. }))));
 }
 
 #[tokio::test]

@@ -135,7 +135,7 @@ async fn insert_room(conn: &mut SqliteConnection, room: &Room, prefix: &mut Pref
         .fetch_optional(&mut *conn)
         .await
         .map_err(db)?;
-    let id = id.ok_or_else(|| Error::AlreadyExists { what: "room", key: room.code.to_string() })?;
+    let id = id.ok_or_else(|| Error::room_exists(&room.code))?;
     for (position, member) in (1_i64..).zip(&room.members) {
         sqlx::query("INSERT INTO members (room_id, position, name, name_key) VALUES (?, ?, ?, ?)")
             .bind(id)

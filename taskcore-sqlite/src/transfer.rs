@@ -57,7 +57,7 @@ pub(crate) async fn room_codes(pool: &SqlitePool, after: Option<&RoomCode>, limi
 /// The room with this code as of one instant: every statement runs in one read transaction,
 /// whose first `SELECT` fixes the snapshot of the database (WAL) that the others read too.
 ///
-/// - no such room → `NotFound { what: "room" }`.
+/// - no such room → `NotFound(Missing::Room)`.
 pub(crate) async fn snapshot(pool: &SqlitePool, code: &RoomCode) -> Result<RoomSnapshot> {
     let mut conn = pool.acquire().await.map_err(db)?;
     let mut tx = conn.begin().await.map_err(db)?;
@@ -162,7 +162,7 @@ pub(crate) async fn import(
         sqlx::query_as(&sql).bind(code.as_str()).fetch_optional(&mut *conn).await.map_err(db)?;
     let (imported, replaced_seq) = match (stored, on_conflict) {
         (None, _) => (Imported::Created, None),
-        (Some(_), OnConflict::Fail) => return Err(Error::AlreadyExists { what: "room", key: code.to_string() }),
+        (Some(_), OnConflict::Fail) => return Err(Error::room_exists(code)),
         (Some(_), OnConflict::Skip) => return Ok(Imported::Skipped),
         (Some((id, last_seq)), OnConflict::Replace) => {
             sqlx::query(DELETE_ROOM_SQL).bind(id).execute(&mut *conn).await.map_err(db)?;

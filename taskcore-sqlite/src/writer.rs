@@ -311,7 +311,7 @@ mod tests {
         let draft = NewTask::titled("lost").validate(datetime!(2026-03-10 12:00 UTC)).unwrap();
         let nowhere = Op::InsertTask(RoomCode::parse("ZZZZ99").unwrap(), draft, None, u64::MAX);
         let answers = run(&pool, vec![create("a"), nowhere, create("b")]).await;
-        assert!(matches!(answers[1], Err(Error::NotFound { what: "room", .. })), "{answers:?}");
+        assert!(matches!(answers[1], Err(Error::NotFound(taskcore::Missing::Room(_)))), "{answers:?}");
         assert!(answers[0].is_ok() && answers[2].is_ok());
         assert_eq!(count(&pool, "SELECT COUNT(*) FROM tasks").await, 2);
     }

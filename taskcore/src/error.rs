@@ -4,6 +4,8 @@
 
 use std::error::Error as StdError;
 
+use crate::room::RoomCode;
+
 /// A boxed error from a storage driver, kept as the `source` of [`Error::Backend`] and
 /// [`Error::Unavailable`] so that no driver type leaks into this crate.
 pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
@@ -19,13 +21,8 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub enum Error {
     /// The thing asked for does not exist (a room code nobody created, a task number that was
     /// never allocated or was deleted).
-    #[error("{what} not found: {key}")]
-    NotFound {
-        /// The kind of thing: `"room"`, `"task"`.
-        what: &'static str,
-        /// The key that was looked up, as the caller gave it.
-        key: String,
-    },
+    #[error("{0} not found")]
+    NotFound(Missing),
 
     /// Input failed validation. Nothing was written.
     #[error("invalid {field}: {message}")]
@@ -47,13 +44,8 @@ pub enum Error {
 
     /// An insert collided with an existing key (for instance a freshly generated room code that
     /// is already taken). Nothing was written.
-    #[error("{what} already exists: {key}")]
-    AlreadyExists {
-        /// The kind of thing: `"room"`.
-        what: &'static str,
-        /// The key that collided.
-        key: String,
-    },
+    #[error("{0} already exists")]
+    AlreadyExists(Existing),
 
     /// A change-feed read asked for changes older than the store still keeps. The reader must
     /// resynchronise from a full listing, then follow the feed from `latest`.
@@ -131,6 +123,65 @@ pub enum Error {
     },
 }
 
+/// What [`Error::NotFound`] did not find.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Missing {
+    /// No room has this code.
+    Room(RoomCode),
+    /// The room has no task with this number: never allocated, or deleted.
+    Task {
+        /// The room looked in.
+        room: RoomCode,
+        /// The task number looked up.
+        number: u64,
+    },
+}
+
+impl Missing {
+    /// The kind of thing: `"room"`, `"task"`.
+    pub fn what(&self) -> &'static str {
+        match self {
+            Self::Room(_) => "room",
+            Self::Task { .. } => "task",
+        }
+    }
+}
+
+impl std::fmt::Display for Missing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Room(code) => write!(f, "room {code}"),
+            Self::Task { room, number } => write!(f, "task {number} of room {room}"),
+        }
+    }
+}
+
+/// What [`Error::AlreadyExists`] collided with.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Existing {
+    /// A room with this code.
+    Room(RoomCode),
+}
+
+impl Existing {
+    /// The kind of thing: `"room"`.
+    pub fn what(&self) -> &'static str {
+        match self {
+            Self::Room(_) => "room",
+        }
+    }
+}
+
+impl std::fmt::Display for Existing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Room(code) => write!(f, "room {code}"),
+        }
+    }
+}
+
 /// A limit a store enforces per room (see [`StoreOptions`](crate::StoreOptions)); named in
 /// [`Error::QuotaExceeded`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -168,13 +219,18 @@ impl std::fmt::Display for Quota {
 
 impl Error {
     /// A [`Error::NotFound`] for a room.
-    pub fn room_not_found(code: impl std::fmt::Display) -> Self {
-        Self::NotFound { what: "room", key: code.to_string() }
+    pub fn room_not_found(code: &RoomCode) -> Self {
+        Self::NotFound(Missing::Room(code.clone()))
     }
 
     /// A [`Error::NotFound`] for a task of a room.
-    pub fn task_not_found(code: impl std::fmt::Display, number: u64) -> Self {
-        Self::NotFound { what: "task", key: format!("{code}#{number}") }
+    pub fn task_not_found(code: &RoomCode, number: u64) -> Self {
+        Self::NotFound(Missing::Task { room: code.clone(), number })
+    }
+
+    /// An [`Error::AlreadyExists`] for a room code that is taken.
+    pub fn room_exists(code: &RoomCode) -> Self {
+        Self::AlreadyExists(Existing::Room(code.clone()))
     }
 
     /// An [`Error::Invalid`] for `field`.

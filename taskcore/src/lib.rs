@@ -79,7 +79,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use due_date::{
     DUE_DATE_FORMATS, MAX_DUE_YEAR, MIN_DUE_YEAR, TimestampText, check_due_instant, format_timestamp, parse_due_date,
 };
-pub use error::{Error, Quota, Result};
+pub use error::{Error, Existing, Missing, Quota, Result};
 pub use fingerprint::RequestFingerprint;
 pub use input::{IdempotencyKey, MAX_IDEMPOTENCY_KEY_LEN, NewTask, TaskPatch, ValidPatch};
 pub use listing::TaskListing;

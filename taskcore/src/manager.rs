@@ -119,7 +119,7 @@ impl TaskManager {
             let room = Room::new(self.codes.generate(), owner.clone(), created_at);
             match self.store.insert_room(&room).await {
                 Ok(()) => return Ok(room),
-                Err(Error::AlreadyExists { .. }) => continue,
+                Err(Error::AlreadyExists(_)) => continue,
                 Err(other) => return Err(other),
             }
         }

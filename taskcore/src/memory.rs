@@ -121,7 +121,7 @@ impl TaskStore for MemoryStore {
     async fn insert_room(&self, room: &Room) -> Result<()> {
         let mut rooms = self.rooms.write().unwrap_or_else(PoisonError::into_inner);
         if rooms.contains_key(&room.code) {
-            return Err(Error::AlreadyExists { what: "room", key: room.code.to_string() });
+            return Err(Error::room_exists(&room.code));
         }
         let state = RoomState {
             room: room.clone(),
@@ -258,7 +258,7 @@ impl TaskStore for MemoryStore {
             return Ok(Imported::Created);
         };
         match on_conflict {
-            OnConflict::Fail => Err(Error::AlreadyExists { what: "room", key: code.to_string() }),
+            OnConflict::Fail => Err(Error::room_exists(&code)),
             OnConflict::Skip => Ok(Imported::Skipped),
             OnConflict::Replace => {
                 // Replaced in place, so that callers holding the room's state see the new room.

@@ -159,19 +159,19 @@ pub trait TaskStore: Send + Sync + std::fmt::Debug {
 
     /// Stores a new room.
     ///
-    /// - code already taken → `AlreadyExists { what: "room" }`, nothing written.
+    /// - code already taken → `AlreadyExists(Existing::Room)`, nothing written.
     /// - appends no change: a room's feed starts empty (latest sequence 0).
     async fn insert_room(&self, room: &Room) -> Result<()>;
 
     /// The room with this code, members in joining order.
     ///
-    /// - no such room → `NotFound { what: "room" }`.
+    /// - no such room → `NotFound(Missing::Room)`.
     async fn room(&self, code: &RoomCode) -> Result<Room>;
 
     /// Adds `member` to the room's members unless a member with the same
     /// [`key`](MemberName::key) is there already, and returns the room after it.
     ///
-    /// - no such room → `NotFound { what: "room" }`.
+    /// - no such room → `NotFound(Missing::Room)`.
     /// - already a member → the room unchanged; no change appended (also in a full room).
     /// - the room has [`StoreOptions::member_quota`] members already →
     ///   `QuotaExceeded { quota: Quota::MembersPerRoom }`, nothing written. The count and the
@@ -191,7 +191,7 @@ pub trait TaskStore: Send + Sync + std::fmt::Debug {
     /// appending the `TaskCreated` change happen atomically, so concurrent creates with one key
     /// make exactly one task.
     ///
-    /// - no such room → `NotFound { what: "room" }`.
+    /// - no such room → `NotFound(Missing::Room)`.
     /// - the room holds [`StoreOptions::task_quota`] tasks already (a replay is still answered) →
     ///   `QuotaExceeded { quota: Quota::TasksPerRoom }`, nothing written and no number used.
     ///   Counting and inserting are one atomic step: concurrent creates never take a room beyond
@@ -200,8 +200,8 @@ pub trait TaskStore: Send + Sync + std::fmt::Debug {
 
     /// The task with this number.
     ///
-    /// - no such room → `NotFound { what: "room" }`; no such task (never made or deleted) →
-    ///   `NotFound { what: "task" }`.
+    /// - no such room → `NotFound(Missing::Room)`; no such task (never made or deleted) →
+    ///   `NotFound(Missing::Task)`.
     async fn task(&self, code: &RoomCode, number: u64) -> Result<Task>;
 
     /// Replaces a task with `task` (same room and number) if the stored version is
@@ -235,19 +235,19 @@ pub trait TaskStore: Send + Sync + std::fmt::Debug {
     /// Consistency: the items are a consistent snapshot; `matched` and `total` may be read in a
     /// separate step. Concurrent inserts never make a keyset page repeat or skip an existing task.
     ///
-    /// - no such room → `NotFound { what: "room" }`.
+    /// - no such room → `NotFound(Missing::Room)`.
     async fn list_tasks(&self, code: &RoomCode, query: &TaskQuery, now: OffsetDateTime) -> Result<TaskPage>;
 
     /// Counts of the room's tasks, overdue meaning pending with a due date before `now`.
     ///
-    /// - no such room → `NotFound { what: "room" }`.
+    /// - no such room → `NotFound(Missing::Room)`.
     async fn counts(&self, code: &RoomCode, now: OffsetDateTime) -> Result<TaskCounts>;
 
     /// The room's changes with a sequence number greater than `since`, oldest first, at most
     /// `limit` (1 to [`MAX_CHANGES_PER_READ`](crate::MAX_CHANGES_PER_READ), checked by the caller),
     /// and the room's latest sequence number.
     ///
-    /// - no such room → `NotFound { what: "room" }`.
+    /// - no such room → `NotFound(Missing::Room)`.
     /// - `since` greater than the latest sequence → `Invalid { field: "since" }`.
     /// - changes after `since` were already dropped by retention → `ResyncNeeded`.
     async fn changes(&self, code: &RoomCode, since: u64, limit: u32) -> Result<ChangeBatch>;
@@ -259,7 +259,7 @@ pub trait TaskStore: Send + Sync + std::fmt::Debug {
     /// The value is at least the sequence of every change whose write was acknowledged before
     /// this call started.
     ///
-    /// - no such room → `NotFound { what: "room" }`.
+    /// - no such room → `NotFound(Missing::Room)`.
     ///
     /// The default reads one change through [`changes`](Self::changes).
     async fn latest_seq(&self, code: &RoomCode) -> Result<u64> {
@@ -280,7 +280,7 @@ pub trait TaskStore: Send + Sync + std::fmt::Debug {
     /// sequence and the idempotency keys. Memory grows with the room (at most
     /// [`StoreOptions::task_quota`] tasks).
     ///
-    /// - no such room → `NotFound { what: "room" }`.
+    /// - no such room → `NotFound(Missing::Room)`.
     async fn snapshot_room(&self, code: &RoomCode) -> Result<RoomSnapshot>;
 
     /// Writes a room exactly as `snapshot` has it — numbers, ids, versions, timestamps, the last
@@ -292,7 +292,7 @@ pub trait TaskStore: Send + Sync + std::fmt::Debug {
     /// [`RoomSnapshot::imported_seq`] (of the replaced room's latest, when replacing), so a
     /// reader from before gets `ResyncNeeded`; the next write appends the sequence after it.
     ///
-    /// - the code is taken → by `on_conflict`: `AlreadyExists { what: "room" }`, nothing
+    /// - the code is taken → by `on_conflict`: `AlreadyExists(Existing::Room)`, nothing
     ///   written; [`Imported::Skipped`], nothing written; or the stored room replaced whole
     ///   ([`Imported::Replaced`]).
     async fn import_room(&self, snapshot: RoomSnapshot, on_conflict: OnConflict) -> Result<Imported>;

@@ -153,7 +153,7 @@ async fn importing_twice_fails_skips_or_replaces_by_choice() {
     import(target.store.as_ref(), &mut read(), OnConflict::Fail, &mut |_| {}).await.unwrap();
     let again = import(target.store.as_ref(), &mut read(), OnConflict::Fail, &mut |_| {}).await;
     assert!(
-        matches!(again, Err(taskcore::dump::DumpError::Store { source: Error::AlreadyExists { .. }, .. })),
+        matches!(again, Err(taskcore::dump::DumpError::Store { source: Error::AlreadyExists(_), .. })),
         "{again:?}"
     );
     let skipped = import(target.store.as_ref(), &mut read(), OnConflict::Skip, &mut |_| {}).await.unwrap();

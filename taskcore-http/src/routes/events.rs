@@ -191,7 +191,7 @@ impl Follower {
                     Read::Continue
                 }
             },
-            Err(taskcore::Error::NotFound { .. }) => Read::End,
+            Err(taskcore::Error::NotFound(_)) => Read::End,
             Err(error) => {
                 self.failed(&error.to_string());
                 Read::Continue

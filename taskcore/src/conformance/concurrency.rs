@@ -120,7 +120,7 @@ pub async fn concurrent_deletes_have_one_winner(factory: &dyn StoreFactory) {
     while let Some(joined) = writers.join_next().await {
         match joined.unwrap() {
             Ok(_) => deleted += 1,
-            Err(Error::NotFound { what: "task", .. }) => {}
+            Err(Error::NotFound(crate::error::Missing::Task { .. })) => {}
             Err(other) => panic!("unexpected outcome: {other:?}"),
         }
     }

@@ -102,7 +102,7 @@ pub async fn a_taken_room_code_is_already_exists(factory: &dyn StoreFactory) {
     let room = ctx.room("alice").await;
     let intruder = Room::new(room.code.clone(), MemberName::parse("mallory").unwrap(), START);
     match ctx.store.insert_room(&intruder).await {
-        Err(Error::AlreadyExists { what: "room", .. }) => {}
+        Err(Error::AlreadyExists(crate::error::Existing::Room(_))) => {}
         other => panic!("expected AlreadyExists, got {other:?}"),
     }
     assert_eq!(ctx.tasks.room(&room.code).await.unwrap().owner.as_str(), "alice");

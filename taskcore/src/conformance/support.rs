@@ -101,7 +101,7 @@ pub fn assert_invalid<T: std::fmt::Debug>(result: Result<T>, field: &str) {
 #[track_caller]
 pub fn assert_not_found<T: std::fmt::Debug>(result: Result<T>, what: &str) {
     match result {
-        Err(Error::NotFound { what: got, .. }) if got == what => {}
+        Err(Error::NotFound(missing)) if missing.what() == what => {}
         other => panic!("expected NotFound {what:?}, got {other:?}"),
     }
 }

@@ -124,7 +124,7 @@ pub async fn import_of_a_taken_code_fails_skips_or_replaces(factory: &dyn StoreF
     assert_eq!(before.last_seq, 14);
 
     match target.store.import_room(snapshot.clone(), OnConflict::Fail).await {
-        Err(Error::AlreadyExists { what: "room", .. }) => {}
+        Err(Error::AlreadyExists(crate::error::Existing::Room(_))) => {}
         other => panic!("expected AlreadyExists, got {other:?}"),
     }
     assert_eq!(target.store.snapshot_room(code).await.unwrap(), before, "Fail wrote nothing");

@@ -65,7 +65,7 @@ pub async fn export<W: Write>(
     let mut write_room = async |code: &RoomCode, named: bool| -> Result<(), DumpError> {
         let snapshot = match store.snapshot_room(code).await {
             Ok(snapshot) => snapshot,
-            Err(crate::Error::NotFound { .. }) if !named => return Ok(()),
+            Err(crate::Error::NotFound(_)) if !named => return Ok(()),
             Err(source) => return Err(DumpError::Store { room: code.to_string(), source }),
         };
         writer.room(&snapshot)?;
