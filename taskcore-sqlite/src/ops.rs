@@ -4,6 +4,7 @@
 //! that can fail without SQLite (encoding) happens before an operation takes its
 //! [`Prefix`], so the writer knows whether a failed operation reached SQLite at all.
 
+use async_trait::async_trait;
 use sqlx::{Row, SqliteConnection};
 use taskcore::store::{TaskDraft, TaskWrite, replay, unix_micros};
 use taskcore::{
@@ -17,27 +18,148 @@ use crate::row::{self, ROOM_COLUMNS, TASK_COLUMNS, TaskValues, event_json, numbe
 use crate::savepoint::Prefix;
 use crate::transfer;
 
-/// A write the writer runs for a caller.
-#[derive(Debug)]
-pub(crate) enum Op {
-    /// [`taskcore::TaskStore::insert_room`].
-    InsertRoom(Room),
-    /// [`taskcore::TaskStore::add_member`], with the room's member quota.
-    AddMember(RoomCode, MemberName, OffsetDateTime, u64),
-    /// [`taskcore::TaskStore::insert_task`], with the room's task quota.
-    InsertTask(RoomCode, TaskDraft, Option<IdempotencyKey>, u64),
-    /// [`taskcore::TaskStore::update_task`].
-    UpdateTask(RoomCode, Task, u64, TaskWrite),
-    /// [`taskcore::TaskStore::delete_task`].
-    DeleteTask(RoomCode, u64, Option<u64>, OffsetDateTime),
-    /// [`taskcore::TaskStore::import_room`], with a snapshot that passed [`RoomSnapshot::check`].
-    ImportRoom(Box<RoomSnapshot>, OnConflict),
-    /// A failure made to order, for the writer's isolation tests.
-    #[cfg(test)]
-    Fault(Fault),
+/// A write the writer runs for a caller, and the type of its answer: the writer hands each
+/// caller exactly its operation's output, with no answer of another kind to rule out.
+#[async_trait]
+pub(crate) trait Write: Send + Sync + std::fmt::Debug + 'static {
+    /// What the caller gets once the transaction holding the write has committed.
+    type Output: Send + 'static;
+
+    /// The room whose change feed this write may append to (for retention).
+    fn feed(&self) -> Option<&RoomCode>;
+
+    /// Runs the write, sending the `prefix` (the writer's savepoint statements, which return no
+    /// rows) in front of its first statement so that they cost no round trip of their own.
+    async fn apply(&self, conn: &mut SqliteConnection, prefix: &mut Prefix) -> Result<Self::Output>;
 }
 
-/// How a [`Op::Fault`] fails.
+/// [`taskcore::TaskStore::insert_room`].
+#[derive(Debug)]
+pub(crate) struct InsertRoom(pub(crate) Room);
+
+#[async_trait]
+impl Write for InsertRoom {
+    type Output = ();
+
+    fn feed(&self) -> Option<&RoomCode> {
+        None
+    }
+
+    async fn apply(&self, conn: &mut SqliteConnection, prefix: &mut Prefix) -> Result<()> {
+        insert_room(conn, &self.0, prefix).await
+    }
+}
+
+/// [`taskcore::TaskStore::add_member`], with the room's member quota.
+#[derive(Debug)]
+pub(crate) struct AddMember {
+    pub(crate) code: RoomCode,
+    pub(crate) member: MemberName,
+    pub(crate) at: OffsetDateTime,
+    pub(crate) quota: u64,
+}
+
+#[async_trait]
+impl Write for AddMember {
+    type Output = Room;
+
+    fn feed(&self) -> Option<&RoomCode> {
+        Some(&self.code)
+    }
+
+    async fn apply(&self, conn: &mut SqliteConnection, prefix: &mut Prefix) -> Result<Room> {
+        add_member(conn, &self.code, &self.member, self.at, self.quota, prefix).await
+    }
+}
+
+/// [`taskcore::TaskStore::insert_task`], with the room's task quota.
+#[derive(Debug)]
+pub(crate) struct InsertTask {
+    pub(crate) code: RoomCode,
+    pub(crate) draft: TaskDraft,
+    pub(crate) key: Option<IdempotencyKey>,
+    pub(crate) quota: u64,
+}
+
+#[async_trait]
+impl Write for InsertTask {
+    type Output = Inserted;
+
+    fn feed(&self) -> Option<&RoomCode> {
+        Some(&self.code)
+    }
+
+    async fn apply(&self, conn: &mut SqliteConnection, prefix: &mut Prefix) -> Result<Inserted> {
+        insert_task(conn, &self.code, &self.draft, self.key.as_ref(), self.quota, prefix).await
+    }
+}
+
+/// [`taskcore::TaskStore::update_task`].
+#[derive(Debug)]
+pub(crate) struct UpdateTask {
+    pub(crate) code: RoomCode,
+    pub(crate) task: Task,
+    pub(crate) expected: u64,
+    pub(crate) write: TaskWrite,
+}
+
+#[async_trait]
+impl Write for UpdateTask {
+    type Output = Task;
+
+    fn feed(&self) -> Option<&RoomCode> {
+        Some(&self.code)
+    }
+
+    async fn apply(&self, conn: &mut SqliteConnection, prefix: &mut Prefix) -> Result<Task> {
+        update_task(conn, &self.code, &self.task, self.expected, self.write, prefix).await
+    }
+}
+
+/// [`taskcore::TaskStore::delete_task`].
+#[derive(Debug)]
+pub(crate) struct DeleteTask {
+    pub(crate) code: RoomCode,
+    pub(crate) number: u64,
+    pub(crate) expected: Option<u64>,
+    pub(crate) at: OffsetDateTime,
+}
+
+#[async_trait]
+impl Write for DeleteTask {
+    type Output = Task;
+
+    fn feed(&self) -> Option<&RoomCode> {
+        Some(&self.code)
+    }
+
+    async fn apply(&self, conn: &mut SqliteConnection, prefix: &mut Prefix) -> Result<Task> {
+        delete_task(conn, &self.code, self.number, self.expected, self.at, prefix).await
+    }
+}
+
+/// [`taskcore::TaskStore::import_room`], with a snapshot that passed [`RoomSnapshot::check`].
+#[derive(Debug)]
+pub(crate) struct ImportRoom {
+    pub(crate) snapshot: RoomSnapshot,
+    pub(crate) on_conflict: OnConflict,
+}
+
+#[async_trait]
+impl Write for ImportRoom {
+    type Output = Imported;
+
+    /// An import appends no change: its feed starts empty at the imported sequence.
+    fn feed(&self) -> Option<&RoomCode> {
+        None
+    }
+
+    async fn apply(&self, conn: &mut SqliteConnection, prefix: &mut Prefix) -> Result<Imported> {
+        transfer::import(conn, &self.snapshot, self.on_conflict, prefix).await
+    }
+}
+
+/// A failure made to order, for the writer's isolation tests.
 #[cfg(test)]
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Fault {
@@ -51,76 +173,29 @@ pub(crate) enum Fault {
     EndsTransaction,
 }
 
-/// What an [`Op`] returns.
-#[derive(Debug)]
-pub(crate) enum Done {
-    /// A room was stored.
-    RoomInserted,
-    /// The room after a join.
-    Room(Room),
-    /// A created or replayed task.
-    Inserted(Inserted),
-    /// An updated or deleted task.
-    Task(Task),
-    /// What an import did.
-    Imported(Imported),
-}
-
-impl Op {
-    /// The room whose change feed this operation may append to.
-    pub(crate) fn feed(&self) -> Option<&RoomCode> {
-        match self {
-            // An import appends no change: its feed starts empty at the imported sequence.
-            Op::InsertRoom(_) | Op::ImportRoom(..) => None,
-            Op::AddMember(code, ..)
-            | Op::InsertTask(code, ..)
-            | Op::UpdateTask(code, ..)
-            | Op::DeleteTask(code, ..) => Some(code),
-            #[cfg(test)]
-            Op::Fault(_) => None,
-        }
-    }
-}
-
-/// Runs `op`, sending the `prefix` (the writer's savepoint statements, which return no rows) in
-/// front of its first statement so that they cost no round trip of their own.
-pub(crate) async fn apply(conn: &mut SqliteConnection, op: &Op, prefix: &mut Prefix) -> Result<Done> {
-    match op {
-        Op::InsertRoom(room) => insert_room(conn, room, prefix).await.map(|()| Done::RoomInserted),
-        Op::AddMember(code, member, at, quota) => {
-            add_member(conn, code, member, *at, *quota, prefix).await.map(Done::Room)
-        }
-        Op::InsertTask(code, draft, key, quota) => {
-            insert_task(conn, code, draft, key.as_ref(), *quota, prefix).await.map(Done::Inserted)
-        }
-        Op::UpdateTask(code, task, expected, write) => {
-            update_task(conn, code, task, *expected, *write, prefix).await.map(Done::Task)
-        }
-        Op::DeleteTask(code, number, expected, at) => {
-            delete_task(conn, code, *number, *expected, *at, prefix).await.map(Done::Task)
-        }
-        Op::ImportRoom(snapshot, on_conflict) => {
-            transfer::import(conn, snapshot, *on_conflict, prefix).await.map(Done::Imported)
-        }
-        #[cfg(test)]
-        Op::Fault(fault) => fail(conn, *fault, prefix).await,
-    }
-}
-
 #[cfg(test)]
-async fn fail(conn: &mut SqliteConnection, fault: Fault, prefix: &mut Prefix) -> Result<Done> {
-    let sql = match fault {
-        Fault::BeforeSql => return Err(Error::backend("a value does not encode", "made to order")),
-        // A statement that does not compile stops the batch of statements before the prefix runs.
-        Fault::BeforeSavepoint => format!("SELEC 1; {}", prefix.take()),
-        Fault::Constraint => format!(
-            "{}INSERT INTO rooms (id, code, owner, created_at) SELECT id, code, owner, 0 FROM rooms",
-            prefix.take()
-        ),
-        Fault::EndsTransaction => format!("{}ROLLBACK", prefix.take()),
-    };
-    sqlx::query(&sql).execute(&mut *conn).await.map_err(db)?;
-    Err(Error::backend("the transaction was ended", "made to order"))
+#[async_trait]
+impl Write for Fault {
+    type Output = ();
+
+    fn feed(&self) -> Option<&RoomCode> {
+        None
+    }
+
+    async fn apply(&self, conn: &mut SqliteConnection, prefix: &mut Prefix) -> Result<()> {
+        let sql = match self {
+            Fault::BeforeSql => return Err(Error::backend("a value does not encode", "made to order")),
+            // A statement that does not compile stops the batch of statements before the prefix runs.
+            Fault::BeforeSavepoint => format!("SELEC 1; {}", prefix.take()),
+            Fault::Constraint => format!(
+                "{}INSERT INTO rooms (id, code, owner, created_at) SELECT id, code, owner, 0 FROM rooms",
+                prefix.take()
+            ),
+            Fault::EndsTransaction => format!("{}ROLLBACK", prefix.take()),
+        };
+        sqlx::query(&sql).execute(&mut *conn).await.map_err(db)?;
+        Err(Error::backend("the transaction was ended", "made to order"))
+    }
 }
 
 async fn insert_room(conn: &mut SqliteConnection, room: &Room, prefix: &mut Prefix) -> Result<()> {

@@ -17,7 +17,7 @@ use time::OffsetDateTime;
 
 use crate::config::{Durability, SqliteConfig};
 use crate::error::db;
-use crate::ops::{Done, Op};
+use crate::ops::{AddMember, DeleteTask, ImportRoom, InsertRoom, InsertTask, UpdateTask, Write};
 use crate::query::{self, COUNTERS_SQL, COUNTS_SQL, Counters, Statement};
 use crate::row::{self, ROOM_COLUMNS, TASK_COLUMN_COUNT, TASK_COLUMNS, number_param, unsigned};
 use crate::schema;
@@ -40,10 +40,6 @@ struct Inner {
     read: SqlitePool,
     writer: Writer,
     options: StoreOptions,
-}
-
-fn unexpected(done: &Done) -> Error {
-    Error::Backend { message: format!("the sqlite writer answered with the wrong outcome: {done:?}"), source: None }
 }
 
 impl SqliteStore {
@@ -159,15 +155,8 @@ impl SqliteStore {
         }
     }
 
-    async fn write(&self, op: Op) -> Result<Done> {
-        self.inner.writer.write(op).await
-    }
-
-    async fn write_task(&self, op: Op) -> Result<Task> {
-        match self.write(op).await? {
-            Done::Task(task) => Ok(task),
-            other => Err(unexpected(&other)),
-        }
+    async fn write<W: Write>(&self, write: W) -> Result<W::Output> {
+        self.inner.writer.write(write).await
     }
 }
 
@@ -183,10 +172,7 @@ impl TaskStore for SqliteStore {
     }
 
     async fn insert_room(&self, room: &Room) -> Result<()> {
-        match self.write(Op::InsertRoom(room.clone())).await? {
-            Done::RoomInserted => Ok(()),
-            other => Err(unexpected(&other)),
-        }
+        self.write(InsertRoom(room.clone())).await
     }
 
     async fn room(&self, code: &RoomCode) -> Result<Room> {
@@ -196,18 +182,13 @@ impl TaskStore for SqliteStore {
     }
 
     async fn add_member(&self, code: &RoomCode, member: &MemberName, at: OffsetDateTime) -> Result<Room> {
-        match self.write(Op::AddMember(code.clone(), member.clone(), at, self.inner.options.member_quota())).await? {
-            Done::Room(room) => Ok(room),
-            other => Err(unexpected(&other)),
-        }
+        let quota = self.inner.options.member_quota();
+        self.write(AddMember { code: code.clone(), member: member.clone(), at, quota }).await
     }
 
     async fn insert_task(&self, code: &RoomCode, draft: TaskDraft, key: Option<&IdempotencyKey>) -> Result<Inserted> {
         let quota = self.inner.options.task_quota();
-        match self.write(Op::InsertTask(code.clone(), draft, key.cloned(), quota)).await? {
-            Done::Inserted(inserted) => Ok(inserted),
-            other => Err(unexpected(&other)),
-        }
+        self.write(InsertTask { code: code.clone(), draft, key: key.cloned(), quota }).await
     }
 
     async fn task(&self, code: &RoomCode, number: u64) -> Result<Task> {
@@ -230,7 +211,7 @@ impl TaskStore for SqliteStore {
     }
 
     async fn update_task(&self, code: &RoomCode, task: &Task, expected_version: u64, write: TaskWrite) -> Result<Task> {
-        self.write_task(Op::UpdateTask(code.clone(), task.clone(), expected_version, write)).await
+        self.write(UpdateTask { code: code.clone(), task: task.clone(), expected: expected_version, write }).await
     }
 
     async fn delete_task(
@@ -240,7 +221,7 @@ impl TaskStore for SqliteStore {
         expected_version: Option<u64>,
         at: OffsetDateTime,
     ) -> Result<Task> {
-        self.write_task(Op::DeleteTask(code.clone(), number, expected_version, at)).await
+        self.write(DeleteTask { code: code.clone(), number, expected: expected_version, at }).await
     }
 
     async fn list_tasks(&self, code: &RoomCode, query: &TaskQuery, now: OffsetDateTime) -> Result<TaskPage> {
@@ -314,10 +295,7 @@ impl TaskStore for SqliteStore {
         snapshot.check(&self.inner.options)?;
         transfer::check_integers(&snapshot)?;
         // One writer operation: atomic, and serialised with every other write.
-        match self.write(Op::ImportRoom(Box::new(snapshot), on_conflict)).await? {
-            Done::Imported(imported) => Ok(imported),
-            other => Err(unexpected(&other)),
-        }
+        self.write(ImportRoom { snapshot, on_conflict }).await
     }
 
     async fn changes(&self, code: &RoomCode, since: u64, limit: u32) -> Result<ChangeBatch> {

@@ -1,6 +1,6 @@
 //! Group commit: the single writer task that owns the write connection.
 //!
-//! Callers queue an [`Op`] and wait on a oneshot. The writer takes every queued operation (up to
+//! Callers queue a [`Write`] and wait on a oneshot for exactly its output type. The writer takes every queued operation (up to
 //! the batch limit), opens one `BEGIN IMMEDIATE` transaction, runs each operation in its own
 //! `SAVEPOINT` (a failing operation rolls back only its savepoint and gets its error), applies
 //! change-feed retention once per room touched, commits — one fsync for the whole batch — and
@@ -11,12 +11,13 @@
 
 use std::collections::HashSet;
 
-use sqlx::{Connection, Sqlite, SqlitePool, Transaction};
+use async_trait::async_trait;
+use sqlx::{Connection, Sqlite, SqliteConnection, SqlitePool, Transaction};
 use taskcore::{Error, Result, RoomCode};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::db_shared;
-use crate::ops::{self, Done, Op};
+use crate::ops::Write;
 use crate::savepoint::{Name, Prefix};
 
 /// How many operations may wait in the queue before callers wait to enqueue.
@@ -26,9 +27,77 @@ const QUEUE_DEPTH: usize = 4096;
 #[derive(Debug)]
 enum Job {
     /// Run an operation.
-    Write(Box<Op>, oneshot::Sender<Result<Done>>),
+    Write(Box<dyn Queued>),
     /// Finish what is queued before, then stop.
     Close(oneshot::Sender<()>),
+}
+
+/// A queued write with its caller's reply, its output type hidden so that one batch holds any
+/// mix of writes. Its outcome is kept until the batch has committed.
+#[async_trait]
+trait Queued: Send + std::fmt::Debug {
+    /// The room whose change feed the write may append to.
+    fn feed(&self) -> Option<&RoomCode>;
+
+    /// Runs the write; its output is kept for [`answer`](Self::answer). An error is returned
+    /// for the writer to judge (confined to the savepoint or not) and is not kept.
+    async fn run(&mut self, conn: &mut SqliteConnection, prefix: &mut Prefix) -> Result<()>;
+
+    /// Keeps `error` as the answer: the write failed alone, inside its savepoint.
+    fn refuse(&mut self, error: Error);
+
+    /// Sends the kept outcome, once the batch committed.
+    fn answer(self: Box<Self>);
+
+    /// Sends `error` instead of any kept outcome.
+    fn fail(self: Box<Self>, error: Error);
+}
+
+/// A [`Write`], its caller's reply and its kept outcome.
+struct Pending<W: Write> {
+    write: W,
+    reply: oneshot::Sender<Result<W::Output>>,
+    outcome: Option<Result<W::Output>>,
+}
+
+impl<W: Write> std::fmt::Debug for Pending<W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pending").field("write", &self.write).finish_non_exhaustive()
+    }
+}
+
+impl<W: Write> Pending<W> {
+    fn queued(write: W) -> (Box<dyn Queued>, oneshot::Receiver<Result<W::Output>>) {
+        let (reply, answer) = oneshot::channel();
+        (Box::new(Self { write, reply, outcome: None }), answer)
+    }
+}
+
+#[async_trait]
+impl<W: Write> Queued for Pending<W> {
+    fn feed(&self) -> Option<&RoomCode> {
+        self.write.feed()
+    }
+
+    async fn run(&mut self, conn: &mut SqliteConnection, prefix: &mut Prefix) -> Result<()> {
+        let output = self.write.apply(conn, prefix).await?;
+        self.outcome = Some(Ok(output));
+        Ok(())
+    }
+
+    fn refuse(&mut self, error: Error) {
+        self.outcome = Some(Err(error));
+    }
+
+    fn answer(self: Box<Self>) {
+        // Every write of a committed batch ran to an outcome; none is a writer bug, said so.
+        let outcome = self.outcome.unwrap_or_else(|| Err(Error::backend("the sqlite writer kept no outcome", "bug")));
+        let _gone = self.reply.send(outcome);
+    }
+
+    fn fail(self: Box<Self>, error: Error) {
+        let _gone = self.reply.send(Err(error));
+    }
 }
 
 /// The handle callers queue writes through. Clones share the writer.
@@ -50,10 +119,10 @@ impl Writer {
         Self { queue }
     }
 
-    /// Queues `op` and waits until the transaction holding it has committed (or failed).
-    pub(crate) async fn write(&self, op: Op) -> Result<Done> {
-        let (reply, answer) = oneshot::channel();
-        self.queue.send(Job::Write(Box::new(op), reply)).await.map_err(|_| stopped())?;
+    /// Queues `write` and waits until the transaction holding it has committed (or failed).
+    pub(crate) async fn write<W: Write>(&self, write: W) -> Result<W::Output> {
+        let (queued, answer) = Pending::queued(write);
+        self.queue.send(Job::Write(queued)).await.map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
     }
 
@@ -73,10 +142,8 @@ async fn run(pool: SqlitePool, mut jobs: mpsc::Receiver<Job>, retention: u64, ma
         let mut close = None;
         for job in queued.drain(..) {
             match job {
-                Job::Write(op, reply) if close.is_none() => batch.push((*op, reply)),
-                Job::Write(_, reply) => {
-                    let _gone = reply.send(Err(stopped()));
-                }
+                Job::Write(queued) if close.is_none() => batch.push(queued),
+                Job::Write(queued) => queued.fail(stopped()),
                 Job::Close(reply) => close = Some(reply),
             }
         }
@@ -86,8 +153,8 @@ async fn run(pool: SqlitePool, mut jobs: mpsc::Receiver<Job>, retention: u64, ma
         if let Some(reply) = close {
             jobs.close();
             while let Some(job) = jobs.recv().await {
-                if let Job::Write(_, reply) = job {
-                    let _gone = reply.send(Err(stopped()));
+                if let Job::Write(queued) = job {
+                    queued.fail(stopped());
                 }
             }
             pool.close().await;
@@ -105,26 +172,24 @@ async fn run(pool: SqlitePool, mut jobs: mpsc::Receiver<Job>, retention: u64, ma
 /// ended under it), the transaction is abandoned and the batch runs again without it — so
 /// whatever one operation does, the others of its batch commit. Only a failure of the batch
 /// itself (beginning, retention, the commit) answers every caller with the error.
-async fn commit(pool: &SqlitePool, batch: Vec<(Op, oneshot::Sender<Result<Done>>)>, retention: u64) {
-    let (mut ops, mut replies): (Vec<Op>, Vec<_>) = batch.into_iter().unzip();
+async fn commit(pool: &SqlitePool, mut batch: Vec<Box<dyn Queued>>, retention: u64) {
     loop {
-        match run_batch(pool, &ops, retention).await {
-            Ok(results) => {
-                for (reply, result) in replies.into_iter().zip(results) {
-                    let _gone = reply.send(result);
+        match run_batch(pool, &mut batch, retention).await {
+            Ok(()) => {
+                for queued in batch {
+                    queued.answer();
                 }
                 return;
             }
             Err(Failure::Op { index, error }) => {
-                ops.remove(index);
-                let _gone = replies.remove(index).send(Err(error));
-                if ops.is_empty() {
+                batch.remove(index).fail(error);
+                if batch.is_empty() {
                     return;
                 }
             }
             Err(Failure::Batch(failure)) => {
-                for reply in replies {
-                    let _gone = reply.send(Err(db_shared(&failure)));
+                for queued in batch {
+                    queued.fail(db_shared(&failure));
                 }
                 return;
             }
@@ -153,32 +218,31 @@ impl From<sqlx::Error> for Failure {
     }
 }
 
-/// The transaction of one batch: each operation's own outcome, or why nothing of it committed.
+/// The transaction of one batch: each operation's own outcome kept in it, or why nothing of
+/// it committed.
 ///
 /// Savepoint bookkeeping costs no round trip of its own on the happy path: releasing the
 /// previous operation's savepoint and opening the next one's travel in front of the next
 /// operation's first statement (see [`Prefix`]), and the commit releases the last one. An
 /// operation's savepoint is never named like the one still open (see [`Name`]), so a rollback
 /// reaches that operation's writes only.
-async fn run_batch(pool: &SqlitePool, ops: &[Op], retention: u64) -> Result<Vec<Result<Done>>, Failure> {
+async fn run_batch(pool: &SqlitePool, batch: &mut [Box<dyn Queued>], retention: u64) -> Result<(), Failure> {
     let mut conn = pool.acquire().await?;
     let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-    let mut results = Vec::with_capacity(ops.len());
     // The rooms whose feeds this batch appended to, for retention.
-    let mut feeds: HashSet<&RoomCode> = HashSet::new();
+    let mut feeds: HashSet<RoomCode> = HashSet::new();
     // The savepoint that is open: the last successful operation's, unless a rollback came since.
     let mut open: Option<Name> = None;
-    for (i, op) in ops.iter().enumerate() {
+    for (i, queued) in batch.iter_mut().enumerate() {
         let own = Name::next(open);
         let mut prefix = Prefix::new(open, own);
-        let result = match ops::apply(&mut tx, op, &mut prefix).await {
-            Ok(done) => {
+        match queued.run(&mut tx, &mut prefix).await {
+            Ok(()) => {
                 open = Some(own);
-                feeds.extend(op.feed());
-                Ok(done)
+                feeds.extend(queued.feed().cloned());
             }
             // Nothing of it reached SQLite: the open savepoint stays open.
-            Err(error) if !prefix.taken() => Err(error),
+            Err(error) if !prefix.taken() => queued.refuse(error),
             Err(error) => {
                 let undone = sqlx::query(own.rollback_sql()).execute(&mut *tx).await;
                 if undone.is_err() {
@@ -189,10 +253,9 @@ async fn run_batch(pool: &SqlitePool, ops: &[Op], retention: u64) -> Result<Vec<
                 }
                 // The prefix released the previous savepoint; this one is gone too.
                 open = None;
-                Err(error)
+                queued.refuse(error);
             }
-        };
-        results.push(result);
+        }
     }
     for code in feeds {
         // Keep the newest `retention` changes: drop seq <= latest - retention.
@@ -206,7 +269,7 @@ async fn run_batch(pool: &SqlitePool, ops: &[Op], retention: u64) -> Result<Vec<
         .await?;
     }
     tx.commit().await?;
-    Ok(results)
+    Ok(())
 }
 
 /// Ends the transaction of an abandoned batch, whatever state SQLite is in. A `SAVEPOINT` nests
@@ -222,14 +285,20 @@ async fn abandon(mut tx: Transaction<'_, Sqlite>) {
 mod tests {
     #![allow(clippy::unwrap_used)]
 
+    use std::future::Future;
+    use std::pin::Pin;
+
     use taskcore::store::TaskDraft;
     use taskcore::{MemberName, NewTask, Room};
     use time::macros::datetime;
 
     use super::*;
-    use crate::ops::Fault;
+    use crate::ops::{Fault, InsertRoom, InsertTask};
 
     const CODE: &str = "ABCD23";
+
+    /// A caller's answer, awaited after the batch: the number of the task it created, if any.
+    type Answer = Pin<Box<dyn Future<Output = Result<Option<u64>>>>>;
 
     /// A fresh database file with one room, and the writer's pool on it.
     async fn database() -> (tempfile::TempDir, SqlitePool) {
@@ -239,28 +308,38 @@ mod tests {
         crate::schema::migrate(&mut pool.acquire().await.unwrap()).await.unwrap();
         let owner = MemberName::parse("alice").unwrap();
         let room = Room::new(RoomCode::parse(CODE).unwrap(), owner, datetime!(2026-03-10 12:00 UTC));
-        assert!(matches!(run(&pool, vec![Op::InsertRoom(room)]).await[..], [Ok(Done::RoomInserted)]));
+        let (queued, answer) = Pending::queued(InsertRoom(room));
+        commit(&pool, vec![queued], 100).await;
+        answer.await.unwrap().unwrap();
         (dir, pool)
     }
 
-    fn create(title: &str) -> Op {
-        let draft: TaskDraft = NewTask::titled(title).validate(datetime!(2026-03-10 12:00 UTC)).unwrap();
-        Op::InsertTask(RoomCode::parse(CODE).unwrap(), draft, None, u64::MAX)
+    fn queue<W: Write>(write: W, number: fn(W::Output) -> Option<u64>) -> (Box<dyn Queued>, Answer) {
+        let (queued, answer) = Pending::queued(write);
+        (queued, Box::pin(async move { answer.await.unwrap().map(number) }))
     }
 
-    /// Commits `ops` as one batch and returns each caller's answer.
-    async fn run(pool: &SqlitePool, ops: Vec<Op>) -> Vec<Result<Done>> {
-        let (batch, answers): (Vec<_>, Vec<_>) = ops
-            .into_iter()
-            .map(|op| {
-                let (reply, answer) = oneshot::channel();
-                ((op, reply), answer)
-            })
-            .unzip();
+    fn create_in(code: &str, title: &str) -> (Box<dyn Queued>, Answer) {
+        let draft: TaskDraft = NewTask::titled(title).validate(datetime!(2026-03-10 12:00 UTC)).unwrap();
+        let write = InsertTask { code: RoomCode::parse(code).unwrap(), draft, key: None, quota: u64::MAX };
+        queue(write, |inserted| Some(inserted.task().number))
+    }
+
+    fn create(title: &str) -> (Box<dyn Queued>, Answer) {
+        create_in(CODE, title)
+    }
+
+    fn fault(fault: Fault) -> (Box<dyn Queued>, Answer) {
+        queue(fault, |()| None)
+    }
+
+    /// Commits the writes as one batch and returns each caller's answer.
+    async fn run(pool: &SqlitePool, writes: Vec<(Box<dyn Queued>, Answer)>) -> Vec<Result<Option<u64>>> {
+        let (batch, answers): (Vec<_>, Vec<_>) = writes.into_iter().unzip();
         commit(pool, batch, 100).await;
         let mut out = Vec::new();
         for answer in answers {
-            out.push(answer.await.unwrap());
+            out.push(answer.await);
         }
         out
     }
@@ -274,32 +353,20 @@ mod tests {
     /// writer's connection serves the next batch.
     #[tokio::test]
     async fn every_kind_of_failure_fails_alone() {
-        for fault in [Fault::BeforeSql, Fault::BeforeSavepoint, Fault::Constraint, Fault::EndsTransaction] {
+        for kind in [Fault::BeforeSql, Fault::BeforeSavepoint, Fault::Constraint, Fault::EndsTransaction] {
             let (_dir, pool) = database().await;
-            let ops = vec![
-                Op::Fault(fault),
-                create("a"),
-                create("b"),
-                Op::Fault(fault),
-                Op::Fault(fault),
-                create("c"),
-                Op::Fault(fault),
-            ];
-            let answers = run(&pool, ops).await;
-            let numbers: Vec<Option<u64>> = answers
-                .iter()
-                .map(|answer| match answer {
-                    Ok(Done::Inserted(inserted)) => Some(inserted.task().number),
-                    Ok(other) => panic!("{fault:?}: unexpected answer {other:?}"),
-                    Err(_) => None,
-                })
-                .collect();
-            assert_eq!(numbers, [None, Some(1), Some(2), None, None, Some(3), None], "{fault:?}");
-            assert_eq!(count(&pool, "SELECT COUNT(*) FROM tasks").await, 3, "{fault:?}");
-            assert_eq!(count(&pool, "SELECT COUNT(*) FROM changes").await, 3, "{fault:?}");
-            assert_eq!(count(&pool, "SELECT COUNT(*) FROM rooms").await, 1, "{fault:?}");
+            let writes =
+                vec![fault(kind), create("a"), create("b"), fault(kind), fault(kind), create("c"), fault(kind)];
+            let answers = run(&pool, writes).await;
+            let numbers: Vec<Option<u64>> =
+                answers.iter().map(|answer| answer.as_ref().ok().copied().flatten()).collect();
+            assert_eq!(numbers, [None, Some(1), Some(2), None, None, Some(3), None], "{kind:?}");
+            assert!(answers.iter().enumerate().all(|(i, a)| a.is_err() == [0, 3, 4, 6].contains(&i)), "{kind:?}");
+            assert_eq!(count(&pool, "SELECT COUNT(*) FROM tasks").await, 3, "{kind:?}");
+            assert_eq!(count(&pool, "SELECT COUNT(*) FROM changes").await, 3, "{kind:?}");
+            assert_eq!(count(&pool, "SELECT COUNT(*) FROM rooms").await, 1, "{kind:?}");
             let next = run(&pool, vec![create("d")]).await;
-            assert!(matches!(&next[..], [Ok(Done::Inserted(i))] if i.task().number == 4), "{fault:?}: {next:?}");
+            assert!(matches!(&next[..], [Ok(Some(4))]), "{kind:?}: {next:?}");
         }
     }
 
@@ -308,11 +375,9 @@ mod tests {
     #[tokio::test]
     async fn a_refused_operation_leaves_its_neighbours() {
         let (_dir, pool) = database().await;
-        let draft = NewTask::titled("lost").validate(datetime!(2026-03-10 12:00 UTC)).unwrap();
-        let nowhere = Op::InsertTask(RoomCode::parse("ZZZZ99").unwrap(), draft, None, u64::MAX);
-        let answers = run(&pool, vec![create("a"), nowhere, create("b")]).await;
+        let answers = run(&pool, vec![create("a"), create_in("ZZZZ99", "lost"), create("b")]).await;
         assert!(matches!(answers[1], Err(Error::NotFound(taskcore::Missing::Room(_)))), "{answers:?}");
-        assert!(answers[0].is_ok() && answers[2].is_ok());
+        assert!(matches!((&answers[0], &answers[2]), (Ok(Some(1)), Ok(Some(2)))), "{answers:?}");
         assert_eq!(count(&pool, "SELECT COUNT(*) FROM tasks").await, 2);
     }
 }
