@@ -4,7 +4,7 @@
 
 use sqlx::Row;
 use sqlx::postgres::PgRow;
-use taskcore::store::{NO_DUE_DATE, TaskCounts, from_unix_micros, search_text_of, unix_micros};
+use taskcore::store::{NO_DUE_DATE, StoredColumns, TaskCounts, from_unix_micros};
 use taskcore::{Change, ChangeEvent, MemberName, Priority, Result, Room, RoomCode, Tag, Task, TaskQuery};
 use uuid::Uuid;
 
@@ -115,19 +115,20 @@ pub(crate) struct TaskValues {
 impl TaskValues {
     /// The column values of `task`.
     pub(crate) fn of(task: &Task) -> Self {
+        let columns = StoredColumns::of(task);
         Self {
             number: signed(task.number),
-            priority: i64::from(task.priority.rank()),
-            due: task.due_date.map_or(NO_DUE_DATE, unix_micros),
+            priority: columns.priority_rank,
+            due: columns.due,
             tags: task.tags.iter().map(|tag| tag.as_str().to_owned()).collect(),
             assignee: task.assignee.as_ref().map(|name| name.as_str().to_owned()),
-            assignee_key: task.assignee.as_ref().map(MemberName::key),
-            completed_at: task.completed_at.map(unix_micros),
-            created_at: unix_micros(task.created_at),
-            updated_at: unix_micros(task.updated_at),
+            assignee_key: columns.assignee_key,
+            completed_at: columns.completed_at,
+            created_at: columns.created_at,
+            updated_at: columns.updated_at,
             version: signed(task.version),
-            title_key: task.title.to_lowercase(),
-            search: search_text_of(&task.title, &task.description),
+            title_key: columns.title_key,
+            search: columns.search,
         }
     }
 }

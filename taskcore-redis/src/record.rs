@@ -2,7 +2,7 @@
 //! encoding of sort values that makes every index a lexicographic sorted set, the indexed
 //! fields of a task hash, and the change records of the feed.
 
-use taskcore::store::{SortValue, TaskWrite, from_unix_micros, unix_micros};
+use taskcore::store::{SortValue, StoredColumns, TaskWrite, from_unix_micros, unix_micros};
 use taskcore::{Change, ChangeEvent, Cursor, Error, MemberName, Result, SortKey, Task};
 use time::OffsetDateTime;
 
@@ -46,12 +46,13 @@ pub(crate) fn encode_instant(instant: OffsetDateTime) -> String {
 pub(crate) fn indexed_fields(task: &Task, with_number: bool) -> [String; 9] {
     let tail = if with_number { pad(task.number) } else { String::new() };
     let member = |key: SortKey| format!("{}{tail}", sort_head(&task.sort_value(key)));
+    let columns = StoredColumns::of(task);
     [
         if task.completed { "1" } else { "0" }.to_owned(),
-        task.priority.rank().to_string(),
-        task.due_date.map(encode_instant).unwrap_or_default(),
+        columns.priority_rank.to_string(),
+        task.due_date.map(|_| encode_int(columns.due)).unwrap_or_default(),
         task.tags.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(","),
-        task.assignee.as_ref().map(MemberName::key).unwrap_or_default(),
+        columns.assignee_key.unwrap_or_default(),
         member(SortKey::Created),
         member(SortKey::Due),
         member(SortKey::Priority),

@@ -3,7 +3,7 @@
 
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
-use taskcore::store::{NO_DUE_DATE, from_unix_micros, search_text_of, unix_micros};
+use taskcore::store::{NO_DUE_DATE, StoredColumns, from_unix_micros};
 use taskcore::{Change, ChangeEvent, MemberName, Priority, Result, Room, RoomCode, Tag, Task};
 use uuid::Uuid;
 
@@ -114,19 +114,20 @@ pub(crate) struct TaskValues {
 impl TaskValues {
     /// The column values of `task`.
     pub(crate) fn of(task: &Task) -> Result<Self> {
+        let columns = StoredColumns::of(task);
         Ok(Self {
             number: number_param(task.number),
             id: task.id.as_bytes().to_vec(),
-            priority: i64::from(task.priority.rank()),
-            due: task.due_date.map_or(NO_DUE_DATE, unix_micros),
+            priority: columns.priority_rank,
+            due: columns.due,
             tags: serde_json::to_string(&task.tags).map_err(|e| taskcore::Error::backend("tags do not encode", e))?,
-            assignee_key: task.assignee.as_ref().map(MemberName::key),
-            completed_at: task.completed_at.map(unix_micros),
-            created_at: unix_micros(task.created_at),
-            updated_at: unix_micros(task.updated_at),
+            assignee_key: columns.assignee_key,
+            completed_at: columns.completed_at,
+            created_at: columns.created_at,
+            updated_at: columns.updated_at,
             version: i64::try_from(task.version).map_err(|e| taskcore::Error::backend("version out of range", e))?,
-            title_key: task.title.to_lowercase(),
-            search: search_text_of(&task.title, &task.description),
+            title_key: columns.title_key,
+            search: columns.search,
         })
     }
 }

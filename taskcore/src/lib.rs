@@ -67,6 +67,7 @@ mod room;
 mod snapshot;
 mod stats;
 pub mod store;
+mod stored;
 mod tag;
 mod task;
 

@@ -1,7 +1,7 @@
 //! The storage contract, for backend authors: [`TaskStore`], the one trait every backend
 //! implements, the [`StoreOptions`] every backend accepts, and the helpers a backend needs to
 //! reproduce the domain's semantics exactly — the [`TaskDraft`] it numbers (and fingerprints for
-//! idempotent creates, with the [`replay`] rule), the [`TaskWrite`] kind it records, the derived values it may index ([`SortValue`], [`unix_micros`],
+//! idempotent creates, with the [`replay`] rule), the [`TaskWrite`] kind it records, the derived values it may index ([`StoredColumns`], [`SortValue`], [`unix_micros`],
 //! [`NO_DUE_DATE`], [`search_text_of`]), the change-feed rules ([`check_since`],
 //! [`first_kept_seq`]) and the raw [`TaskCounts`] it reports.
 //!
@@ -32,6 +32,7 @@ pub use crate::error::BoxError;
 pub use crate::fingerprint::replay;
 pub use crate::query::{NO_DUE_DATE, SortValue};
 pub use crate::stats::TaskCounts;
+pub use crate::stored::StoredColumns;
 pub use crate::task::{TaskDraft, search_text_of};
 
 /// The most tasks a room may hold at once unless configured otherwise: far beyond any real

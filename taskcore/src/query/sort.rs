@@ -102,9 +102,20 @@ impl Task {
         match key {
             SortKey::Number => SortValue::Int(i64::try_from(self.number).unwrap_or(i64::MAX)),
             SortKey::Created => SortValue::Int(unix_micros(self.created_at)),
-            SortKey::Due => SortValue::Int(self.due_date.map_or(NO_DUE_DATE, unix_micros)),
+            SortKey::Due => SortValue::Int(self.due_key()),
             SortKey::Priority => SortValue::Int(i64::from(self.priority.rank())),
-            SortKey::Title => SortValue::Text(self.title.to_lowercase()),
+            SortKey::Title => SortValue::Text(self.title_key()),
         }
+    }
+
+    /// The [`SortKey::Due`] value: the due instant in microseconds since the Unix epoch,
+    /// [`NO_DUE_DATE`] (after every date) when there is none.
+    pub fn due_key(&self) -> i64 {
+        self.due_date.map_or(NO_DUE_DATE, unix_micros)
+    }
+
+    /// The [`SortKey::Title`] value: the case-folded title.
+    pub fn title_key(&self) -> String {
+        self.title.to_lowercase()
     }
 }
