@@ -150,9 +150,9 @@
 mod config;
 mod error;
 mod keys;
-mod listing;
 mod notices;
-mod record;
+mod query;
+mod row;
 mod script;
 mod snapshot;
 mod store;

@@ -1,6 +1,6 @@
 //! [`RedisStore`]: the [`TaskStore`] over Redis. Writes are one Lua script each (see
 //! `scripts/`); reads are one `MULTI`/`EXEC` pipeline, and listings are bounded steps (see
-//! `listing/`). Every call is bounded by the operation timeout and maps driver failures to
+//! `query/`). Every call is bounded by the operation timeout and maps driver failures to
 //! `Unavailable` or `Backend`.
 
 use std::fmt;
@@ -21,9 +21,9 @@ use time::OffsetDateTime;
 use crate::config::RedisConfig;
 use crate::error::{from_redis, timed_out};
 use crate::keys::{Keys, RoomKeys, SCHEMA_VERSION};
-use crate::listing;
+
 use crate::notices::Notices;
-use crate::record::{
+use crate::row::{
     corrupt, encode_instant, from_json, indexed_fields, parse_change, split_at_number, to_json, write_record,
 };
 use crate::script::{Reply, Scripts};
@@ -407,7 +407,7 @@ impl TaskStore for RedisStore {
     }
 
     async fn list_tasks(&self, code: &RoomCode, query: &TaskQuery, now: OffsetDateTime) -> Result<TaskPage> {
-        listing::list_tasks(self, code, query, now).await
+        crate::query::list_tasks(self, code, query, now).await
     }
 
     async fn counts(&self, code: &RoomCode, now: OffsetDateTime) -> Result<TaskCounts> {

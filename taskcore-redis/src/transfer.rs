@@ -38,8 +38,8 @@ use taskcore::{
 };
 
 use crate::keys::RoomKeys;
-use crate::listing::number_in;
-use crate::record::{corrupt, from_json, indexed_fields, to_json};
+use crate::query::number_in;
+use crate::row::{corrupt, from_json, indexed_fields, to_json};
 use crate::script::Reply;
 use crate::store::{RedisStore, stored_number, stored_room};
 

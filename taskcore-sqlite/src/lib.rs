@@ -48,13 +48,13 @@
 
 mod config;
 mod error;
-mod ops;
 mod query;
 mod row;
 mod savepoint;
 mod schema;
 mod store;
 mod transfer;
+mod write;
 mod writer;
 
 pub use config::{ConfigError, DRIVER_PARAMETERS, Durability, SqliteConfig, URL_PARAMETERS};
@@ -69,11 +69,11 @@ mod send_check {
     async fn check(
         conn: &mut sqlx::SqliteConnection,
         pool: sqlx::SqlitePool,
-        op: crate::ops::InsertTask,
+        op: crate::write::InsertTask,
         code: taskcore::RoomCode,
     ) {
         is_send(crate::schema::migrate(conn));
-        is_send(crate::ops::Write::apply(&op, conn, &mut crate::savepoint::Prefix::none()));
+        is_send(crate::write::Write::apply(&op, conn, &mut crate::savepoint::Prefix::none()));
         is_send(crate::writer::Writer::spawn(pool.clone(), 1, 1).write(op));
         is_send(crate::store::SqliteStore::open("x"));
         is_send(crate::transfer::snapshot(&pool, &code));

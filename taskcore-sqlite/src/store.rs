@@ -17,11 +17,11 @@ use time::OffsetDateTime;
 
 use crate::config::{Durability, SqliteConfig};
 use crate::error::db;
-use crate::ops::{AddMember, DeleteTask, ImportRoom, InsertRoom, InsertTask, UpdateTask, Write};
 use crate::query::{self, COUNTERS_SQL, COUNTS_SQL, Counters, Statement};
 use crate::row::{self, ROOM_COLUMNS, TASK_COLUMN_COUNT, TASK_COLUMNS, number_param, unsigned};
 use crate::schema;
 use crate::transfer;
+use crate::write::{AddMember, DeleteTask, ImportRoom, InsertRoom, InsertTask, UpdateTask, Write};
 use crate::writer::Writer;
 
 /// Rows a read connection hands over at once: a full page plus its look-ahead row.

@@ -15,9 +15,9 @@ use taskcore::{
 };
 
 use crate::error::{corrupt, db};
-use crate::ops::{Query, TASK_SET, TASK_SET_PARAMS, bind_task};
 use crate::row::{self, ROOM_COLUMNS, TASK_COLUMNS, TaskValues, number_param, unsigned};
 use crate::savepoint::Prefix;
+use crate::write::{Query, TASK_SET, TASK_SET_PARAMS, bind_task};
 
 /// Tasks per multi-row `INSERT`: 17 parameters each, 3,400 per statement — far under SQLite's
 /// limit of 32,766 — and few enough statements that a 100,000-task room is 500 round trips.

@@ -17,8 +17,8 @@ use taskcore::{Error, Result, RoomCode};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::db_shared;
-use crate::ops::Write;
 use crate::savepoint::{Name, Prefix};
+use crate::write::Write;
 
 /// How many operations may wait in the queue before callers wait to enqueue.
 const QUEUE_DEPTH: usize = 4096;
@@ -293,7 +293,7 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
-    use crate::ops::{Fault, InsertRoom, InsertTask};
+    use crate::write::{Fault, InsertRoom, InsertTask};
 
     const CODE: &str = "ABCD23";
 

@@ -1,6 +1,6 @@
 -- THE OLD LISTING SCRIPT, kept only as the reference of benches/search.rs: it walks a whole
 -- room inside one script when a filter needs the task hashes (text, due ranges, overdue), which
--- is what src/listing/ replaced. The store does not use it.
+-- is what src/query/ replaced. The store does not use it.
 -- One page of a room's tasks, read in one atomic step (a consistent snapshot).
 -- KEYS[1] meta hash; ARGV:
 --   1 base, 2 sort index name, 3 'asc' | 'desc', 4 cursor member ('' for none),

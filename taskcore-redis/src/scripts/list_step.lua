@@ -1,7 +1,7 @@
 -- One bounded step of a listing whose filters are all sets (status, priority, tag, assignee) or
 -- none. It looks at no more than `budget` index entries or set members, so its work never grows
 -- with the room: when it stops early it says where, and the client calls it again from there
--- (listing/walk.rs), or runs the filters itself in chunks (listing/pass.rs).
+-- (query/walk.rs), or runs the filters itself in chunks (query/pass.rs).
 -- KEYS[1] meta hash; ARGV:
 --   1 base, 2 sort index name, 3 'asc' | 'desc', 4 start: the index member to continue strictly
 --   after ('' for the beginning), 5 rows wanted, 6 status set ('' | 'open' | 'done'),

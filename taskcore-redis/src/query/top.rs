@@ -53,7 +53,7 @@ impl Top {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::listing::order::number_member;
+    use crate::query::order::number_member;
     use taskcore::{SortDir, SortKey, TaskQuery};
 
     #[test]

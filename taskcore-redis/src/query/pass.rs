@@ -35,7 +35,7 @@ use super::filter::{Implied, RowFilter};
 use super::order::{Order, number_in, number_member};
 use super::top::Top;
 use crate::keys::RoomKeys;
-use crate::record::{corrupt, encode_instant, encode_int, from_json};
+use crate::row::{corrupt, encode_instant, encode_int, from_json};
 use crate::store::RedisStore;
 
 /// Bytes of field values one chunk aims at: the chunk shrinks for tasks with long texts.

@@ -19,7 +19,7 @@ use super::Listed;
 use super::catch_up::written_between;
 use super::order::Order;
 use crate::keys::index_name;
-use crate::record::{corrupt, from_json};
+use crate::row::{corrupt, from_json};
 use crate::script::Reply;
 use crate::store::RedisStore;
 

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 
 use taskcore::{MemberName, StatusFilter, TaskQuery};
 
-use crate::record::encode_instant;
+use crate::row::encode_instant;
 
 /// What every candidate of a source passes already.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,7 +125,7 @@ mod tests {
     use taskcore::{NewTask, Priority, SearchText, Tag, Task, TaskManager};
     use time::macros::datetime;
 
-    use crate::record::indexed_fields;
+    use crate::row::indexed_fields;
 
     /// The stored fields of `task`, as the write scripts store them.
     fn stored(task: &Task, fields: &[&str]) -> Vec<Option<String>> {

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use taskcore::{ChangeEvent, Result, Task};
 
 use crate::keys::RoomKeys;
-use crate::record::parse_change;
+use crate::row::parse_change;
 use crate::store::RedisStore;
 
 /// Changes read per Redis call (each carries a task's JSON).

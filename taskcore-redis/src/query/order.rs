@@ -1,14 +1,14 @@
 //! A listing's order as the indexes hold it: index members (encoded sort value, NUL, padded
 //! number) of stored fields and of tasks, which side of the cursor a member lies on, and which
 //! of two members comes first. Byte order of members is [`TaskQuery::compare`]
-//! (see `record.rs`), so comparing members is comparing tasks.
+//! (see `row.rs`), so comparing members is comparing tasks.
 
 use std::cmp::Ordering;
 
 use taskcore::store::SortValue;
 use taskcore::{SortDir, SortKey, Task, TaskQuery};
 
-use crate::record::{cursor_member, pad, sort_head};
+use crate::row::{cursor_member, pad, sort_head};
 
 /// The order and cursor of one query, on index members.
 #[derive(Debug, Clone)]
