@@ -27,8 +27,8 @@ pub enum Backend {
     Redis,
 }
 
-/// A store of its own, removed (schema dropped, keys deleted, file removed) on [`Fresh::remove`]
-/// or, for the file, on drop.
+/// A store of its own, removed (schema dropped, keys deleted, file removed) by [`Fresh::remove`]
+/// or, when a test panics before, on drop.
 #[derive(Debug)]
 pub struct Fresh {
     /// The store.
@@ -81,22 +81,43 @@ impl Fresh {
     }
 
     /// Removes what the store wrote on its server.
-    pub async fn remove(self) {
-        match &self.cleanup {
-            Cleanup::Nothing => {}
-            Cleanup::Schema(schema) => {
-                use sqlx::Connection;
-                let mut conn = sqlx::PgConnection::connect(&postgres_base()).await.unwrap();
-                sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE")).execute(&mut conn).await.unwrap();
+    pub async fn remove(mut self) {
+        let cleanup = std::mem::replace(&mut self.cleanup, Cleanup::Nothing);
+        clean(&cleanup).await;
+    }
+}
+
+/// A store a test did not [`Fresh::remove`] (it panicked first) is removed here, on a thread of
+/// its own with a runtime of its own, so that a failed test leaves nothing on the servers.
+impl Drop for Fresh {
+    fn drop(&mut self) {
+        let cleanup = std::mem::replace(&mut self.cleanup, Cleanup::Nothing);
+        if matches!(cleanup, Cleanup::Nothing) {
+            return;
+        }
+        let cleaner = std::thread::spawn(move || {
+            if let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                runtime.block_on(clean(&cleanup));
             }
-            Cleanup::Prefix(prefix) => {
-                let client = redis::Client::open(redis_base()).unwrap();
-                let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-                let keys: Vec<String> =
-                    redis::cmd("KEYS").arg(format!("*{prefix}*")).query_async(&mut conn).await.unwrap();
-                for chunk in keys.chunks(500) {
-                    let () = redis::cmd("DEL").arg(chunk).query_async(&mut conn).await.unwrap();
-                }
+        });
+        let _cleaned = cleaner.join();
+    }
+}
+
+async fn clean(cleanup: &Cleanup) {
+    match cleanup {
+        Cleanup::Nothing => {}
+        Cleanup::Schema(schema) => {
+            use sqlx::Connection;
+            let mut conn = sqlx::PgConnection::connect(&postgres_base()).await.unwrap();
+            sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE")).execute(&mut conn).await.unwrap();
+        }
+        Cleanup::Prefix(prefix) => {
+            let client = redis::Client::open(redis_base()).unwrap();
+            let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+            let keys: Vec<String> = redis::cmd("KEYS").arg(format!("*{prefix}*")).query_async(&mut conn).await.unwrap();
+            for chunk in keys.chunks(500) {
+                let () = redis::cmd("DEL").arg(chunk).query_async(&mut conn).await.unwrap();
             }
         }
     }
