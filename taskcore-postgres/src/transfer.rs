@@ -21,8 +21,7 @@ use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Row};
 use taskcore::store::unix_micros;
 use taskcore::{
-    Error, IdempotencyKey, Imported, MemberName, OnConflict, RequestFingerprint, Result, RoomCode, RoomSnapshot,
-    StoredKey, Task,
+    Error, Imported, MemberName, OnConflict, RequestFingerprint, Result, RoomCode, RoomSnapshot, StoredKey, Task,
 };
 use uuid::Uuid;
 
@@ -126,15 +125,8 @@ async fn read_keys(conn: &mut PgConnection, room: i64) -> Attempt<Vec<StoredKey>
 fn stored_key(row: &PgRow) -> Result<StoredKey> {
     let key: String = row.try_get(0).map_err(db)?;
     let fingerprint: Option<String> = row.try_get(2).map_err(db)?;
-    Ok(StoredKey {
-        key: IdempotencyKey::parse(&key).map_err(|e| corrupt("idempotency key", e))?,
-        number: unsigned(row.try_get(1).map_err(db)?)?,
-        fingerprint: fingerprint
-            .as_deref()
-            .map(RequestFingerprint::parse)
-            .transpose()
-            .map_err(|e| corrupt("fingerprint", e))?,
-    })
+    let number = unsigned(row.try_get(1).map_err(db)?)?;
+    StoredKey::from_stored(&key, number, fingerprint.as_deref()).map_err(|e| corrupt("idempotency key", e))
 }
 
 /// A snapshot that PostgreSQL can store, with the room's column values, computed once before the
@@ -150,10 +142,9 @@ pub(crate) struct Prepared<'s> {
 }
 
 impl<'s> Prepared<'s> {
-    /// The column values of `snapshot`, which has passed [`RoomSnapshot::check`]; what
-    /// PostgreSQL cannot store is `Invalid` ([`storable`]).
+    /// The column values of `snapshot`, which has passed [`RoomSnapshot::check`] (so every
+    /// number fits a `bigint` and no description holds a NUL, which `text` cannot).
     pub(crate) fn of(snapshot: &'s RoomSnapshot) -> Result<Self> {
-        storable(snapshot)?;
         Ok(Self {
             snapshot,
             last_number: bigint(snapshot.last_number, "last_number")?,
@@ -166,23 +157,6 @@ impl<'s> Prepared<'s> {
     fn code(&self) -> &'s RoomCode {
         &self.snapshot.room.code
     }
-}
-
-/// Refuses what a checked snapshot may hold but PostgreSQL cannot store, before anything is
-/// written: numbers and versions beyond `bigint`, and NUL characters in descriptions (`text`
-/// cannot hold them; titles have no control characters at all).
-fn storable(snapshot: &RoomSnapshot) -> Result<()> {
-    bigint(snapshot.last_number, "last_number")?;
-    bigint(snapshot.last_seq, "last_seq")?;
-    for task in &snapshot.tasks {
-        bigint(task.version, "tasks")?;
-        if task.description.contains('\0') {
-            let message =
-                format!("room {} task {}: the description holds a NUL character", snapshot.room.code, task.number);
-            return Err(Error::invalid("tasks", message));
-        }
-    }
-    Ok(())
 }
 
 /// `value` as a `bigint`, or `Invalid` on `field`.
@@ -492,7 +466,7 @@ mod tests {
     }
 
     #[test]
-    fn what_postgres_cannot_store_is_invalid() {
+    fn what_postgres_cannot_store_is_refused_by_the_snapshot_check() {
         assert_eq!(bigint(7, "last_seq").unwrap(), 7);
         assert!(matches!(bigint(u64::MAX, "last_seq"), Err(Error::Invalid { field: "last_seq", .. })));
         let room = taskcore::Room::new(
@@ -501,12 +475,12 @@ mod tests {
             OffsetDateTime::UNIX_EPOCH,
         );
         let snapshot = RoomSnapshot { room, last_number: 1, last_seq: 1, tasks: vec![task(1, 3)], keys: vec![] };
-        assert!(storable(&snapshot).is_ok());
+        assert!(snapshot.check(&taskcore::StoreOptions::default()).is_ok());
         let mut nul = snapshot.clone();
         nul.tasks[0].description = "a\0b".into();
-        assert!(matches!(storable(&nul), Err(Error::Invalid { field: "tasks", .. })));
+        assert!(matches!(nul.check(&taskcore::StoreOptions::default()), Err(Error::Invalid { field: "tasks", .. })));
         let mut huge = snapshot;
         huge.tasks[0].version = u64::MAX;
-        assert!(matches!(storable(&huge), Err(Error::Invalid { field: "tasks", .. })));
+        assert!(matches!(huge.check(&taskcore::StoreOptions::default()), Err(Error::Invalid { field: "tasks", .. })));
     }
 }

@@ -32,10 +32,7 @@ use std::time::Duration;
 
 use redis::{AsyncConnectionConfig, ScriptInvocation};
 use taskcore::store::unix_micros;
-use taskcore::{
-    Error, IdempotencyKey, Imported, OnConflict, RequestFingerprint, Result, RoomCode, RoomSnapshot, SortKey,
-    StoredKey, Task,
-};
+use taskcore::{Error, Imported, OnConflict, Result, RoomCode, RoomSnapshot, SortKey, StoredKey, Task};
 
 use crate::keys::RoomKeys;
 use crate::query::number_in;
@@ -487,16 +484,9 @@ fn derived_sets(snapshot: &RoomSnapshot, room: &RoomKeys, staging: &RoomKeys) ->
 
 /// An idempotency key as stored: key, task number and fingerprint (`''` for none).
 fn stored_key(key: &str, number: &str, fingerprint: &str) -> Result<StoredKey> {
-    Ok(StoredKey {
-        key: IdempotencyKey::parse(key).map_err(|e| Error::backend("stored idempotency key is invalid", e))?,
-        number: stored_number(number, "task number of an idempotency key")?,
-        fingerprint: match fingerprint {
-            "" => None,
-            text => {
-                Some(RequestFingerprint::parse(text).map_err(|e| Error::backend("stored fingerprint is invalid", e))?)
-            }
-        },
-    })
+    let number = stored_number(number, "task number of an idempotency key")?;
+    let fingerprint = Some(fingerprint).filter(|text| !text.is_empty());
+    StoredKey::from_stored(key, number, fingerprint).map_err(|e| Error::backend("stored idempotency key is invalid", e))
 }
 
 /// The snapshot in the reply of `read_room.lua` (see there); `NotFound` for an empty reply.

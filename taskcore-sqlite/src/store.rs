@@ -293,7 +293,6 @@ impl TaskStore for SqliteStore {
 
     async fn import_room(&self, snapshot: RoomSnapshot, on_conflict: OnConflict) -> Result<Imported> {
         snapshot.check(&self.inner.options)?;
-        transfer::check_integers(&snapshot)?;
         // One writer operation: atomic, and serialised with every other write.
         self.write(ImportRoom { snapshot, on_conflict }).await
     }

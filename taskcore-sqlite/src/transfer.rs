@@ -2,16 +2,15 @@
 //! read as one [`RoomSnapshot`] inside one read transaction ([`snapshot`]), and the writer
 //! operation that stores a snapshot ([`import`]): a replaced room's rows deleted, then the room,
 //! its members, its tasks with every precomputed column and its idempotency keys inserted with
-//! multi-row `INSERT`s. [`check_integers`] refuses, before anything is queued, a snapshot whose
-//! numbers SQLite's signed 64-bit integers cannot hold.
+//! multi-row `INSERT`s. [`RoomSnapshot::check`] has refused, before anything is queued, a
+//! snapshot whose numbers SQLite's signed 64-bit integers cannot hold.
 
 use futures_util::TryStreamExt;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Connection, Row, SqliteConnection, SqlitePool};
 use taskcore::store::{DEFAULT_MAX_TASKS_PER_ROOM, unix_micros};
 use taskcore::{
-    Error, IdempotencyKey, Imported, MemberName, OnConflict, RequestFingerprint, Result, RoomCode, RoomSnapshot,
-    StoredKey, Task,
+    Error, Imported, MemberName, OnConflict, RequestFingerprint, Result, RoomCode, RoomSnapshot, StoredKey, Task,
 };
 
 use crate::error::{corrupt, db};
@@ -111,30 +110,8 @@ async fn keys(conn: &mut SqliteConnection, room: i64) -> Result<Vec<StoredKey>> 
 fn stored_key(row: &SqliteRow) -> Result<StoredKey> {
     let key: String = row.try_get(0).map_err(db)?;
     let fingerprint: Option<String> = row.try_get(2).map_err(db)?;
-    Ok(StoredKey {
-        key: IdempotencyKey::parse(&key).map_err(|e| corrupt("idempotency key", e))?,
-        number: unsigned(row.try_get(1).map_err(db)?)?,
-        fingerprint: fingerprint
-            .as_deref()
-            .map(RequestFingerprint::parse)
-            .transpose()
-            .map_err(|e| corrupt("fingerprint", e))?,
-    })
-}
-
-/// Refuses a snapshot whose numbers do not fit SQLite's signed 64-bit integers: the last number
-/// (which bounds every task's and key's number, as [`RoomSnapshot::check`] made sure), the last
-/// sequence and the tasks' versions → `Invalid`.
-pub(crate) fn check_integers(snapshot: &RoomSnapshot) -> Result<()> {
-    integer(snapshot.last_number, "last_number")?;
-    integer(snapshot.last_seq, "last_seq")?;
-    match snapshot.tasks.iter().find(|task| i64::try_from(task.version).is_err()) {
-        Some(task) => Err(Error::invalid(
-            "tasks",
-            format!("room {} task {}: the version is beyond {}", snapshot.room.code, task.number, i64::MAX),
-        )),
-        None => Ok(()),
-    }
+    let number = unsigned(row.try_get(1).map_err(db)?)?;
+    StoredKey::from_stored(&key, number, fingerprint.as_deref()).map_err(|e| corrupt("idempotency key", e))
 }
 
 /// `value` as SQLite stores it, or `Invalid` on `field`.
@@ -143,7 +120,7 @@ fn integer(value: u64, field: &'static str) -> Result<i64> {
         .map_err(|_| Error::invalid(field, format!("{value} is beyond the largest integer, {}", i64::MAX)))
 }
 
-/// Stores `snapshot` (which passed [`RoomSnapshot::check`] and [`check_integers`]) inside the
+/// Stores `snapshot` (which passed [`RoomSnapshot::check`]) inside the
 /// writer's savepoint for this operation, so that a failure anywhere leaves nothing of it, and a
 /// replaced room as it was. The room's feed is empty at its imported sequence: no change is
 /// written.

@@ -58,6 +58,19 @@ pub struct StoredKey {
     pub fingerprint: Option<RequestFingerprint>,
 }
 
+impl StoredKey {
+    /// A key as a store keeps it — its text, the number it created and the fingerprint's text
+    /// (`None` for a key stored before fingerprints were kept) — checked: a key or fingerprint
+    /// the domain would not make is `Invalid` (for a store, corrupt data).
+    pub fn from_stored(key: &str, number: u64, fingerprint: Option<&str>) -> Result<Self> {
+        Ok(Self {
+            key: IdempotencyKey::parse(key)?,
+            number,
+            fingerprint: fingerprint.map(RequestFingerprint::parse).transpose()?,
+        })
+    }
+}
+
 /// What [`TaskStore::import_room`](crate::TaskStore::import_room) does when the store has a room
 /// with the snapshot's code already.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -238,5 +251,64 @@ impl RoomSnapshot {
             Some(replaced) => self.last_seq.max(replaced.saturating_add(1)),
             None => self.last_seq,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::input::NewTask;
+    use crate::room::{MemberName, RoomCode};
+
+    fn snapshot() -> RoomSnapshot {
+        let at = datetime!(2026-03-10 12:00 UTC);
+        let room = Room::new(RoomCode::parse("ABCD23").unwrap(), MemberName::parse("alice").unwrap(), at);
+        let task = NewTask::titled("t").validate(at).unwrap().into_task(1);
+        RoomSnapshot { room, last_number: 1, last_seq: 1, tasks: vec![task], keys: Vec::new() }
+    }
+
+    #[track_caller]
+    fn assert_invalid(snapshot: &RoomSnapshot, field: &str) {
+        match snapshot.check(&StoreOptions::default()) {
+            Err(Error::Invalid { field: got, .. }) if got == field => {}
+            other => panic!("expected Invalid on {field}, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn numbers_beyond_a_signed_64_bit_integer_and_nul_characters_are_refused() {
+        assert!(snapshot().check(&StoreOptions::default()).is_ok());
+        let mut huge = snapshot();
+        huge.last_number = u64::MAX;
+        assert_invalid(&huge, "last_number");
+        let mut huge = snapshot();
+        huge.last_seq = i64::MAX as u64;
+        assert_invalid(&huge, "last_seq");
+        let mut huge = snapshot();
+        huge.tasks[0].version = u64::MAX;
+        assert_invalid(&huge, "tasks");
+        let mut nul = snapshot();
+        nul.tasks[0].description = "a\0b".into();
+        assert_invalid(&nul, "tasks");
+        let mut fine = snapshot();
+        fine.tasks[0].description = "lines\r\nand\ttabs".into();
+        assert!(fine.check(&StoreOptions::default()).is_ok());
+    }
+
+    #[test]
+    fn stored_keys_are_checked_as_they_are_read() {
+        let fingerprint = "f8691540b97168b7e8c192aa1d513afc6456c7e72ff30fd5e9853f98acfd39bb";
+        let key = StoredKey::from_stored("k-1", 3, Some(fingerprint)).unwrap();
+        assert_eq!((key.key.as_str(), key.number, key.fingerprint.unwrap().as_str()), ("k-1", 3, fingerprint));
+        assert_eq!(StoredKey::from_stored("k-1", 3, None).unwrap().fingerprint, None);
+        assert!(matches!(StoredKey::from_stored("k 1", 3, None), Err(Error::Invalid { field: "idempotency_key", .. })));
+        assert!(matches!(
+            StoredKey::from_stored("k", 3, Some("F00")),
+            Err(Error::Invalid { field: "fingerprint", .. })
+        ));
     }
 }
