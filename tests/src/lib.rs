@@ -3,7 +3,7 @@
 //! prefix) that removes itself when dropped, and one clear message when a server the tests need
 //! is not answering — these tests fail then, they never skip.
 
-#![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
+#![allow(clippy::missing_panics_doc)]
 
 use std::sync::Arc;
 
@@ -62,7 +62,7 @@ impl Fresh {
         let (url, cleanup, dir) = match backend {
             Backend::Memory => ("memory:".to_owned(), Cleanup::Nothing, None),
             Backend::Sqlite => {
-                let dir = tempfile::tempdir().unwrap();
+                let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("no temporary directory: {e}"));
                 let url = format!("sqlite://{}", dir.path().join("store.db").display());
                 (url, Cleanup::Nothing, Some(dir))
             }
@@ -104,20 +104,32 @@ impl Drop for Fresh {
     }
 }
 
+/// A cleanup that could not reach its server: which one, why, and how to get one.
+fn gone<T>(server: &str, error: &dyn std::fmt::Display) -> T {
+    panic!("cannot remove a test store from {server} ({error}); {SERVERS_HELP}")
+}
+
 async fn clean(cleanup: &Cleanup) {
     match cleanup {
         Cleanup::Nothing => {}
         Cleanup::Schema(schema) => {
             use sqlx::Connection;
-            let mut conn = sqlx::PgConnection::connect(&postgres_base()).await.unwrap();
-            sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE")).execute(&mut conn).await.unwrap();
+            let mut conn =
+                sqlx::PgConnection::connect(&postgres_base()).await.unwrap_or_else(|e| gone("PostgreSQL", &e));
+            let dropped = sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE")).execute(&mut conn).await;
+            dropped.unwrap_or_else(|e| gone("PostgreSQL", &e));
         }
         Cleanup::Prefix(prefix) => {
-            let client = redis::Client::open(redis_base()).unwrap();
-            let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-            let keys: Vec<String> = redis::cmd("KEYS").arg(format!("*{prefix}*")).query_async(&mut conn).await.unwrap();
+            let client = redis::Client::open(redis_base()).unwrap_or_else(|e| gone("Redis", &e));
+            let mut conn = client.get_multiplexed_async_connection().await.unwrap_or_else(|e| gone("Redis", &e));
+            let keys: Vec<String> = redis::cmd("KEYS")
+                .arg(format!("*{prefix}*"))
+                .query_async(&mut conn)
+                .await
+                .unwrap_or_else(|e| gone("Redis", &e));
             for chunk in keys.chunks(500) {
-                let () = redis::cmd("DEL").arg(chunk).query_async(&mut conn).await.unwrap();
+                let () =
+                    redis::cmd("DEL").arg(chunk).query_async(&mut conn).await.unwrap_or_else(|e| gone("Redis", &e));
             }
         }
     }
