@@ -1,6 +1,7 @@
-//! [`RedisConfig`]: where the Redis server is, which key prefix (namespace) to use, and the
-//! timeouts that bound every operation — set in code or in the URL's query string
-//! ([`RedisConfig::from_url`]); the URL (which may hold a password) is never printed.
+//! [`RedisConfig`]: where the Redis server or cluster is, which key prefix (namespace) to use,
+//! the timeouts that bound every operation, and how many replicas must have a write before it
+//! is acknowledged — set in code or in the URL's query string ([`RedisConfig::from_url`]); the
+//! URL (which may hold a password) is never printed.
 
 use std::fmt;
 use std::time::Duration;
@@ -9,9 +10,19 @@ use taskcore::{Error, Result, StoreOptions};
 
 use taskcore::store::url_params as params;
 
+use crate::target::{CLUSTER_SCHEME, Target};
+
 /// The query parameters [`RedisConfig::from_url`] reads.
-pub const URL_PARAMETERS: &[&str] =
-    &["prefix", "connect_timeout", "response_timeout", "operation_timeout", "reconnect_retries", "scan_step"];
+pub const URL_PARAMETERS: &[&str] = &[
+    "prefix",
+    "connect_timeout",
+    "response_timeout",
+    "operation_timeout",
+    "reconnect_retries",
+    "scan_step",
+    "replica_acks",
+    "replica_ack_timeout",
+];
 
 /// The query parameters left in the URL for the redis driver (`protocol`; `db`, `user` and
 /// `pass` of `unix://` URLs).
@@ -43,6 +54,8 @@ pub struct RedisConfig {
     operation_timeout: Duration,
     reconnect_retries: usize,
     scan_step: usize,
+    replica_acks: u32,
+    replica_ack_timeout: Duration,
     store: StoreOptions,
 }
 
@@ -52,8 +65,12 @@ pub const DEFAULT_SCAN_STEP: usize = 512;
 /// The largest [`RedisConfig::scan_step`] accepted.
 pub const MAX_SCAN_STEP: usize = 4096;
 
+/// The largest [`RedisConfig::replica_acks`] accepted.
+pub const MAX_REPLICA_ACKS: u32 = 16;
+
 impl RedisConfig {
-    /// The settings for `url` (`redis://[user:password@]host:port[/db]`, or `unix:///path`),
+    /// The settings for `url` (`redis://[user:password@]host:port[/db]`, `unix:///path`, or a
+    /// Redis Cluster's seed nodes: `redis+cluster://[user:password@]host1:port1,host2:port2/`),
     /// with the default prefix and timeouts.
     pub fn new(url: impl Into<String>) -> Self {
         Self {
@@ -64,6 +81,8 @@ impl RedisConfig {
             operation_timeout: Duration::from_secs(5),
             reconnect_retries: 2,
             scan_step: DEFAULT_SCAN_STEP,
+            replica_acks: 0,
+            replica_ack_timeout: Duration::from_secs(1),
             store: StoreOptions::default(),
         }
     }
@@ -79,6 +98,8 @@ impl RedisConfig {
     /// | `operation_timeout` | `5s` | [`RedisConfig::operation_timeout`] |
     /// | `reconnect_retries` | `2` | [`RedisConfig::reconnect_retries`] |
     /// | `scan_step` | `512` | [`RedisConfig::scan_step`] |
+    /// | `replica_acks` | `1` | [`RedisConfig::replica_acks`] |
+    /// | `replica_ack_timeout` | `1s` | [`RedisConfig::replica_ack_timeout`] |
     ///
     /// The driver's own parameters ([`DRIVER_PARAMETERS`]) stay in the URL. Any other
     /// parameter, or a value that does not parse, is `Invalid` with a message naming it.
@@ -92,6 +113,10 @@ impl RedisConfig {
                 "operation_timeout" => config.operation_timeout = params::duration("operation_timeout", value)?,
                 "reconnect_retries" => config.reconnect_retries = params::number("reconnect_retries", value)?,
                 "scan_step" => config.scan_step = params::number("scan_step", value)?,
+                "replica_acks" => config.replica_acks = params::number("replica_acks", value)?,
+                "replica_ack_timeout" => {
+                    config.replica_ack_timeout = params::duration("replica_ack_timeout", value)?;
+                }
                 _ => return Ok(false),
             }
             Ok(true)
@@ -142,6 +167,25 @@ impl RedisConfig {
         self
     }
 
+    /// How many replicas must have each write before the store acknowledges it (default 0:
+    /// acknowledged once the master applied it). With `n > 0` every write is followed, on the
+    /// same connection, by `WAIT n`, so a failover to a replica — Redis Cluster's, or a
+    /// promoted replica of a single server — loses no acknowledged write. A write that fewer
+    /// replicas confirm within [`replica_ack_timeout`](Self::replica_ack_timeout) answers
+    /// `Unavailable`: it was applied on the master but may be lost if the master fails before
+    /// its replicas catch up (as with any timeout, a retry should carry an idempotency key).
+    /// 0 to [`MAX_REPLICA_ACKS`].
+    pub fn replica_acks(mut self, replicas: u32) -> Self {
+        self.replica_acks = replicas;
+        self
+    }
+
+    /// How long a write waits for [`replica_acks`](Self::replica_acks) replicas (default 1 s).
+    pub fn replica_ack_timeout(mut self, timeout: Duration) -> Self {
+        self.replica_ack_timeout = timeout;
+        self
+    }
+
     /// With taskcore store options (change retention).
     pub fn store_options(mut self, options: StoreOptions) -> Self {
         self.store = options;
@@ -184,10 +228,32 @@ impl RedisConfig {
         self.scan_step
     }
 
-    /// Checks the prefix, the scan step and the URL scheme.
+    pub(crate) fn replica_acks_value(&self) -> u32 {
+        self.replica_acks
+    }
+
+    pub(crate) fn replica_ack_timeout_value(&self) -> Duration {
+        self.replica_ack_timeout
+    }
+
+    /// Where Redis is: one server or a cluster's seed nodes (checked by [`check`](Self::check)).
+    pub(crate) fn target(&self) -> Result<Target> {
+        Target::of(&self.url)
+    }
+
+    /// Checks the prefix, the scan step, the replica acknowledgements and the URL.
     pub(crate) fn check(&self) -> Result<()> {
         if !(1..=MAX_SCAN_STEP).contains(&self.scan_step) {
             return Err(Error::invalid("scan_step", format!("must be between 1 and {MAX_SCAN_STEP}")));
+        }
+        if self.replica_acks > MAX_REPLICA_ACKS {
+            return Err(Error::invalid("replica_acks", format!("must be between 0 and {MAX_REPLICA_ACKS}")));
+        }
+        if self.replica_ack_timeout.is_zero() || self.replica_ack_timeout > self.operation_timeout {
+            return Err(Error::invalid(
+                "replica_ack_timeout",
+                "must be more than 0 and at most the operation timeout (a write waits for its replicas within it)",
+            ));
         }
         let prefix_ok = (1..=64).contains(&self.prefix.len())
             && self.prefix.bytes().all(|b| b.is_ascii_graphic() && b != b'{' && b != b'}');
@@ -197,13 +263,17 @@ impl RedisConfig {
         let scheme = self.url.split_once("://").map(|(scheme, _)| scheme.to_ascii_lowercase());
         match scheme.as_deref() {
             Some("redis" | "unix" | "redis+unix") => Ok(()),
+            Some(CLUSTER_SCHEME) => self.target().map(drop),
             Some("rediss") => Err(Error::invalid(
                 "url",
                 "rediss:// (TLS) is not supported by this build of taskcore-redis; use redis:// on a private \
                  network or a TLS-terminating proxy (stunnel, a sidecar) in front of Redis",
             )),
-            Some(other) => Err(Error::invalid("url", format!("must start with redis:// or unix://, not {other}://"))),
-            None => Err(Error::invalid("url", "must start with redis:// or unix://")),
+            Some(other) => Err(Error::invalid(
+                "url",
+                format!("must start with redis://, redis+cluster:// or unix://, not {other}://"),
+            )),
+            None => Err(Error::invalid("url", "must start with redis://, redis+cluster:// or unix://")),
         }
     }
 }
@@ -226,6 +296,8 @@ impl fmt::Debug for RedisConfig {
             .field("operation_timeout", &self.operation_timeout)
             .field("reconnect_retries", &self.reconnect_retries)
             .field("scan_step", &self.scan_step)
+            .field("replica_acks", &self.replica_acks)
+            .field("replica_ack_timeout", &self.replica_ack_timeout)
             .field("store", &self.store)
             .finish()
     }
@@ -248,7 +320,7 @@ mod tests {
     fn url_parameters_set_every_setting() {
         let config = RedisConfig::from_url(
             "redis://h:1/2?prefix=a%2Bb&connect_timeout=100ms&response_timeout=3&operation_timeout=1m\
-             &reconnect_retries=0&scan_step=64&protocol=resp3",
+             &reconnect_retries=0&scan_step=64&replica_acks=1&replica_ack_timeout=250ms&protocol=resp3",
         )
         .unwrap();
         let expected = RedisConfig::new("redis://h:1/2?protocol=resp3")
@@ -257,7 +329,9 @@ mod tests {
             .response_timeout(Duration::from_secs(3))
             .operation_timeout(Duration::from_secs(60))
             .reconnect_retries(0)
-            .scan_step(64);
+            .scan_step(64)
+            .replica_acks(1)
+            .replica_ack_timeout(Duration::from_millis(250));
         assert_eq!(config, expected);
         let unknown = RedisConfig::from_url("redis://h?prefx=a").unwrap_err().to_string();
         assert!(unknown.contains("'prefx'") && unknown.contains("prefix"), "{unknown}");
@@ -276,5 +350,13 @@ mod tests {
         assert!(RedisConfig::default().scan_step(0).check().is_err());
         assert!(RedisConfig::default().scan_step(MAX_SCAN_STEP + 1).check().is_err());
         assert!(RedisConfig::default().scan_step(1).check().is_ok());
+        assert!(RedisConfig::new("redis+cluster://a:1,b:2/").check().is_ok());
+        assert!(RedisConfig::new("redis+cluster://a").check().is_err());
+        assert!(RedisConfig::default().replica_acks(MAX_REPLICA_ACKS + 1).check().is_err());
+        assert!(RedisConfig::default().replica_ack_timeout(Duration::ZERO).check().is_err());
+        let longer = RedisConfig::default()
+            .operation_timeout(Duration::from_secs(1))
+            .replica_ack_timeout(Duration::from_secs(2));
+        assert!(matches!(longer.check(), Err(Error::Invalid { field: "replica_ack_timeout", .. })));
     }
 }

@@ -1,5 +1,6 @@
 //! Mapping `redis::RedisError` into [`taskcore::Error`]: connection refused, reset, timed out
-//! or any other I/O failure, and a server that is loading or failing over, are `Unavailable`
+//! or any other I/O failure, a server that is loading or failing over, and a Redis Cluster
+//! whose slot has no reachable master (during a failover, or while slots move) are `Unavailable`
 //! (retry later); a server at `maxmemory` that refuses writes (`OOM`, the `noeviction` policy)
 //! is `StorageFull` (reads go on); everything else is `Backend`.
 
@@ -31,13 +32,16 @@ fn is_transient(err: &RedisError) -> bool {
         || err.is_timeout()
         || matches!(
             err.kind(),
-            ErrorKind::Server(
-                ServerErrorKind::BusyLoading
-                    | ServerErrorKind::TryAgain
-                    | ServerErrorKind::ClusterDown
-                    | ServerErrorKind::MasterDown
-                    | ServerErrorKind::ReadOnly
-            )
+            ErrorKind::ClusterConnectionNotFound
+                | ErrorKind::Server(
+                    ServerErrorKind::BusyLoading
+                        | ServerErrorKind::TryAgain
+                        | ServerErrorKind::Moved
+                        | ServerErrorKind::Ask
+                        | ServerErrorKind::ClusterDown
+                        | ServerErrorKind::MasterDown
+                        | ServerErrorKind::ReadOnly
+                )
         )
 }
 

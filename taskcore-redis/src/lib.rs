@@ -148,6 +148,7 @@
 //! operation timeout. The connection is re-established in the background by the same store.
 
 mod config;
+mod connection;
 mod error;
 mod keys;
 mod notices;
@@ -156,9 +157,11 @@ mod row;
 mod script;
 mod snapshot;
 mod store;
+mod target;
 mod transfer;
 
 pub use config::{
-    DEFAULT_PREFIX, DEFAULT_SCAN_STEP, DEFAULT_URL, DRIVER_PARAMETERS, MAX_SCAN_STEP, RedisConfig, URL_PARAMETERS,
+    DEFAULT_PREFIX, DEFAULT_SCAN_STEP, DEFAULT_URL, DRIVER_PARAMETERS, MAX_REPLICA_ACKS, MAX_SCAN_STEP, RedisConfig,
+    URL_PARAMETERS,
 };
 pub use store::RedisStore;

@@ -9,8 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{FromRedisValue, RedisResult, Script};
+use redis::{ErrorKind, FromRedisValue, RedisResult, Script, ScriptInvocation, ServerErrorKind};
 use taskcore::store::{TaskCounts, TaskDraft, TaskWrite, check_since, from_unix_micros, replay, unix_micros};
 use taskcore::{
     ChangeBatch, Error, IdempotencyKey, Imported, Inserted, MemberName, OnConflict, PriorityCounts, Quota, Result,
@@ -19,6 +18,7 @@ use taskcore::{
 use time::OffsetDateTime;
 
 use crate::config::RedisConfig;
+use crate::connection::{Connection, Endpoint};
 use crate::error::{from_redis, timed_out};
 use crate::keys::{Keys, RoomKeys, SCHEMA_VERSION};
 
@@ -38,9 +38,10 @@ pub struct RedisStore {
 }
 
 struct Inner {
-    conn: ConnectionManager,
-    /// For the subscriber of write notices (a connection of its own).
-    client: redis::Client,
+    conn: Connection,
+    /// Where the connections come from: the shared one, the subscriber of write notices, and
+    /// one of its own for a long call.
+    endpoint: Endpoint,
     notices: Notices,
     keys: Keys,
     options: StoreOptions,
@@ -74,21 +75,16 @@ impl RedisStore {
     /// - the prefix holds data of a newer major schema version → `Backend`.
     ///
     /// The connection reconnects by itself: after a Redis restart the same store works again.
+    /// On a Redis Cluster (`redis+cluster://` seeds) it follows the slots across failovers.
     pub async fn open_with(config: RedisConfig) -> Result<Self> {
         config.check()?;
-        let client =
-            redis::Client::open(config.url()).map_err(|e| Error::invalid("url", format!("not a Redis URL: {e}")))?;
-        let manager_config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(config.connect_timeout_value()))
-            .set_response_timeout(Some(config.response_timeout_value()))
-            .set_number_of_retries(config.reconnect_retries_value())
-            .set_max_delay(Duration::from_millis(500));
-        let conn = ConnectionManager::new_lazy_with_config(client.clone(), manager_config).map_err(from_redis)?;
+        let endpoint = Endpoint::of(&config)?;
+        let conn = endpoint.connect(&config).await?;
         let store = Self {
             inner: Arc::new(Inner {
                 conn,
-                client,
-                notices: Notices::new(config.key_prefix()),
+                notices: Notices::new(config.key_prefix(), endpoint.is_cluster()),
+                endpoint,
                 keys: Keys::new(config.key_prefix()),
                 options: config.options(),
                 scripts: Scripts::new(),
@@ -138,8 +134,13 @@ impl RedisStore {
         self.inner.notices.publish(&self.inner.conn, code);
     }
 
-    pub(crate) fn conn(&self) -> ConnectionManager {
+    pub(crate) fn conn(&self) -> Connection {
         self.inner.conn.clone()
+    }
+
+    /// Whether the store is on a Redis Cluster.
+    pub fn is_cluster(&self) -> bool {
+        self.inner.endpoint.is_cluster()
     }
 
     pub(crate) fn scripts(&self) -> &Scripts {
@@ -165,9 +166,9 @@ impl RedisStore {
         &self.inner.config
     }
 
-    /// The client the store's connections are made from, for a connection of its own.
-    pub(crate) fn client(&self) -> &redis::Client {
-        &self.inner.client
+    /// Where the store's connections come from, for a connection of its own.
+    pub(crate) fn endpoint(&self) -> &Endpoint {
+        &self.inner.endpoint
     }
 
     fn retention(&self) -> String {
@@ -211,14 +212,68 @@ impl RedisStore {
 
     /// Runs a script of the room: `KEYS[1]` is the room's meta hash, `ARGV[1]` its key base.
     pub(crate) async fn eval(&self, script: &Script, room: &RoomKeys, args: &[String]) -> Result<Reply> {
-        let mut invocation = script.key(room.meta());
-        invocation.arg(&room.base);
-        for arg in args {
-            invocation.arg(arg);
-        }
+        let invocation = invocation(script, room, args);
         let mut conn = self.conn();
         self.run(async move { invocation.invoke_async::<Vec<String>>(&mut conn).await }).await.map(Reply::new)
     }
+
+    /// Runs a write script of the room, as [`eval`](Self::eval), then waits for the replicas
+    /// the store requires (see [`invoke_acked`](Self::invoke_acked)).
+    pub(crate) async fn eval_write(&self, script: &Script, room: &RoomKeys, args: &[String]) -> Result<Reply> {
+        if self.inner.config.replica_acks_value() == 0 {
+            return self.eval(script, room, args).await;
+        }
+        let invocation = invocation(script, room, args);
+        let conn = self.conn();
+        self.run(self.invoke_acked(conn, &invocation)).await?
+    }
+
+    /// Runs a write script on `conn`. When the store waits for replicas
+    /// ([`RedisConfig::replica_acks`]), `WAIT n` follows the script in the same round trip on the
+    /// same connection, so the reply comes only once `n` replicas have the write; fewer within
+    /// the timeout is `Unavailable`. (The outer result is the call's, the inner the answer's.)
+    pub(crate) async fn invoke_acked(
+        &self,
+        mut conn: Connection,
+        invocation: &ScriptInvocation<'_>,
+    ) -> RedisResult<Result<Reply>> {
+        let acks = self.inner.config.replica_acks_value();
+        if acks == 0 {
+            return invocation.invoke_async::<Vec<String>>(&mut conn).await.map(|parts| Ok(Reply::new(parts)));
+        }
+        let timeout = self.inner.config.replica_ack_timeout_value();
+        let mut pipe = redis::pipe();
+        pipe.invoke_script(invocation).cmd("WAIT").arg(acks).arg(timeout.as_millis());
+        let (parts, acked): (Vec<String>, u32) = match pipe.query_async(&mut conn).await {
+            // A pipelined EVALSHA does not load its script (a failed-over replica has none).
+            Err(err) if err.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
+                invocation.load_async(&mut conn).await?;
+                pipe.query_async(&mut conn).await?
+            }
+            answered => answered?,
+        };
+        if acked < acks {
+            return Ok(Err(Error::Unavailable {
+                message: format!(
+                    "the write was applied but only {acked} of the {acks} replicas required confirmed it within \
+                     {timeout:?}; it may be lost if the master fails now"
+                ),
+                source: None,
+            }));
+        }
+        Ok(Ok(Reply::new(parts)))
+    }
+}
+
+/// The call of `script` for the room: `KEYS[1]` its meta hash, `ARGV[1]` its key base, then
+/// `args`. Every other key a script touches shares the room's hash tag, so its Cluster slot.
+fn invocation<'a>(script: &'a Script, room: &RoomKeys, args: &[String]) -> ScriptInvocation<'a> {
+    let mut invocation = script.key(room.meta());
+    invocation.arg(&room.base);
+    for arg in args {
+        invocation.arg(arg);
+    }
+    invocation
 }
 
 /// Reads a stored member name back.
@@ -256,7 +311,7 @@ fn refusal(reply: &Reply, code: &RoomCode, number: u64, expected: u64) -> Error 
 #[async_trait]
 impl TaskStore for RedisStore {
     fn write_notices(&self) -> Option<tokio::sync::broadcast::Receiver<RoomCode>> {
-        Some(self.inner.notices.receiver(&self.inner.client))
+        Some(self.inner.notices.receiver(&self.inner.endpoint, &self.inner.config))
     }
 
     fn backend(&self) -> &'static str {
@@ -274,7 +329,7 @@ impl TaskStore for RedisStore {
         for member in &room.members {
             args.extend([member.key(), member.as_str().to_owned()]);
         }
-        let reply = self.eval(&self.inner.scripts.insert_room, &self.room_keys(&room.code), &args).await?;
+        let reply = self.eval_write(&self.inner.scripts.insert_room, &self.room_keys(&room.code), &args).await?;
         match reply.status() {
             "ok" => Ok(()),
             "exists" => Err(Error::room_exists(&room.code)),
@@ -305,7 +360,7 @@ impl TaskStore for RedisStore {
             unix_micros(at).to_string(),
             quota.to_string(),
         ];
-        let reply = self.eval(&self.inner.scripts.add_member, &self.room_keys(code), &args).await?;
+        let reply = self.eval_write(&self.inner.scripts.add_member, &self.room_keys(code), &args).await?;
         match reply.status() {
             "ok" => {
                 self.announce(code);
@@ -332,7 +387,7 @@ impl TaskStore for RedisStore {
         ];
         args.extend(indexed_fields(&task, false));
         args.extend([quota.to_string(), fingerprint.as_ref().map(|f| f.as_str().to_owned()).unwrap_or_default()]);
-        let reply = self.eval(&self.inner.scripts.insert_task, &self.room_keys(code), &args).await?;
+        let reply = self.eval_write(&self.inner.scripts.insert_task, &self.room_keys(code), &args).await?;
         match (reply.status(), key) {
             ("created", _) => {
                 task.number = stored_number(reply.get(1), "task number")?;
@@ -373,7 +428,7 @@ impl TaskStore for RedisStore {
             write_record(task, write)?,
         ];
         args.extend(indexed_fields(task, true));
-        let reply = self.eval(&self.inner.scripts.update_task, &self.room_keys(code), &args).await?;
+        let reply = self.eval_write(&self.inner.scripts.update_task, &self.room_keys(code), &args).await?;
         match reply.status() {
             "ok" => {
                 self.announce(code);
@@ -396,7 +451,7 @@ impl TaskStore for RedisStore {
             expected_version.map(|v| v.to_string()).unwrap_or_default(),
             unix_micros(at).to_string(),
         ];
-        let reply = self.eval(&self.inner.scripts.delete_task, &self.room_keys(code), &args).await?;
+        let reply = self.eval_write(&self.inner.scripts.delete_task, &self.room_keys(code), &args).await?;
         match reply.status() {
             "ok" => {
                 self.announce(code);

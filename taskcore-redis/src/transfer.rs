@@ -30,10 +30,11 @@ use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use redis::{AsyncConnectionConfig, ScriptInvocation};
+use redis::ScriptInvocation;
 use taskcore::store::unix_micros;
 use taskcore::{Error, Imported, OnConflict, Result, RoomCode, RoomSnapshot, SortKey, StoredKey, Task};
 
+use crate::connection::Endpoint;
 use crate::keys::RoomKeys;
 use crate::query::number_in;
 use crate::row::{corrupt, from_json, indexed_fields, to_json};
@@ -90,6 +91,13 @@ enum Chunk<'a> {
     Keys(&'a [StoredKey]),
 }
 
+/// Whether a long script call waits for the store's replicas: a write does, a read does not.
+#[derive(Debug, Clone, Copy)]
+enum Waits {
+    ForReplicas,
+    NoReplicas,
+}
+
 /// What `import_commit.lua` did.
 enum Committed {
     Created,
@@ -102,13 +110,41 @@ impl RedisStore {
     /// the keyspace with `SCAN`, keeping the `limit` smallest codes as it goes.
     pub(crate) async fn scan_room_codes(&self, after: Option<&RoomCode>, limit: u32) -> Result<Vec<RoomCode>> {
         let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-        let pattern = self.keys().meta_pattern();
         let mut codes = BTreeMap::new();
+        let mut conn = self.conn();
+        match self.endpoint().masters(&mut conn).await? {
+            None => self.scan_node(None, after, limit, &mut codes).await?,
+            // A cluster's keyspace is the union of its masters' (replicas hold copies).
+            Some(masters) => {
+                for (host, port) in &masters {
+                    self.scan_node(Some((host, *port)), after, limit, &mut codes).await?;
+                }
+            }
+        }
+        Ok(codes.into_values().collect())
+    }
+
+    /// Adds to `codes` the room codes after `after` of one server's keyspace (of the cluster
+    /// node at `node`), keeping the `limit` smallest.
+    async fn scan_node(
+        &self,
+        node: Option<(&str, u16)>,
+        after: Option<&RoomCode>,
+        limit: usize,
+        codes: &mut BTreeMap<String, RoomCode>,
+    ) -> Result<()> {
+        let pattern = self.keys().meta_pattern();
         let mut cursor = 0_u64;
         loop {
             let mut scan = redis::cmd("SCAN");
             scan.arg(cursor).arg("MATCH").arg(&pattern).arg("COUNT").arg(SCAN_COUNT);
-            let (next, names): (u64, Vec<Vec<u8>>) = self.query(scan).await?;
+            let (next, names): (u64, Vec<Vec<u8>>) = match node {
+                None => self.query(scan).await?,
+                Some((host, port)) => {
+                    let mut conn = self.conn();
+                    self.run(async move { Endpoint::on_node(&mut conn, host, port, scan).await }).await?
+                }
+            };
             for code in names.iter().filter_map(|name| self.room_code_of(name)) {
                 if after.is_none_or(|after| code.as_str() > after.as_str()) {
                     codes.insert(code.as_str().to_owned(), code);
@@ -118,7 +154,7 @@ impl RedisStore {
                 codes.pop_last();
             }
             if next == 0 {
-                return Ok(codes.into_values().collect());
+                return Ok(());
             }
             cursor = next;
         }
@@ -242,7 +278,7 @@ impl RedisStore {
         let mut invocation = self.scripts().transfer.read_room.key(keys.meta());
         invocation.key(keys.members()).key(keys.idempotency()).key(keys.fingerprints());
         invocation.key(keys.index(SortKey::Number)).arg(&keys.base);
-        let reply = self.invoke_long(&invocation, tasks).await?;
+        let reply = self.invoke_long(&invocation, tasks, Waits::NoReplicas).await?;
         parse_room(code, reply.rest(0))
     }
 
@@ -356,7 +392,7 @@ impl RedisStore {
         invocation.arg(snapshot.last_seq).arg(snapshot.tasks.len()).arg(snapshot.keys.len()).arg(fixed_count);
         // The commit renames every staged key and may delete a whole replaced room.
         let work = replaced_tasks.saturating_add(snapshot.tasks.len() as u64);
-        let reply = self.invoke_long(&invocation, work).await?;
+        let reply = self.invoke_long(&invocation, work, Waits::ForReplicas).await?;
         match reply.status() {
             "created" => Ok(Committed::Created),
             "replaced" => Ok(Committed::Replaced),
@@ -383,18 +419,18 @@ impl RedisStore {
     /// Runs a script whose work grows with `items` (tasks, keys) on a connection of its own,
     /// whose response timeout, like the whole call's, is the operation timeout plus
     /// [`TIME_PER_ITEM`] per item: the store's shared connection would give up on it sooner.
-    async fn invoke_long(&self, invocation: &ScriptInvocation<'_>, items: u64) -> Result<Reply> {
+    /// A write waits for the replicas the store requires, as every write does.
+    async fn invoke_long(&self, invocation: &ScriptInvocation<'_>, items: u64, waits: Waits) -> Result<Reply> {
         let per_item = u32::try_from(items).unwrap_or(u32::MAX);
         let limit = self.config().operation_timeout_value().saturating_add(TIME_PER_ITEM.saturating_mul(per_item));
-        let settings = AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(self.config().connect_timeout_value()))
-            .set_response_timeout(Some(limit));
-        let client = self.client();
         let call = async move {
-            let mut conn = client.get_multiplexed_async_connection_with_config(&settings).await?;
-            invocation.invoke_async::<Vec<String>>(&mut conn).await
+            let mut conn = self.endpoint().connect_long(self.config(), limit).await?;
+            match waits {
+                Waits::ForReplicas => self.invoke_acked(conn, invocation).await,
+                Waits::NoReplicas => invocation.invoke_async(&mut conn).await.map(|parts| Ok(Reply::new(parts))),
+            }
         };
-        self.run_within(limit, call).await.map(Reply::new)
+        self.run_within(limit, call).await?
     }
 }
 

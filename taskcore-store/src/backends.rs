@@ -21,7 +21,7 @@ pub const BACKENDS: &[Backend] = &[
     Backend { name: "sqlite", schemes: &["sqlite"], feature: Some("sqlite"), compiled_in: cfg!(feature = "sqlite") },
     Backend {
         name: "redis",
-        schemes: &["redis", "rediss", "unix", "redis+unix"],
+        schemes: &["redis", "rediss", "redis+cluster", "unix", "redis+unix"],
         feature: Some("redis"),
         compiled_in: cfg!(feature = "redis"),
     },

@@ -45,7 +45,7 @@
 //! |---|---|---|---|
 //! | (none) | — | `memory:` (always; nothing persists) | [`taskcore::MemoryStore`] |
 //! | `sqlite` | no | `sqlite://path/file.db`, `sqlite:relative.db`, `sqlite::memory:` | `taskcore-sqlite` (`taskcore_store::sqlite`) |
-//! | `redis` | no | `redis://[user:password@]host:port[/db]`, `unix:///path.sock` | `taskcore-redis` (`taskcore_store::redis`) |
+//! | `redis` | no | `redis://[user:password@]host:port[/db]`, `unix:///path.sock`, a Redis Cluster: `redis+cluster://host1:port1,host2:port2/` | `taskcore-redis` (`taskcore_store::redis`) |
 //! | `postgres` | no | `postgres://user:password@host/db`, `postgresql://…` | `taskcore-postgres` (`taskcore_store::postgres`) |
 
 mod backends;

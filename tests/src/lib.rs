@@ -7,6 +7,8 @@
 
 use std::sync::Arc;
 
+pub mod redis_cluster;
+
 use taskcore::{StoreOptions, TaskStore};
 
 /// How to get the servers the tests need.

@@ -8,7 +8,7 @@
 const LEGACY: &[(&str, &[&str], &str)] = &[
     ("TASKCORE_SQLITE_DURABILITY", &["sqlite"], "durability"),
     ("TASKCORE_POSTGRES_SCHEMA", &["postgres", "postgresql"], "schema"),
-    ("TASKCORE_REDIS_PREFIX", &["redis", "rediss", "unix", "redis+unix"], "prefix"),
+    ("TASKCORE_REDIS_PREFIX", &["redis", "rediss", "redis+cluster", "unix", "redis+unix"], "prefix"),
 ];
 
 /// `url` with the legacy variables that apply to its scheme added as query parameters.
