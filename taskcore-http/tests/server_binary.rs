@@ -497,3 +497,42 @@ async fn shutdown_delay_keeps_serving_while_not_ready() {
     let status = tokio::time::timeout(Duration::from_secs(6), server.child.wait()).await.expect("exits").unwrap();
     assert!(status.success());
 }
+
+#[cfg(feature = "redis")]
+mod redis_cluster_store {
+    //! The contract, and two server processes sharing rooms, numbers, reads and live streams, on
+    //! a real Redis Cluster of three masters and three replicas started by this test binary
+    //! (`redis+cluster://` seeds; every write waits for one replica), each test in its own key
+    //! prefix.
+
+    use taskcore_tests::redis_cluster::RedisCluster;
+
+    use super::*;
+
+    /// The shared cluster's URL with the prefix and replica acknowledgement the deployment files use.
+    fn cluster_url(prefix: &str) -> String {
+        let cluster = tokio::task::block_in_place(RedisCluster::shared);
+        format!("{}?prefix={prefix}&replica_acks=1", cluster.url())
+    }
+
+    fn fresh_prefix() -> String {
+        format!("tc-http-cluster-{}", uuid::Uuid::now_v7().simple())
+    }
+
+    async fn cluster_server() -> (Target, ServerProcess) {
+        let server = ServerProcess::start(&cluster_url(&fresh_prefix()), &[]).await;
+        (server.target(), server)
+    }
+
+    crate::contract_tests!(cluster_server);
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_servers_on_one_redis_cluster_serve_the_same_rooms() {
+        two_replicas_share_one_store(&cluster_url(&fresh_prefix()), &[]).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_servers_on_one_redis_cluster_read_each_others_writes_at_once() {
+        reads_through_one_replica_see_every_write_of_the_other(&cluster_url(&fresh_prefix()), &[]).await;
+    }
+}

@@ -26,16 +26,30 @@
 //!
 //! ## Configuration
 //!
-//! [`RedisConfig`]: the URL (`redis://[user:password@]host:port[/db]` or `unix:///path`;
+//! [`RedisConfig`]: the URL (`redis://[user:password@]host:port[/db]`, `unix:///path`, or a
+//! Redis Cluster's seeds `redis+cluster://[user:password@]host1:port1,host2:port2/`;
 //! `rediss://` is refused with a clear error — TLS is not compiled in, terminate TLS in a proxy),
 //! a key **prefix** (default `taskcore`) so that applications and parallel tests share one
 //! Redis, timeouts: connect (1 s), response (2 s) and a bound on a whole operation including
-//! reconnection attempts (5 s), and the scan step of listings (512 entries per Redis call). Each
+//! reconnection attempts (5 s), the scan step of listings (512 entries per Redis call), and how
+//! many replicas must have a write before it is acknowledged (`replica_acks`, default 0). Each
 //! can also be a query parameter of the URL
 //! (`redis://cache:6379/0?prefix=myapp&operation_timeout=3s`, see [`RedisConfig::from_url`]),
 //! which is what [`RedisStore::open`] reads. [`StoreOptions`](taskcore::StoreOptions) (change
 //! retention, per-room quotas) goes through [`RedisConfig::store_options`]. To choose the backend
 //! by a URL at run time, use the `taskcore-store` crate.
+//!
+//! ## Redis Cluster
+//!
+//! With a `redis+cluster://` URL the store uses the redis crate's cluster client: commands go to
+//! the master of their key's slot, redirections are followed, and the slot map is read again
+//! after a failover, so the same store keeps working through one. Every key of a room shares the
+//! hash tag `{<p>:<C>}` (one slot, one node per room's script); write notices use the shard
+//! channel `{<p>}:writes`; [`room_codes`](taskcore::TaskStore::room_codes) walks every master.
+//! Redis replicates asynchronously, so a failover loses what the dead master had acknowledged
+//! and not yet sent to its replica — unless [`RedisConfig::replica_acks`] is set: then each
+//! write is followed by `WAIT n` on its connection and acknowledged only once `n` replicas have
+//! it.
 //!
 //! ## Key layout
 //!
@@ -126,7 +140,7 @@
 //! ## Write notices
 //!
 //! After every write the store publishes the room's code on `<prefix>:writes` (pub/sub, in the
-//! background), and [`TaskStore::write_notices`](taskcore::TaskStore::write_notices) subscribes
+//! background; `SPUBLISH` on the shard channel `{<prefix>}:writes` on a cluster), and [`TaskStore::write_notices`](taskcore::TaskStore::write_notices) subscribes
 //! (one connection per store, reconnecting): live updates on every process learn of a write at
 //! once. Notices are wake-ups that may be lost; the change feed stays the record.
 //!
@@ -137,7 +151,8 @@
 //! acknowledged write is on disk before the reply; with `appendfsync everysec` (the Redis
 //! default for AOF) up to about one second of acknowledged writes can be lost on a power loss or
 //! kernel crash (not on a plain process crash); RDB snapshots alone lose everything since the
-//! last snapshot. Deployments that must not lose acknowledged writes use
+//! last snapshot. None of these covers a failover to a replica (replication is asynchronous):
+//! [`RedisConfig::replica_acks`] does. Deployments that must not lose acknowledged writes use
 //! `appendonly yes` + `appendfsync always`. See the crate README for the trade-offs and the
 //! cost model.
 //!
