@@ -45,6 +45,7 @@ start() {  # start I: node I (1-6) through start-node.sh, as the StatefulSet doe
   return 1
 }
 all_ok() { for p in "${ports[@]}"; do [ "$(field "$p" cluster_state)" = ok ] || return 1; done; }
+log_tail() { tail -"$2" "$1" | sed 's/\x1b\[[0-9;]*m//g'; echo; }   # redis-cli --cluster colours its lines
 wait_for() { local secs=$1; shift; for _ in $(seq 1 $((secs * 5))); do "$@" && return 0; sleep 0.2; done; return 1; }
 
 started=0; for i in 1 2 3 4 5 6; do start "$i" && started=$((started + 1)); done
@@ -56,8 +57,8 @@ conf="$(cli "${ports[0]}" config get cluster-enabled | tail -1) $(cli "${ports[0
 
 # create, then run again
 if REDIS_CLUSTER_WAIT=60 sh "$K/cluster-init.sh" "${nodes[@]}" > "$T/init1.log" 2>&1 && grep -q 'cluster-init: created' "$T/init1.log"; then
-  ok "cluster-init.sh creates the cluster ($(tail -1 "$T/init1.log" | sed 's/\x1b\[[0-9;]*m//g; s/^cluster-init: //'))"
-else tail -5 "$T/init1.log"; bad "cluster-init.sh (first run) did not create the cluster"; fi
+  ok "cluster-init.sh creates the cluster ($(log_tail "$T/init1.log" 1 | sed 's/^cluster-init: //'))"
+else log_tail "$T/init1.log" 5; bad "cluster-init.sh (first run) did not create the cluster"; fi
 roles() { masters=$(cli "${ports[0]}" cluster nodes | awk '$3 ~ /master/ && $9 != ""' | wc -l)
   replicas=$(cli "${ports[0]}" cluster nodes | awk '$3 ~ /slave/' | wc -l); [ "$masters" = 3 ] && [ "$replicas" = 3 ]; }
 wait_for 10 roles && ok "3 masters (with slots) + 3 replicas" || bad "masters $masters, replicas $replicas (want 3 + 3)"
@@ -65,7 +66,7 @@ before=$(cli "${ports[0]}" cluster nodes | awk '{print $1, $3, $4}' | sort | sed
 if REDIS_CLUSTER_WAIT=30 sh "$K/cluster-init.sh" "${nodes[@]}" > "$T/init2.log" 2>&1 && grep -q 'nothing to create' "$T/init2.log" &&
    [ "$(cli "${ports[0]}" cluster nodes | awk '{print $1, $3, $4}' | sort | sed 's/myself,//')" = "$before" ]; then
   ok "cluster-init.sh again: a no-op, exit 0, same nodes and roles (idempotent)"
-else tail -5 "$T/init2.log"; bad "cluster-init.sh second run is not an idempotent no-op"; fi
+else log_tail "$T/init2.log" 5; bad "cluster-init.sh second run is not an idempotent no-op"; fi
 
 # slot balance: 300 rooms' keys under their hash tag {taskcore:CODE} spread over the masters
 for i in $(seq 1 300); do cli "${ports[0]}" -c set "{taskcore:ROOM$i}:room" "$i" >/dev/null; done
@@ -92,7 +93,7 @@ wait_for 30 others_ok && ok "all 16384 slots served again, seen by the 5 others,
 start "$mi" && wait_for 20 all_ok && [ "$(cli "$m" role | head -1)" = slave ] && ok "the killed node restarts from its AOF and rejoins as a replica" \
   || bad "the killed node did not rejoin as a replica ($(cli "$m" role | head -1))"
 REDIS_CLUSTER_WAIT=30 sh "$K/cluster-init.sh" "${nodes[@]}" > "$T/init3.log" 2>&1 && grep -q 'nothing to create' "$T/init3.log" \
-  && ok "cluster-init.sh after the failover: still a no-op" || { tail -3 "$T/init3.log"; bad "cluster-init.sh after the failover"; }
+  && ok "cluster-init.sh after the failover: still a no-op" || { log_tail "$T/init3.log" 3; bad "cluster-init.sh after the failover"; }
 
 # every pod recreated at once: all saved peer IPs stale (127.0.0.9: loopback, nothing listens)
 keys_before=$(for p in "${ports[@]}"; do [ "$(cli "$p" role | head -1)" = master ] && cli "$p" dbsize; done | awk '{ s += $1 } END { print s + 0 }')
