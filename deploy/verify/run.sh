@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Container and deployment checks of taskcore, for real, on this machine (called from .ci/run).
 #   bash deploy/verify/run.sh            static + image build + run checks + Prometheus scrape +
-#                                        compose up + replicas behind a load balancer + broken variants
+#                                        compose up + replicas behind a load balancer + the Redis
+#                                        Cluster option on 6 real nodes + broken variants
 #   bash deploy/verify/run.sh --quick    static + build + run + healthcheck + stop only
 #   bash deploy/verify/run.sh --deep     everything above, plus the dev watch loop on the host
 # Installs its tools (Debian, PyPI; idempotent), makes the base images locally on first use (no
@@ -41,7 +42,9 @@ else
   step "image: build, size, user, healthcheck, run, metric names, Prometheus scrape, SIGTERM stop" env PROM_CHECK=1 bash "$HERE/verify-image.sh" "$R"
   step "compose: docker-compose.yml up --wait for real (Compose v2 on podman's API socket)" bash "$HERE/verify-compose-up.sh" "$R" "$IMAGE"
   step "replicas: 2 behind haproxy on one Redis (AOF), one stopped mid-load" bash "$HERE/verify-lb.sh" "$IMAGE" 2 10
+  step "redis cluster: shipped redis.conf + scripts on 6 real nodes (create, re-run, failover, full restart)" bash "$HERE/verify-redis-cluster.sh" "$R"
   step "broken variants are caught" bash "$HERE/test-broken-variants.sh" "$R" "$IMAGE"
+  step "broken variants of the Redis Cluster option are caught" bash "$HERE/test-broken-redis-cluster.sh" "$R"
 fi
 if [ "$MODE" = deep ]; then
   step "dev loop: deploy/dev/watch.sh rebuilds and restarts on change (host toolchain)" bash "$HERE/verify-dev-watch.sh" "$R"
