@@ -36,3 +36,15 @@ fn say_if_down(what: &str, port: u16, variable: &str) {
         );
     }
 }
+
+/// A test's PostgreSQL schema, dropped (with `psql`) when the guard is dropped — also when the
+/// test panics.
+pub struct SchemaGuard(pub String);
+
+impl Drop for SchemaGuard {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("psql")
+            .args([postgres_url().as_str(), "-q", "-c", &format!("DROP SCHEMA IF EXISTS {} CASCADE", self.0)])
+            .output();
+    }
+}
