@@ -22,6 +22,7 @@ pub const URL_PARAMETERS: &[&str] = &[
     "scan_step",
     "replica_acks",
     "replica_ack_timeout",
+    "ack_connections",
 ];
 
 /// The query parameters left in the URL for the redis driver (`protocol`; `db`, `user` and
@@ -56,6 +57,7 @@ pub struct RedisConfig {
     scan_step: usize,
     replica_acks: u32,
     replica_ack_timeout: Duration,
+    ack_connections: usize,
     store: StoreOptions,
 }
 
@@ -67,6 +69,12 @@ pub const MAX_SCAN_STEP: usize = 4096;
 
 /// The largest [`RedisConfig::replica_acks`] accepted.
 pub const MAX_REPLICA_ACKS: u32 = 16;
+
+/// The default [`RedisConfig::ack_connections`].
+pub const DEFAULT_ACK_CONNECTIONS: usize = 32;
+
+/// The largest [`RedisConfig::ack_connections`] accepted.
+pub const MAX_ACK_CONNECTIONS: usize = 256;
 
 impl RedisConfig {
     /// The settings for `url` (`redis://[user:password@]host:port[/db]`, `unix:///path`, or a
@@ -83,6 +91,7 @@ impl RedisConfig {
             scan_step: DEFAULT_SCAN_STEP,
             replica_acks: 0,
             replica_ack_timeout: Duration::from_secs(1),
+            ack_connections: DEFAULT_ACK_CONNECTIONS,
             store: StoreOptions::default(),
         }
     }
@@ -100,6 +109,7 @@ impl RedisConfig {
     /// | `scan_step` | `512` | [`RedisConfig::scan_step`] |
     /// | `replica_acks` | `1` | [`RedisConfig::replica_acks`] |
     /// | `replica_ack_timeout` | `1s` | [`RedisConfig::replica_ack_timeout`] |
+    /// | `ack_connections` | `32` | [`RedisConfig::ack_connections`] |
     ///
     /// The driver's own parameters ([`DRIVER_PARAMETERS`]) stay in the URL. Any other
     /// parameter, or a value that does not parse, is `Invalid` with a message naming it.
@@ -117,6 +127,7 @@ impl RedisConfig {
                 "replica_ack_timeout" => {
                     config.replica_ack_timeout = params::duration("replica_ack_timeout", value)?;
                 }
+                "ack_connections" => config.ack_connections = params::number("ack_connections", value)?,
                 _ => return Ok(false),
             }
             Ok(true)
@@ -186,6 +197,16 @@ impl RedisConfig {
         self
     }
 
+    /// How many connections the writes that wait for replicas take in turn (default
+    /// [`DEFAULT_ACK_CONNECTIONS`], 1 to [`MAX_ACK_CONNECTIONS`]; each is a connection to every
+    /// node on a cluster, made on first use). A `WAIT` holds its connection until the replicas
+    /// answer, so this bounds how many acknowledged writes a store has waiting at once: more
+    /// connections, more writes per second for writers that wait on each other.
+    pub fn ack_connections(mut self, connections: usize) -> Self {
+        self.ack_connections = connections;
+        self
+    }
+
     /// With taskcore store options (change retention).
     pub fn store_options(mut self, options: StoreOptions) -> Self {
         self.store = options;
@@ -236,6 +257,10 @@ impl RedisConfig {
         self.replica_ack_timeout
     }
 
+    pub(crate) fn ack_connections_value(&self) -> usize {
+        self.ack_connections
+    }
+
     /// Where Redis is: one server or a cluster's seed nodes (checked by [`check`](Self::check)).
     pub(crate) fn target(&self) -> Result<Target> {
         Target::of(&self.url)
@@ -245,6 +270,9 @@ impl RedisConfig {
     pub(crate) fn check(&self) -> Result<()> {
         if !(1..=MAX_SCAN_STEP).contains(&self.scan_step) {
             return Err(Error::invalid("scan_step", format!("must be between 1 and {MAX_SCAN_STEP}")));
+        }
+        if !(1..=MAX_ACK_CONNECTIONS).contains(&self.ack_connections) {
+            return Err(Error::invalid("ack_connections", format!("must be between 1 and {MAX_ACK_CONNECTIONS}")));
         }
         if self.replica_acks > MAX_REPLICA_ACKS {
             return Err(Error::invalid("replica_acks", format!("must be between 0 and {MAX_REPLICA_ACKS}")));
@@ -298,6 +326,7 @@ impl fmt::Debug for RedisConfig {
             .field("scan_step", &self.scan_step)
             .field("replica_acks", &self.replica_acks)
             .field("replica_ack_timeout", &self.replica_ack_timeout)
+            .field("ack_connections", &self.ack_connections)
             .field("store", &self.store)
             .finish()
     }
@@ -320,7 +349,8 @@ mod tests {
     fn url_parameters_set_every_setting() {
         let config = RedisConfig::from_url(
             "redis://h:1/2?prefix=a%2Bb&connect_timeout=100ms&response_timeout=3&operation_timeout=1m\
-             &reconnect_retries=0&scan_step=64&replica_acks=1&replica_ack_timeout=250ms&protocol=resp3",
+             &reconnect_retries=0&scan_step=64&replica_acks=1&replica_ack_timeout=250ms&ack_connections=4\
+             &protocol=resp3",
         )
         .unwrap();
         let expected = RedisConfig::new("redis://h:1/2?protocol=resp3")
@@ -331,7 +361,8 @@ mod tests {
             .reconnect_retries(0)
             .scan_step(64)
             .replica_acks(1)
-            .replica_ack_timeout(Duration::from_millis(250));
+            .replica_ack_timeout(Duration::from_millis(250))
+            .ack_connections(4);
         assert_eq!(config, expected);
         let unknown = RedisConfig::from_url("redis://h?prefx=a").unwrap_err().to_string();
         assert!(unknown.contains("'prefx'") && unknown.contains("prefix"), "{unknown}");
@@ -354,6 +385,8 @@ mod tests {
         assert!(RedisConfig::new("redis+cluster://a").check().is_err());
         assert!(RedisConfig::default().replica_acks(MAX_REPLICA_ACKS + 1).check().is_err());
         assert!(RedisConfig::default().replica_ack_timeout(Duration::ZERO).check().is_err());
+        assert!(RedisConfig::default().ack_connections(0).check().is_err());
+        assert!(RedisConfig::default().ack_connections(MAX_ACK_CONNECTIONS + 1).check().is_err());
         let longer = RedisConfig::default()
             .operation_timeout(Duration::from_secs(1))
             .replica_ack_timeout(Duration::from_secs(2));

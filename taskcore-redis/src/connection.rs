@@ -2,8 +2,10 @@
 //! (the redis crate's `ConnectionManager`) or to a Redis Cluster (its cluster connection, which
 //! routes each command by its key's slot, follows `MOVED`/`ASK`, and rediscovers the topology
 //! after a failover); [`Endpoint`] makes them — the shared one, one of its own for a long call,
-//! and the subscriber of write notices — and lists a cluster's masters for a keyspace walk.
+//! and the subscriber of write notices — and lists a cluster's masters for a keyspace walk;
+//! [`AckConnections`] are the connections of the writes that wait for replicas.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
@@ -205,6 +207,29 @@ impl Endpoint {
             .push_sender(push)
             .response_timeout(config.response_timeout_value())
             .build()
+    }
+}
+
+/// The connections of the writes that wait for replicas ([`RedisConfig::replica_acks`]): a
+/// `WAIT` holds its connection until the replicas answer — Redis runs a connection's commands in
+/// order — so on the store's one shared connection every other request would queue behind it.
+/// Writes take these connections in turn, each made on first use.
+pub(crate) struct AckConnections {
+    slots: Vec<tokio::sync::OnceCell<Connection>>,
+    next: AtomicUsize,
+}
+
+impl AckConnections {
+    /// `count` connections (at least one), none made yet.
+    pub(crate) fn new(count: usize) -> Self {
+        Self { slots: (0..count.max(1)).map(|_| tokio::sync::OnceCell::new()).collect(), next: AtomicUsize::new(0) }
+    }
+
+    /// The next connection in turn, made now if it is its first use.
+    pub(crate) async fn next(&self, endpoint: &Endpoint, config: &RedisConfig) -> Result<Connection> {
+        let index = self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len();
+        let slot = self.slots.get(index).ok_or_else(|| corrupt("no write connection"))?;
+        slot.get_or_try_init(|| endpoint.connect(config)).await.cloned()
     }
 }
 

@@ -18,7 +18,7 @@ use taskcore::{
 use time::OffsetDateTime;
 
 use crate::config::RedisConfig;
-use crate::connection::{Connection, Endpoint};
+use crate::connection::{AckConnections, Connection, Endpoint};
 use crate::error::{from_redis, timed_out};
 use crate::keys::{Keys, RoomKeys, SCHEMA_VERSION};
 
@@ -42,6 +42,8 @@ struct Inner {
     /// Where the connections come from: the shared one, the subscriber of write notices, and
     /// one of its own for a long call.
     endpoint: Endpoint,
+    /// The connections of writes that wait for replicas (unused when `replica_acks` is 0).
+    ack_connections: AckConnections,
     notices: Notices,
     keys: Keys,
     options: StoreOptions,
@@ -84,6 +86,7 @@ impl RedisStore {
             inner: Arc::new(Inner {
                 conn,
                 notices: Notices::new(config.key_prefix(), endpoint.is_cluster()),
+                ack_connections: AckConnections::new(config.ack_connections_value()),
                 endpoint,
                 keys: Keys::new(config.key_prefix()),
                 options: config.options(),
@@ -224,8 +227,14 @@ impl RedisStore {
             return self.eval(script, room, args).await;
         }
         let invocation = invocation(script, room, args);
-        let conn = self.conn();
-        self.run(self.invoke_acked(conn, &invocation)).await?
+        self.run_within(self.inner.config.operation_timeout_value(), async {
+            let conn = match self.inner.ack_connections.next(&self.inner.endpoint, &self.inner.config).await {
+                Ok(conn) => conn,
+                Err(err) => return Ok(Err(err)),
+            };
+            self.invoke_acked(conn, &invocation).await
+        })
+        .await?
     }
 
     /// Runs a write script on `conn`. When the store waits for replicas

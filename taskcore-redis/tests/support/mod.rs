@@ -123,6 +123,8 @@ pub struct PrivateRedis {
     pub dir: PathBuf,
     /// Whether it runs at a raised scheduling priority.
     favoured: bool,
+    /// More `redis-server` arguments (such as `--replicaof`).
+    extra: Vec<String>,
 }
 
 impl PrivateRedis {
@@ -140,7 +142,25 @@ impl PrivateRedis {
         Self::start_with(true).await
     }
 
+    /// Starts a server that replicates `master` (`--replicaof`), and waits until it is in sync.
+    pub async fn start_replica_of(master: &PrivateRedis) -> Self {
+        let extra = vec!["--replicaof".to_owned(), "127.0.0.1".to_owned(), master.port.to_string()];
+        let replica = Self::start_with_args(false, extra).await;
+        for _ in 0..200 {
+            let info: String = replica.command(redis::cmd("INFO").arg("replication")).await;
+            if info.contains("master_link_status:up") {
+                return replica;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the replica on port {} did not sync with its master within 10 s", replica.port);
+    }
+
     async fn start_with(favoured: bool) -> Self {
+        Self::start_with_args(favoured, Vec::new()).await
+    }
+
+    async fn start_with_args(favoured: bool, extra: Vec<String>) -> Self {
         static CHECK: Once = Once::new();
         CHECK.call_once(|| {
             if Command::new("redis-server").arg("--version").stdout(Stdio::null()).status().is_err() {
@@ -151,7 +171,7 @@ impl PrivateRedis {
         let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
         let dir = std::env::temp_dir().join(format!("taskcore-redis-{}", uuid::Uuid::now_v7().simple()));
         std::fs::create_dir_all(&dir).expect("a temporary directory");
-        let mut server = Self { child: None, port, dir, favoured };
+        let mut server = Self { child: None, port, dir, favoured, extra };
         server.restart().await;
         server
     }
@@ -195,6 +215,7 @@ impl PrivateRedis {
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes"])
             .args(["--appendfsync", "always", "--dir"])
             .arg(&self.dir)
+            .args(&self.extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
