@@ -11,7 +11,7 @@ use std::time::Duration;
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
 use redis::cluster::{ClusterClient, ClusterClientBuilder};
 use redis::cluster_async::ClusterConnection;
-use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
+use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr};
 use redis::{AsyncConnectionConfig, Cmd, Pipeline, RedisFuture, RedisResult, Value};
 use taskcore::{Error, Result};
 
@@ -24,6 +24,12 @@ use crate::target::Target;
 /// How long the cluster client waits at most between two attempts of a command that failed
 /// because the cluster was moving slots or failing over.
 const CLUSTER_MAX_RETRY_WAIT: Duration = Duration::from_millis(500);
+
+/// How many slots' masters a cluster's `PING` tries before the store reports Redis unreachable.
+const PING_PROBES: u16 = 8;
+
+/// The slots of a Redis Cluster.
+const SLOTS: u16 = 16_384;
 
 /// How many times the cluster client retries one command (redirections, a failover) within the
 /// operation timeout.
@@ -176,6 +182,28 @@ impl Endpoint {
             }
         }
         Ok(Some(masters))
+    }
+
+    /// Whether the store can reach Redis: `PING` on a single server; on a cluster, `PING` to the
+    /// masters of slots spread over the key space ([`PING_PROBES`] of them, 2,048 slots apart),
+    /// in turn until one answers. (The cluster client would send a plain `PING` to every master
+    /// and fail it when one is down — during a failover every server replica would then report
+    /// itself unready, and a load balancer take them all out, although the other masters'
+    /// rooms are served.)
+    pub(crate) async fn ping(conn: &mut Connection) -> RedisResult<()> {
+        let Connection::Cluster(cluster) = conn else {
+            return redis::cmd("PING").query_async::<String>(conn).await.map(drop);
+        };
+        let mut last = None;
+        for probe in 0..PING_PROBES {
+            let route = Route::new(probe * (SLOTS / PING_PROBES), SlotAddr::Master);
+            let routing = RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(route));
+            match cluster.route_command(redis::cmd("PING").clone(), routing).await {
+                Ok(_) => return Ok(()),
+                Err(err) => last = Some(err),
+            }
+        }
+        Err(last.unwrap_or_else(|| redis::RedisError::from((redis::ErrorKind::Client, "no PING probe"))))
     }
 
     /// Runs `cmd` on the cluster node at `host:port`.

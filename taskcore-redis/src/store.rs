@@ -329,8 +329,7 @@ impl TaskStore for RedisStore {
 
     async fn ping(&self) -> Result<()> {
         let mut conn = self.conn();
-        let _: String = self.run(async move { redis::cmd("PING").query_async(&mut conn).await }).await?;
-        Ok(())
+        self.run(async move { Endpoint::ping(&mut conn).await }).await
     }
 
     async fn insert_room(&self, room: &Room) -> Result<()> {

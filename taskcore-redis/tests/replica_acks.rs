@@ -41,9 +41,8 @@ async fn writes_wait_for_the_replica_and_fail_unavailable_without_it() {
     while let Some(done) = writers.join_next().await {
         done.unwrap();
     }
-    let on_replica: u64 = replica
-        .command(redis::cmd("HGET").arg(format!("{{acks:{}}}:meta", room.code)).arg("total"))
-        .await;
+    let on_replica: u64 =
+        replica.command(redis::cmd("HGET").arg(format!("{{acks:{}}}:meta", room.code)).arg("total")).await;
     assert_eq!(on_replica, 200, "the replica holds every acknowledged create");
 
     // A replica that stops answering: a write is not acknowledged, within the timeout and the
@@ -51,7 +50,10 @@ async fn writes_wait_for_the_replica_and_fail_unavailable_without_it() {
     replica.signal("STOP");
     let started = Instant::now();
     let refused = tasks.create_task(&room.code, &NewTask::titled("unconfirmed"), None).await;
-    assert!(matches!(refused, Err(Error::Unavailable { ref message, .. }) if message.contains("replicas")), "{refused:?}");
+    assert!(
+        matches!(refused, Err(Error::Unavailable { ref message, .. }) if message.contains("replicas")),
+        "{refused:?}"
+    );
     assert!(started.elapsed() >= Duration::from_millis(300), "it waited the acknowledgement timeout");
     assert!(started.elapsed() < Duration::from_secs(3), "and not much longer: {:?}", started.elapsed());
     assert!(tasks.stats(&room.code).await.is_ok(), "reads do not wait for replicas");
