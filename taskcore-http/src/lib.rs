@@ -37,7 +37,7 @@
 //! | (none) | — | `memory:` (always; nothing persists) |
 //! | `sqlite` | yes | `sqlite://path/file.db?durability=normal&busy_timeout=5s`, `sqlite::memory:` |
 //! | `postgres` | no | `postgres://user:password@host/db?schema=taskcore&pool_size=10` |
-//! | `redis` | no | `redis://[user:password@]host:port[/db]?prefix=taskcore` |
+//! | `redis` | no | `redis://[user:password@]host:port[/db]?prefix=taskcore`, `redis+cluster://h1:p1,h2:p2/?replica_acks=1` |
 
 mod announcing_store;
 mod app;

@@ -88,7 +88,7 @@ struct Settings {
     /// Address to listen on.
     #[arg(long, env = "TASKCORE_BIND", default_value = taskcore_http::DEFAULT_BIND, global = true)]
     bind: SocketAddr,
-    /// Store URL: sqlite://FILE, redis://HOST:PORT/DB, postgres://…, memory: — backend settings
+    /// Store URL: sqlite://FILE, redis://HOST:PORT/DB, redis+cluster://H1:P1,H2:P2/, postgres://…, memory: — backend settings
     /// as query parameters (?durability=normal, ?prefix=…, ?schema=…, pool sizes, timeouts).
     /// TASKCORE_SQLITE_DURABILITY, TASKCORE_POSTGRES_SCHEMA and TASKCORE_REDIS_PREFIX still
     /// apply when the URL does not set the parameter.
