@@ -139,6 +139,27 @@ impl Inserted {
     }
 }
 
+/// What a store's group commit has done since it opened: how many transactions its writers
+/// committed and how many writes those carried (for metrics and benchmarks: `operations /
+/// batches` is the mean batch size). Only stores that batch writes report it
+/// ([`TaskStore::write_stats`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WriteStats {
+    /// Transactions committed by the group commit.
+    pub batches: u64,
+    /// Writes those transactions carried (each with its own outcome: a write refused inside
+    /// its savepoint counts too).
+    pub operations: u64,
+}
+
+impl WriteStats {
+    /// Counters with these values.
+    pub fn new(batches: u64, operations: u64) -> Self {
+        Self { batches, operations }
+    }
+}
+
 /// Durable storage of rooms, tasks and change feeds.
 ///
 /// Object-safe: hold it as `Arc<dyn TaskStore>`. Every method is atomic — it either happens
@@ -309,6 +330,12 @@ pub trait TaskStore: Send + Sync + std::fmt::Debug {
     ///
     /// The default is `None`. Stores that wrap another store forward it.
     fn write_notices(&self) -> Option<tokio::sync::broadcast::Receiver<RoomCode>> {
+        None
+    }
+
+    /// The group commit's counters, for stores that batch writes into shared transactions
+    /// (`None`, the default, for the others). Stores that wrap another store forward it.
+    fn write_stats(&self) -> Option<WriteStats> {
         None
     }
 }
