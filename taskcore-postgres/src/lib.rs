@@ -101,6 +101,7 @@ mod schema;
 mod store;
 mod transfer;
 mod write;
+mod writer;
 
 pub use config::{DEFAULT_APPLICATION_NAME, DEFAULT_SCHEMA, DRIVER_PARAMETERS, PgConfig, URL_PARAMETERS};
 pub use schema::{MIGRATIONS, MIGRATIONS_TABLE, Migration, SCHEMA_MAJOR};

@@ -1,10 +1,12 @@
-//! The writes, one function per mutating [`TaskStore`](taskcore::TaskStore) operation, each one
-//! attempt in one transaction (or one statement). Every write to a room first locks the room's
-//! row — `UPDATE rooms … RETURNING` or `SELECT … FOR NO KEY UPDATE` — so the writers of one
-//! room, in any process, take turns: the number and sequence they read from the row are the
-//! next ones, with no gaps, and everything they read afterwards (in a later statement, with a
-//! fresh snapshot) is current. Writers of different rooms never wait for each other.
+//! The writes: one [`Write`] per mutating [`TaskStore`](taskcore::TaskStore) operation, which
+//! the [group commit](crate::writer) runs inside its batch's transaction, in a savepoint of its
+//! own, after the batch locked the rows of the rooms it writes to (`SELECT … FOR NO KEY
+//! UPDATE`). So the writers of one room, in any process, take turns: the number and sequence a
+//! write reads from the room's row are the next ones, with no gaps, and everything it reads
+//! (each statement with a fresh snapshot) is current. Writers of different rooms never wait for
+//! each other. Inserting a room is one statement of its own, outside the batches.
 
+use async_trait::async_trait;
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Row};
 use taskcore::store::{TaskDraft, TaskWrite, replay, unix_micros};
@@ -25,6 +27,126 @@ pub(crate) struct Limit(pub(crate) u64);
 impl Limit {
     fn param(self) -> i64 {
         i64::try_from(self.0).unwrap_or(i64::MAX)
+    }
+}
+
+/// What every write of a store is bound by: its change retention and its per-room quotas.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Bounds {
+    /// Changes kept per room.
+    pub(crate) retention: Retention,
+    /// Tasks one room may hold.
+    pub(crate) tasks: Limit,
+    /// Members one room may have.
+    pub(crate) members: Limit,
+}
+
+/// A write to one room that the group commit runs for a caller, and the type of its answer.
+#[async_trait]
+pub(crate) trait Write: Send + Sync + std::fmt::Debug + 'static {
+    /// What the caller gets once the transaction holding the write has committed.
+    type Output: Send + Sync + 'static;
+
+    /// The room written to: the batch locks its row before any write runs.
+    fn room(&self) -> &RoomCode;
+
+    /// Runs the write on the batch's connection, the room's row (id `room`) locked.
+    async fn apply(&self, conn: &mut PgConnection, room: i64, bounds: Bounds) -> Attempt<Self::Output>;
+
+    /// Whether `output` changed the room (other processes get a write notice then).
+    fn changed(output: &Self::Output) -> bool {
+        let _ = output;
+        true
+    }
+}
+
+/// [`taskcore::TaskStore::add_member`].
+#[derive(Debug)]
+pub(crate) struct AddMember {
+    pub(crate) code: RoomCode,
+    pub(crate) member: MemberName,
+    pub(crate) at: OffsetDateTime,
+}
+
+#[async_trait]
+impl Write for AddMember {
+    type Output = Room;
+
+    fn room(&self) -> &RoomCode {
+        &self.code
+    }
+
+    async fn apply(&self, conn: &mut PgConnection, room: i64, bounds: Bounds) -> Attempt<Room> {
+        add_member(conn, room, &self.member, self.at, bounds).await
+    }
+}
+
+/// [`taskcore::TaskStore::insert_task`].
+#[derive(Debug)]
+pub(crate) struct InsertTask {
+    pub(crate) code: RoomCode,
+    pub(crate) draft: TaskDraft,
+    pub(crate) key: Option<IdempotencyKey>,
+}
+
+#[async_trait]
+impl Write for InsertTask {
+    type Output = Inserted;
+
+    fn room(&self) -> &RoomCode {
+        &self.code
+    }
+
+    async fn apply(&self, conn: &mut PgConnection, room: i64, bounds: Bounds) -> Attempt<Inserted> {
+        insert_task(conn, room, &self.code, &self.draft, self.key.as_ref(), bounds).await
+    }
+
+    fn changed(output: &Inserted) -> bool {
+        matches!(output, Inserted::Created(_))
+    }
+}
+
+/// [`taskcore::TaskStore::update_task`].
+#[derive(Debug)]
+pub(crate) struct UpdateTask {
+    pub(crate) code: RoomCode,
+    pub(crate) task: Task,
+    pub(crate) expected: u64,
+    pub(crate) write: TaskWrite,
+}
+
+#[async_trait]
+impl Write for UpdateTask {
+    type Output = Task;
+
+    fn room(&self) -> &RoomCode {
+        &self.code
+    }
+
+    async fn apply(&self, conn: &mut PgConnection, room: i64, bounds: Bounds) -> Attempt<Task> {
+        update_task(conn, room, &self.code, &self.task, self.expected, self.write, bounds.retention).await
+    }
+}
+
+/// [`taskcore::TaskStore::delete_task`].
+#[derive(Debug)]
+pub(crate) struct DeleteTask {
+    pub(crate) code: RoomCode,
+    pub(crate) number: u64,
+    pub(crate) expected: Option<u64>,
+    pub(crate) at: OffsetDateTime,
+}
+
+#[async_trait]
+impl Write for DeleteTask {
+    type Output = Task;
+
+    fn room(&self) -> &RoomCode {
+        &self.code
+    }
+
+    async fn apply(&self, conn: &mut PgConnection, room: i64, bounds: Bounds) -> Attempt<Task> {
+        delete_task(conn, room, &self.code, self.number, self.expected, self.at, bounds.retention).await
     }
 }
 
@@ -53,15 +175,6 @@ pub(crate) async fn insert_room(pool: &PgPool, room: &Room) -> Attempt<()> {
         return Err(Error::room_exists(&room.code).into());
     }
     Ok(())
-}
-
-/// Locks the room's row until the end of the transaction and returns its id.
-async fn lock_room(conn: &mut PgConnection, code: &RoomCode) -> Attempt<i64> {
-    let id: Option<i64> = sqlx::query_scalar("SELECT id FROM rooms WHERE code = $1 FOR NO KEY UPDATE")
-        .bind(code.as_str())
-        .fetch_optional(conn)
-        .await?;
-    id.ok_or_else(|| Error::room_not_found(code).into())
 }
 
 /// Appends `event` to the room's feed at `at` with the next sequence number, applies `counters`
@@ -95,16 +208,14 @@ const APPEND_SQL: &str = "WITH r AS (
 
 /// Adds a member unless one with the same key is there or the room is full (`QuotaExceeded`);
 /// returns the room after it.
-pub(crate) async fn add_member(
-    pool: &PgPool,
-    code: &RoomCode,
+async fn add_member(
+    conn: &mut PgConnection,
+    room: i64,
     member: &MemberName,
     at: OffsetDateTime,
-    retention: Retention,
-    quota: Limit,
+    bounds: Bounds,
 ) -> Attempt<Room> {
-    let mut tx = pool.begin().await?;
-    let room = lock_room(&mut tx, code).await?;
+    let quota = bounds.members;
     // The room's row lock makes the count and the insert one step.
     let added = sqlx::query(
         "INSERT INTO members (room_id, position, name, name_key)
@@ -116,14 +227,14 @@ pub(crate) async fn add_member(
     .bind(member.as_str())
     .bind(member.key())
     .bind(quota.param())
-    .execute(&mut *tx)
+    .execute(&mut *conn)
     .await?
     .rows_affected();
     if added == 0 {
         let known: Option<i32> = sqlx::query_scalar("SELECT 1 FROM members WHERE room_id = $1 AND name_key = $2")
             .bind(room)
             .bind(member.key())
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut *conn)
             .await?;
         if known.is_none() {
             return Err(Error::QuotaExceeded { quota: Quota::MembersPerRoom, limit: quota.0 }.into());
@@ -131,15 +242,13 @@ pub(crate) async fn add_member(
     }
     if added > 0 {
         let event = ChangeEvent::MemberJoined { member: member.clone() };
-        append(&mut tx, room, at, &event, Counters::default(), retention).await?;
+        append(conn, room, at, &event, Counters::default(), bounds.retention).await?;
     }
     let row = sqlx::query(&format!("SELECT {ROOM_COLUMNS} FROM rooms AS r WHERE r.id = $1"))
         .bind(room)
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut *conn)
         .await?;
-    let room = row::room(&row)?;
-    tx.commit().await?;
-    Ok(room)
+    Ok(row::room(&row)?)
 }
 
 /// Allocates the room's next number, stores the task, remembers `key` with the request's
@@ -168,39 +277,34 @@ const INSERT_TASK_SQL: &str = "WITH r AS (
      SELECT last_number FROM r";
 
 /// Stores a new task with the room's next number (see [`INSERT_TASK_SQL`]). With a key, the
-/// room is locked first and the key looked up, in one transaction: a used key is answered by
-/// [`replay`].
-pub(crate) async fn insert_task(
-    pool: &PgPool,
+/// key is looked up first (the room is locked): a used key is answered by [`replay`].
+async fn insert_task(
+    conn: &mut PgConnection,
+    room: i64,
     code: &RoomCode,
     draft: &TaskDraft,
     key: Option<&IdempotencyKey>,
-    retention: Retention,
-    quota: Limit,
+    bounds: Bounds,
 ) -> Attempt<Inserted> {
+    let (retention, quota) = (bounds.retention, bounds.tasks);
     let mut task = draft.clone().into_task(0);
     let Some(key) = key else {
-        let mut conn = pool.acquire().await?;
-        task.number = insert_numbered(&mut conn, code, &task, None, retention, quota).await?;
+        task.number = insert_numbered(conn, code, &task, None, retention, quota).await?;
         return Ok(Inserted::Created(task));
     };
-    let mut tx = pool.begin().await?;
-    let room = lock_room(&mut tx, code).await?;
     let used: Option<(i64, Option<String>)> =
         sqlx::query_as("SELECT number, fingerprint FROM idempotency_keys WHERE room_id = $1 AND key = $2")
             .bind(room)
             .bind(key.as_str())
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut *conn)
             .await?;
     if let Some((number, fingerprint)) = used {
         let number = row::unsigned(number)?;
-        let created = task_in_room(&mut tx, room, number).await?;
-        tx.commit().await?;
+        let created = task_in_room(conn, room, number).await?;
         return Ok(replay(key, fingerprint.as_deref(), &draft.fingerprint(), created, number)?);
     }
     let fingerprint = draft.fingerprint();
-    task.number = insert_numbered(&mut tx, code, &task, Some((key, fingerprint.as_str())), retention, quota).await?;
-    tx.commit().await?;
+    task.number = insert_numbered(conn, code, &task, Some((key, fingerprint.as_str())), retention, quota).await?;
     Ok(Inserted::Created(task))
 }
 
@@ -284,16 +388,15 @@ async fn missed(conn: &mut PgConnection, code: &RoomCode, room: i64, number: u64
 }
 
 /// Replaces a task if its version is `expected`, recording the write.
-pub(crate) async fn update_task(
-    pool: &PgPool,
+async fn update_task(
+    conn: &mut PgConnection,
+    room: i64,
     code: &RoomCode,
     task: &Task,
     expected: u64,
     write: TaskWrite,
     retention: Retention,
 ) -> Attempt<Task> {
-    let mut tx = pool.begin().await?;
-    let room = lock_room(&mut tx, code).await?;
     let values = TaskValues::of(task);
     // The self-join reads the row as it was (the room lock keeps it current) for the counters.
     let query = sqlx::query(
@@ -311,16 +414,15 @@ pub(crate) async fn update_task(
         .bind(values.updated_at)
         .bind(values.version)
         .bind(signed(expected))
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut *conn)
         .await?;
     let Some(old) = old else {
-        return Err(missed(&mut tx, code, room, task.number, expected).await);
+        return Err(missed(conn, code, room, task.number, expected).await);
     };
     let was = (old.try_get::<bool, _>(0)?, priority_of(old.try_get(1)?)?);
     let counters = Counters::moved(was, (task.completed, task.priority));
     let event = ChangeEvent::of_task_write(write, task.clone());
-    append(&mut tx, room, task.updated_at, &event, counters, retention).await?;
-    tx.commit().await?;
+    append(conn, room, task.updated_at, &event, counters, retention).await?;
     Ok(task.clone())
 }
 
@@ -332,16 +434,15 @@ fn priority_of(rank: i64) -> Attempt<taskcore::Priority> {
 }
 
 /// Deletes a task (if its version is `expected`, when given), recording a tombstone.
-pub(crate) async fn delete_task(
-    pool: &PgPool,
+async fn delete_task(
+    conn: &mut PgConnection,
+    room: i64,
     code: &RoomCode,
     number: u64,
     expected: Option<u64>,
     at: OffsetDateTime,
     retention: Retention,
 ) -> Attempt<Task> {
-    let mut tx = pool.begin().await?;
-    let room = lock_room(&mut tx, code).await?;
     let deleted = sqlx::query(&format!(
         "DELETE FROM tasks AS t WHERE t.room_id = $1 AND t.number = $2 AND ($3::bigint IS NULL OR t.version = $3)
          RETURNING {TASK_COLUMNS}"
@@ -349,14 +450,13 @@ pub(crate) async fn delete_task(
     .bind(room)
     .bind(signed(number))
     .bind(expected.map(signed))
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut *conn)
     .await?;
     let Some(deleted) = deleted else {
-        return Err(missed(&mut tx, code, room, number, expected.unwrap_or_default()).await);
+        return Err(missed(conn, code, room, number, expected.unwrap_or_default()).await);
     };
     let task = row::task(&deleted, 0)?;
     let event = ChangeEvent::TaskDeleted { number, id: task.id };
-    append(&mut tx, room, at, &event, Counters::one(task.completed, task.priority, -1), retention).await?;
-    tx.commit().await?;
+    append(conn, room, at, &event, Counters::one(task.completed, task.priority, -1), retention).await?;
     Ok(task)
 }
