@@ -53,6 +53,14 @@ pub(crate) trait Write: Send + Sync + std::fmt::Debug + 'static {
     /// Runs the write on the batch's connection, the room's row (id `room`) locked.
     async fn apply(&self, conn: &mut PgConnection, room: i64, bounds: Bounds) -> Attempt<Self::Output>;
 
+    /// Whether the write changes the database in one statement, and refuses (not found,
+    /// conflict, quota) only when that statement changed nothing. Such a write needs no
+    /// savepoint of its own: the statement is atomic, a refusal leaves the transaction as it
+    /// was, and any other failure makes the batch run again without it.
+    fn one_statement(&self) -> bool {
+        false
+    }
+
     /// Whether `output` changed the room (other processes get a write notice then).
     fn changed(output: &Self::Output) -> bool {
         let _ = output;
@@ -99,6 +107,11 @@ impl Write for InsertTask {
 
     async fn apply(&self, conn: &mut PgConnection, room: i64, bounds: Bounds) -> Attempt<Inserted> {
         insert_task(conn, room, &self.code, &self.draft, self.key.as_ref(), bounds).await
+    }
+
+    /// Without a key: [`INSERT_TASK_SQL`], which writes nothing when the room is full.
+    fn one_statement(&self) -> bool {
+        self.key.is_none()
     }
 
     fn changed(output: &Inserted) -> bool {

@@ -53,6 +53,9 @@ trait Queued: Send + Sync + std::fmt::Debug {
     /// Whether the kept outcome changed its room.
     fn changed(&self) -> bool;
 
+    /// Whether the write changes the database in one statement (see [`Write::one_statement`]).
+    fn one_statement(&self) -> bool;
+
     /// Sends the kept outcome, once the batch committed.
     fn answer(self: Box<Self>);
 
@@ -90,6 +93,10 @@ impl<W: Write> Queued for Pending<W> {
 
     fn changed(&self) -> bool {
         matches!(&self.outcome, Some(Ok(output)) if W::changed(output))
+    }
+
+    fn one_statement(&self) -> bool {
+        self.write.one_statement()
     }
 
     fn answer(self: Box<Self>) {
@@ -263,18 +270,28 @@ async fn write_batch(shared: &Shared, batch: &mut [Box<dyn Queued>]) -> std::res
             queued.refuse(Error::room_not_found(queued.room()));
             continue;
         };
+        let guarded = !queued.one_statement();
         let mut attempts = 0;
         loop {
             attempts += 1;
-            if !fresh {
+            if guarded && !fresh {
                 let sql = if open { "RELEASE SAVEPOINT write; SAVEPOINT write" } else { "SAVEPOINT write" };
                 simple(&mut tx, sql).await.map_err(|error| Failure::Write { index, error: db(error) })?;
             }
             match queued.run(&mut *tx, room, shared.bounds).await {
                 Ok(()) => {
-                    (open, fresh) = (true, false);
+                    if guarded || fresh {
+                        (open, fresh) = (true, false);
+                    }
                     break;
                 }
+                // One statement that wrote nothing and said why: the transaction goes on.
+                Err(Fault::Domain(error)) if !guarded && is_refusal(&error) => {
+                    queued.refuse(error);
+                    break;
+                }
+                // The statement failed, which aborts the transaction, or wrote before failing.
+                Err(fault) if !guarded => return Err(Failure::Write { index, error: fault.into() }),
                 Err(fault) => {
                     if simple(&mut tx, "ROLLBACK TO SAVEPOINT write").await.is_err() {
                         // The transaction is gone (the connection died): start over without it.
@@ -293,6 +310,12 @@ async fn write_batch(shared: &Shared, batch: &mut [Box<dyn Queued>]) -> std::res
         }
     }
     tx.commit().await.map_err(Failure::Commit)
+}
+
+/// Whether `error` is a write's refusal (not found, conflict, quota), which a write of one
+/// statement only gives when that statement changed nothing.
+fn is_refusal(error: &Error) -> bool {
+    matches!(error, Error::NotFound(_) | Error::Conflict { .. } | Error::QuotaExceeded { .. })
 }
 
 /// Runs `sql` (one or more statements without parameters) in one round trip.

@@ -1,7 +1,8 @@
 //! The group commit against a real server: concurrent writes share transactions (the store's
-//! counters show batches of more than one write), a batch never exceeds `max_batch`, and a
-//! `COMMIT` that fails answers every write of its batch `Unavailable` — none of them stored —
-//! while the writes of other batches are stored exactly once.
+//! counters show batches of more than one write), a batch never exceeds `max_batch`, a write
+//! whose statement fails (a trigger refusing it) fails alone, and a `COMMIT` that fails answers
+//! every write of its batch `Unavailable` — none of them stored — while the writes of other
+//! batches are stored exactly once.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed step is a failed test")]
 
@@ -87,27 +88,46 @@ async fn batches_never_exceed_max_batch() {
     assert_eq!((after.batches - before.batches, after.operations - before.operations), (80, 80));
 }
 
+/// Creates `trigger` on the tasks of `schema`: it raises an error for a task titled "explode"
+/// when the row is inserted, or (`deferred`) when the transaction commits.
+async fn explosive(schema: &str, deferred: bool) {
+    let mut admin = common::admin().await;
+    let timing = if deferred { "DEFERRABLE INITIALLY DEFERRED" } else { "NOT DEFERRABLE" };
+    for statement in [
+        format!(
+            "CREATE FUNCTION \"{schema}\".no_explosions() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+             IF NEW.title = 'explode' THEN RAISE EXCEPTION 'no explosions'; END IF; RETURN NULL; END $$"
+        ),
+        format!(
+            "CREATE CONSTRAINT TRIGGER no_explosions AFTER INSERT ON \"{schema}\".tasks {timing} \
+             FOR EACH ROW EXECUTE FUNCTION \"{schema}\".no_explosions()"
+        ),
+    ] {
+        sqlx::query(&statement).execute(&mut admin).await.unwrap();
+    }
+}
+
+/// A create whose statement fails (an immediate trigger refuses it) fails alone with its own
+/// error: every other create of the 16 writers is stored, numbered densely.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_failed_statement_fails_its_write_alone() {
+    let (schema, _store, tasks, code) = fixture(64).await;
+    explosive(&schema.0, false).await;
+    let outcomes = create_concurrently(&tasks, &code, 16, 10).await;
+    let failed: Vec<&Error> = outcomes.iter().filter_map(|outcome| outcome.as_ref().err()).collect();
+    assert!(matches!(&failed[..], [Error::Backend { .. }]), "only the explosive create fails: {failed:?}");
+    let numbers: BTreeSet<u64> = outcomes.iter().filter_map(|outcome| outcome.as_ref().ok().copied()).collect();
+    assert_eq!(numbers, (1..=159).collect::<BTreeSet<u64>>());
+    assert_eq!(tasks.list_tasks(&code, &TaskQuery::default()).await.unwrap().total, 159);
+}
+
 /// A deferred constraint that fails at `COMMIT` for a task titled "explode": the writes of that
 /// batch all fail `Unavailable` and none is stored; every write answered with success is stored,
 /// once, and the numbers stored are dense.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_failed_commit_fails_its_whole_batch_and_nothing_else() {
     let (schema, store, tasks, code) = fixture(64).await;
-    let mut admin = common::admin().await;
-    for statement in [
-        format!(
-            "CREATE FUNCTION \"{0}\".no_explosions() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
-             IF NEW.title = 'explode' THEN RAISE EXCEPTION 'no explosions'; END IF; RETURN NULL; END $$",
-            schema.0
-        ),
-        format!(
-            "CREATE CONSTRAINT TRIGGER no_explosions AFTER INSERT ON \"{0}\".tasks DEFERRABLE INITIALLY DEFERRED \
-             FOR EACH ROW EXECUTE FUNCTION \"{0}\".no_explosions()",
-            schema.0
-        ),
-    ] {
-        sqlx::query(&statement).execute(&mut admin).await.unwrap();
-    }
+    explosive(&schema.0, true).await;
     let before = store.write_stats();
     let outcomes = create_concurrently(&tasks, &code, 16, 10).await;
     let failed = outcomes.iter().filter(|outcome| outcome.is_err()).count();
