@@ -139,6 +139,11 @@ impl Write for UpdateTask {
     async fn apply(&self, conn: &mut PgConnection, room: i64, bounds: Bounds) -> Attempt<Task> {
         update_task(conn, room, &self.code, &self.task, self.expected, self.write, bounds.retention).await
     }
+
+    /// [`UPDATE_TASK_SQL`], which writes nothing on a conflict or a missing task.
+    fn one_statement(&self) -> bool {
+        true
+    }
 }
 
 /// [`taskcore::TaskStore::delete_task`].
@@ -400,7 +405,35 @@ async fn missed(conn: &mut PgConnection, code: &RoomCode, room: i64, number: u64
     }
 }
 
-/// Replaces a task if its version is `expected`, recording the write.
+/// Replaces a task if its version is `expected`, records the write and moves the task between
+/// the room's counters — one statement, which changes nothing when the version (or the task)
+/// is not there. The self-join reads the row as it was (the room lock keeps it current): its
+/// counter cell, `completed × 3 + priority rank` as [`cell`] numbers them, leaves; `$19`, the
+/// updated task's cell, gains.
+const UPDATE_TASK_SQL: &str = "WITH u AS (
+         UPDATE tasks AS t SET id = $3, title = $4, description = $5, priority = $6, due = $7, tags = $8,
+             assignee = $9, assignee_key = $10, title_key = $11, search = $12, completed = $13,
+             completed_at = $14, created_at = $15, updated_at = $16, version = $17
+         FROM tasks AS o
+         WHERE t.room_id = $1 AND t.number = $2 AND t.version = $18 AND o.room_id = t.room_id AND o.number = t.number
+         RETURNING (CASE WHEN o.completed THEN 3 ELSE 0 END) + o.priority AS was
+     ), r AS (
+         UPDATE rooms SET last_seq = last_seq + 1,
+             pending_low = pending_low + ($19 = 0)::int - (u.was = 0)::int,
+             pending_medium = pending_medium + ($19 = 1)::int - (u.was = 1)::int,
+             pending_high = pending_high + ($19 = 2)::int - (u.was = 2)::int,
+             done_low = done_low + ($19 = 3)::int - (u.was = 3)::int,
+             done_medium = done_medium + ($19 = 4)::int - (u.was = 4)::int,
+             done_high = done_high + ($19 = 5)::int - (u.was = 5)::int
+         FROM u WHERE rooms.id = $1 RETURNING rooms.id, rooms.last_seq
+     ), c AS (
+         INSERT INTO changes (room_id, seq, at, event) SELECT r.id, r.last_seq, $16, $20::jsonb FROM r
+     ), d AS (
+         DELETE FROM changes AS old USING r WHERE old.room_id = r.id AND old.seq <= r.last_seq - $21
+     )
+     SELECT last_seq FROM r";
+
+/// Replaces a task if its version is `expected`, recording the write (see [`UPDATE_TASK_SQL`]).
 async fn update_task(
     conn: &mut PgConnection,
     room: i64,
@@ -411,39 +444,25 @@ async fn update_task(
     retention: Retention,
 ) -> Attempt<Task> {
     let values = TaskValues::of(task);
-    // The self-join reads the row as it was (the room lock keeps it current) for the counters.
-    let query = sqlx::query(
-        "UPDATE tasks AS t SET id = $3, title = $4, description = $5, priority = $6, due = $7, tags = $8,
-             assignee = $9, assignee_key = $10, title_key = $11, search = $12, completed = $13,
-             completed_at = $14, created_at = $15, updated_at = $16, version = $17
-         FROM tasks AS o
-         WHERE t.room_id = $1 AND t.number = $2 AND t.version = $18 AND o.room_id = t.room_id AND o.number = t.number
-         RETURNING o.completed, o.priority",
-    );
-    let old: Option<PgRow> = bind_fields(query.bind(room).bind(values.number), task, &values)
-        .bind(task.completed)
-        .bind(values.completed_at)
-        .bind(values.created_at)
-        .bind(values.updated_at)
-        .bind(values.version)
-        .bind(signed(expected))
-        .fetch_optional(&mut *conn)
-        .await?;
-    let Some(old) = old else {
+    let now = i32::try_from(cell(task.completed, task.priority)).unwrap_or(i32::MAX);
+    let event = event_json(&ChangeEvent::of_task_write(write, task.clone()))?;
+    let updated: Option<PgRow> =
+        bind_fields(sqlx::query(UPDATE_TASK_SQL).bind(room).bind(values.number), task, &values)
+            .bind(task.completed)
+            .bind(values.completed_at)
+            .bind(values.created_at)
+            .bind(values.updated_at)
+            .bind(values.version)
+            .bind(signed(expected))
+            .bind(now)
+            .bind(event)
+            .bind(retention.0)
+            .fetch_optional(&mut *conn)
+            .await?;
+    if updated.is_none() {
         return Err(missed(conn, code, room, task.number, expected).await);
-    };
-    let was = (old.try_get::<bool, _>(0)?, priority_of(old.try_get(1)?)?);
-    let counters = Counters::moved(was, (task.completed, task.priority));
-    let event = ChangeEvent::of_task_write(write, task.clone());
-    append(conn, room, task.updated_at, &event, counters, retention).await?;
+    }
     Ok(task.clone())
-}
-
-fn priority_of(rank: i64) -> Attempt<taskcore::Priority> {
-    u8::try_from(rank)
-        .ok()
-        .and_then(taskcore::Priority::from_rank)
-        .ok_or_else(|| crate::error::corrupt("priority", format!("rank {rank}")).into())
 }
 
 /// Deletes a task (if its version is `expected`, when given), recording a tombstone.
