@@ -136,8 +136,8 @@ impl Write for UpdateTask {
         &self.code
     }
 
-    async fn apply(&self, conn: &mut PgConnection, room: i64, bounds: Bounds) -> Attempt<Task> {
-        update_task(conn, room, &self.code, &self.task, self.expected, self.write, bounds.retention).await
+    async fn apply(&self, conn: &mut PgConnection, room: i64, _bounds: Bounds) -> Attempt<Task> {
+        update_task(conn, room, &self.code, &self.task, self.expected, self.write).await
     }
 
     /// [`UPDATE_TASK_SQL`], which writes nothing on a conflict or a missing task.
@@ -163,8 +163,8 @@ impl Write for DeleteTask {
         &self.code
     }
 
-    async fn apply(&self, conn: &mut PgConnection, room: i64, bounds: Bounds) -> Attempt<Task> {
-        delete_task(conn, room, &self.code, self.number, self.expected, self.at, bounds.retention).await
+    async fn apply(&self, conn: &mut PgConnection, room: i64, _bounds: Bounds) -> Attempt<Task> {
+        delete_task(conn, room, &self.code, self.number, self.expected, self.at).await
     }
 }
 
@@ -196,7 +196,7 @@ pub(crate) async fn insert_room(pool: &PgPool, room: &Room) -> Attempt<()> {
 }
 
 /// Appends `event` to the room's feed at `at` with the next sequence number, applies `counters`
-/// to the room's counters and drops the changes beyond retention, in one statement. The room
+/// to the room's counters, in one statement (the batch drops the changes beyond retention). The room
 /// must be locked by the caller's transaction.
 async fn append(
     conn: &mut PgConnection,
@@ -204,9 +204,8 @@ async fn append(
     at: OffsetDateTime,
     event: &ChangeEvent,
     counters: Counters,
-    retention: Retention,
 ) -> Attempt<()> {
-    let mut query = sqlx::query(APPEND_SQL).bind(room).bind(unix_micros(at)).bind(event_json(event)?).bind(retention.0);
+    let mut query = sqlx::query(APPEND_SQL).bind(room).bind(unix_micros(at)).bind(event_json(event)?);
     for delta in counters.cells {
         query = query.bind(delta);
     }
@@ -216,13 +215,11 @@ async fn append(
 
 const APPEND_SQL: &str = "WITH r AS (
          UPDATE rooms SET last_seq = last_seq + 1,
-             pending_low = pending_low + $5, pending_medium = pending_medium + $6, pending_high = pending_high + $7,
-             done_low = done_low + $8, done_medium = done_medium + $9, done_high = done_high + $10
+             pending_low = pending_low + $4, pending_medium = pending_medium + $5, pending_high = pending_high + $6,
+             done_low = done_low + $7, done_medium = done_medium + $8, done_high = done_high + $9
          WHERE id = $1 RETURNING id, last_seq
-     ), c AS (
-         INSERT INTO changes (room_id, seq, at, event) SELECT r.id, r.last_seq, $2, $3::jsonb FROM r
      )
-     DELETE FROM changes AS old USING r WHERE old.room_id = r.id AND old.seq <= r.last_seq - $4";
+     INSERT INTO changes (room_id, seq, at, event) SELECT r.id, r.last_seq, $2, $3::jsonb FROM r";
 
 /// Adds a member unless one with the same key is there or the room is full (`QuotaExceeded`);
 /// returns the room after it.
@@ -260,7 +257,7 @@ async fn add_member(
     }
     if added > 0 {
         let event = ChangeEvent::MemberJoined { member: member.clone() };
-        append(conn, room, at, &event, Counters::default(), bounds.retention).await?;
+        append(conn, room, at, &event, Counters::default()).await?;
     }
     let row = sqlx::query(&format!("SELECT {ROOM_COLUMNS} FROM rooms AS r WHERE r.id = $1"))
         .bind(room)
@@ -270,14 +267,14 @@ async fn add_member(
 }
 
 /// Allocates the room's next number, stores the task, remembers `key` with the request's
-/// fingerprint, appends `TaskCreated`, bumps the counters and drops old changes — one statement,
+/// fingerprint, appends `TaskCreated` and bumps the counters — one statement,
 /// so one round trip and atomic on its own. `UPDATE rooms … RETURNING` takes the room's row lock
 /// first and checks the task quota against the room's counters; the other parts use only the
 /// values it returns. No row back: no such room, or a full one.
 const INSERT_TASK_SQL: &str = "WITH r AS (
          UPDATE rooms SET last_number = last_number + 1, last_seq = last_seq + 1, {counter} = {counter} + 1
          WHERE code = $1
-             AND pending_low + pending_medium + pending_high + done_low + done_medium + done_high < $16
+             AND pending_low + pending_medium + pending_high + done_low + done_medium + done_high < $15
          RETURNING id, last_number, last_seq
      ), t AS (
          INSERT INTO tasks (room_id, number, id, title, description, priority, due, tags, assignee, assignee_key,
@@ -285,12 +282,10 @@ const INSERT_TASK_SQL: &str = "WITH r AS (
          SELECT r.id, r.last_number, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, false, NULL, $12, $12, 1 FROM r
      ), k AS (
          INSERT INTO idempotency_keys (room_id, key, number, fingerprint)
-         SELECT r.id, $13, r.last_number, $17 FROM r WHERE $13::text IS NOT NULL
+         SELECT r.id, $13, r.last_number, $16 FROM r WHERE $13::text IS NOT NULL
      ), c AS (
          INSERT INTO changes (room_id, seq, at, event)
          SELECT r.id, r.last_seq, $12, jsonb_set($14::jsonb, '{task,number}', to_jsonb(r.last_number)) FROM r
-     ), d AS (
-         DELETE FROM changes AS old USING r WHERE old.room_id = r.id AND old.seq <= r.last_seq - $15
      )
      SELECT last_number FROM r";
 
@@ -304,10 +299,10 @@ async fn insert_task(
     key: Option<&IdempotencyKey>,
     bounds: Bounds,
 ) -> Attempt<Inserted> {
-    let (retention, quota) = (bounds.retention, bounds.tasks);
+    let quota = bounds.tasks;
     let mut task = draft.clone().into_task(0);
     let Some(key) = key else {
-        task.number = insert_numbered(conn, code, &task, None, retention, quota).await?;
+        task.number = insert_numbered(conn, code, &task, None, quota).await?;
         return Ok(Inserted::Created(task));
     };
     let used: Option<(i64, Option<String>)> =
@@ -322,7 +317,7 @@ async fn insert_task(
         return Ok(replay(key, fingerprint.as_deref(), &draft.fingerprint(), created, number)?);
     }
     let fingerprint = draft.fingerprint();
-    task.number = insert_numbered(conn, code, &task, Some((key, fingerprint.as_str())), retention, quota).await?;
+    task.number = insert_numbered(conn, code, &task, Some((key, fingerprint.as_str())), quota).await?;
     Ok(Inserted::Created(task))
 }
 
@@ -331,7 +326,6 @@ async fn insert_numbered(
     code: &RoomCode,
     task: &Task,
     key: Option<(&IdempotencyKey, &str)>,
-    retention: Retention,
     quota: Limit,
 ) -> Attempt<u64> {
     let values = TaskValues::of(task);
@@ -340,7 +334,6 @@ async fn insert_numbered(
         .bind(values.created_at)
         .bind(key.map(|(key, _)| key.as_str()))
         .bind(event_json(&ChangeEvent::TaskCreated { task: task.clone() })?)
-        .bind(retention.0)
         .bind(quota.param())
         .bind(key.map(|(_, fingerprint)| fingerprint))
         .fetch_optional(&mut *conn)
@@ -406,7 +399,7 @@ async fn missed(conn: &mut PgConnection, code: &RoomCode, room: i64, number: u64
 }
 
 /// Replaces a task if its version is `expected`, records the write and moves the task between
-/// the room's counters — one statement, which changes nothing when the version (or the task)
+/// the room's counters (the batch drops the changes beyond retention) — one statement, which changes nothing when the version (or the task)
 /// is not there. The self-join reads the row as it was (the room lock keeps it current): its
 /// counter cell, `completed × 3 + priority rank` as [`cell`] numbers them, leaves; `$19`, the
 /// updated task's cell, gains.
@@ -428,8 +421,6 @@ const UPDATE_TASK_SQL: &str = "WITH u AS (
          FROM u WHERE rooms.id = $1 RETURNING rooms.id, rooms.last_seq
      ), c AS (
          INSERT INTO changes (room_id, seq, at, event) SELECT r.id, r.last_seq, $16, $20::jsonb FROM r
-     ), d AS (
-         DELETE FROM changes AS old USING r WHERE old.room_id = r.id AND old.seq <= r.last_seq - $21
      )
      SELECT last_seq FROM r";
 
@@ -441,7 +432,6 @@ async fn update_task(
     task: &Task,
     expected: u64,
     write: TaskWrite,
-    retention: Retention,
 ) -> Attempt<Task> {
     let values = TaskValues::of(task);
     let now = i32::try_from(cell(task.completed, task.priority)).unwrap_or(i32::MAX);
@@ -456,7 +446,6 @@ async fn update_task(
             .bind(signed(expected))
             .bind(now)
             .bind(event)
-            .bind(retention.0)
             .fetch_optional(&mut *conn)
             .await?;
     if updated.is_none() {
@@ -473,7 +462,6 @@ async fn delete_task(
     number: u64,
     expected: Option<u64>,
     at: OffsetDateTime,
-    retention: Retention,
 ) -> Attempt<Task> {
     let deleted = sqlx::query(&format!(
         "DELETE FROM tasks AS t WHERE t.room_id = $1 AND t.number = $2 AND ($3::bigint IS NULL OR t.version = $3)
@@ -489,6 +477,6 @@ async fn delete_task(
     };
     let task = row::task(&deleted, 0)?;
     let event = ChangeEvent::TaskDeleted { number, id: task.id };
-    append(conn, room, at, &event, Counters::one(task.completed, task.priority, -1), retention).await?;
+    append(conn, room, at, &event, Counters::one(task.completed, task.priority, -1)).await?;
     Ok(task)
 }

@@ -7,7 +7,8 @@
 //! order keeps batches of different writers and processes from deadlocking), then runs each
 //! write in a `SAVEPOINT` of its own: a write that fails — not found, conflict, quota, a
 //! constraint — is rolled back to its savepoint and answered with its own error while its
-//! neighbours go on. Then one `COMMIT` (one WAL flush, `synchronous_commit` as configured), and
+//! neighbours go on. Then the feeds of the rooms written to are trimmed to the change retention
+//! (once per room, not per write), one `COMMIT` (one WAL flush, `synchronous_commit` as configured), and
 //! only then does each caller get its answer and the rooms written to get their write notices.
 //!
 //! A failed `COMMIT` answers every write of the batch `Unavailable`: never a success that may
@@ -27,7 +28,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::error::{Attempt, Fault, db, is_retryable_race, is_transient};
 use crate::notices::Notices;
-use crate::write::{Bounds, Write};
+use crate::write::{Bounds, Retention, Write};
 
 /// How many times a write runs again in its batch when PostgreSQL reports a serialization
 /// failure or a deadlock for it (neither is expected under the room locks).
@@ -190,7 +191,7 @@ enum Failure {
         /// Its own error, for its caller.
         error: Error,
     },
-    /// Beginning the transaction or locking the rooms failed.
+    /// Beginning the transaction, locking the rooms or trimming their feeds failed.
     Begin(sqlx::Error),
     /// The `COMMIT` failed.
     Commit(sqlx::Error),
@@ -265,6 +266,8 @@ async fn write_batch(shared: &Shared, batch: &mut [Box<dyn Queued>]) -> std::res
     let mut fresh = false;
     // Whether the savepoint `write` exists, holding the previous write's statements.
     let mut open = false;
+    // The rooms whose feeds this batch appended to, for retention.
+    let mut written: Vec<i64> = Vec::new();
     for (index, queued) in batch.iter_mut().enumerate() {
         let Some(&room) = rooms.get(queued.room()) else {
             queued.refuse(Error::room_not_found(queued.room()));
@@ -282,6 +285,9 @@ async fn write_batch(shared: &Shared, batch: &mut [Box<dyn Queued>]) -> std::res
                 Ok(()) => {
                     if guarded || fresh {
                         (open, fresh) = (true, false);
+                    }
+                    if queued.changed() && !written.contains(&room) {
+                        written.push(room);
                     }
                     break;
                 }
@@ -309,7 +315,25 @@ async fn write_batch(shared: &Shared, batch: &mut [Box<dyn Queued>]) -> std::res
             }
         }
     }
+    if !written.is_empty() {
+        trim(&mut tx, &written, shared.bounds.retention).await.map_err(Failure::Begin)?;
+    }
     tx.commit().await.map_err(Failure::Commit)
+}
+
+/// Drops the changes of `rooms` beyond `retention`, once per batch: the range below the
+/// retention line holds every change deleted since the last vacuum, which a trim per write
+/// would walk again each time.
+async fn trim(conn: &mut PgConnection, rooms: &[i64], retention: Retention) -> std::result::Result<(), sqlx::Error> {
+    sqlx::query(
+        "DELETE FROM changes AS old USING rooms AS r \
+         WHERE r.id = ANY($1) AND old.room_id = r.id AND old.seq <= r.last_seq - $2",
+    )
+    .bind(rooms)
+    .bind(retention.0)
+    .execute(conn)
+    .await
+    .map(|_| ())
 }
 
 /// Whether `error` is a write's refusal (not found, conflict, quota), which a write of one
