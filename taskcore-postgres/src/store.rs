@@ -163,11 +163,11 @@ impl TaskStore for PgStore {
     }
 
     async fn add_member(&self, code: &RoomCode, member: &MemberName, at: OffsetDateTime) -> Result<Room> {
-        self.inner.writers.write(AddMember { code: code.clone(), member: member.clone(), at }).await
+        self.inner.writers.write(code, AddMember(member.clone(), at)).await
     }
 
     async fn insert_task(&self, code: &RoomCode, draft: TaskDraft, key: Option<&IdempotencyKey>) -> Result<Inserted> {
-        self.inner.writers.write(InsertTask { code: code.clone(), draft, key: key.cloned() }).await
+        self.inner.writers.write(code, InsertTask(draft, key.cloned())).await
     }
 
     async fn task(&self, code: &RoomCode, number: u64) -> Result<Task> {
@@ -190,8 +190,7 @@ impl TaskStore for PgStore {
     }
 
     async fn update_task(&self, code: &RoomCode, task: &Task, expected_version: u64, write: TaskWrite) -> Result<Task> {
-        let update = UpdateTask { code: code.clone(), task: task.clone(), expected: expected_version, write };
-        self.inner.writers.write(update).await
+        self.inner.writers.write(code, UpdateTask(task.clone(), expected_version, write)).await
     }
 
     async fn delete_task(
@@ -201,7 +200,7 @@ impl TaskStore for PgStore {
         expected_version: Option<u64>,
         at: OffsetDateTime,
     ) -> Result<Task> {
-        self.inner.writers.write(DeleteTask { code: code.clone(), number, expected: expected_version, at }).await
+        self.inner.writers.write(code, DeleteTask(number, expected_version, at)).await
     }
 
     async fn list_tasks(&self, code: &RoomCode, query: &TaskQuery, now: OffsetDateTime) -> Result<TaskPage> {

@@ -41,17 +41,23 @@ pub(crate) struct Bounds {
     pub(crate) members: Limit,
 }
 
+/// The room a write runs in: its row locked by the batch, its id and its code.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Locked<'a> {
+    /// `rooms.id`.
+    pub(crate) id: i64,
+    /// The code the caller named it by.
+    pub(crate) code: &'a RoomCode,
+}
+
 /// A write to one room that the group commit runs for a caller, and the type of its answer.
 #[async_trait]
 pub(crate) trait Write: Send + Sync + std::fmt::Debug + 'static {
     /// What the caller gets once the transaction holding the write has committed.
-    type Output: Send + Sync + 'static;
+    type Output: Send + Sync + std::fmt::Debug + 'static;
 
-    /// The room written to: the batch locks its row before any write runs.
-    fn room(&self) -> &RoomCode;
-
-    /// Runs the write on the batch's connection, the room's row (id `room`) locked.
-    async fn apply(&self, conn: &mut PgConnection, room: i64, bounds: Bounds) -> Attempt<Self::Output>;
+    /// Runs the write on the batch's connection, in `room`.
+    async fn apply(&self, conn: &mut PgConnection, room: Locked<'_>, bounds: Bounds) -> Attempt<Self::Output>;
 
     /// Whether the write changes the database in one statement, and refuses (not found,
     /// conflict, quota) only when that statement changed nothing. Such a write needs no
@@ -68,50 +74,34 @@ pub(crate) trait Write: Send + Sync + std::fmt::Debug + 'static {
     }
 }
 
-/// [`taskcore::TaskStore::add_member`].
+/// [`taskcore::TaskStore::add_member`]: the member and when they joined.
 #[derive(Debug)]
-pub(crate) struct AddMember {
-    pub(crate) code: RoomCode,
-    pub(crate) member: MemberName,
-    pub(crate) at: OffsetDateTime,
-}
+pub(crate) struct AddMember(pub(crate) MemberName, pub(crate) OffsetDateTime);
 
 #[async_trait]
 impl Write for AddMember {
     type Output = Room;
 
-    fn room(&self) -> &RoomCode {
-        &self.code
-    }
-
-    async fn apply(&self, conn: &mut PgConnection, room: i64, bounds: Bounds) -> Attempt<Room> {
-        add_member(conn, room, &self.member, self.at, bounds).await
+    async fn apply(&self, conn: &mut PgConnection, room: Locked<'_>, bounds: Bounds) -> Attempt<Room> {
+        add_member(conn, room.id, &self.0, self.1, bounds).await
     }
 }
 
-/// [`taskcore::TaskStore::insert_task`].
+/// [`taskcore::TaskStore::insert_task`]: the draft and its idempotency key.
 #[derive(Debug)]
-pub(crate) struct InsertTask {
-    pub(crate) code: RoomCode,
-    pub(crate) draft: TaskDraft,
-    pub(crate) key: Option<IdempotencyKey>,
-}
+pub(crate) struct InsertTask(pub(crate) TaskDraft, pub(crate) Option<IdempotencyKey>);
 
 #[async_trait]
 impl Write for InsertTask {
     type Output = Inserted;
 
-    fn room(&self) -> &RoomCode {
-        &self.code
-    }
-
-    async fn apply(&self, conn: &mut PgConnection, room: i64, bounds: Bounds) -> Attempt<Inserted> {
-        insert_task(conn, room, &self.code, &self.draft, self.key.as_ref(), bounds).await
+    async fn apply(&self, conn: &mut PgConnection, room: Locked<'_>, bounds: Bounds) -> Attempt<Inserted> {
+        insert_task(conn, room, &self.0, self.1.as_ref(), bounds).await
     }
 
     /// Without a key: [`INSERT_TASK_SQL`], which writes nothing when the room is full.
     fn one_statement(&self) -> bool {
-        self.key.is_none()
+        self.1.is_none()
     }
 
     fn changed(output: &Inserted) -> bool {
@@ -119,25 +109,17 @@ impl Write for InsertTask {
     }
 }
 
-/// [`taskcore::TaskStore::update_task`].
+/// [`taskcore::TaskStore::update_task`]: the task as it is to be, the version it must have
+/// now, and the kind of write.
 #[derive(Debug)]
-pub(crate) struct UpdateTask {
-    pub(crate) code: RoomCode,
-    pub(crate) task: Task,
-    pub(crate) expected: u64,
-    pub(crate) write: TaskWrite,
-}
+pub(crate) struct UpdateTask(pub(crate) Task, pub(crate) u64, pub(crate) TaskWrite);
 
 #[async_trait]
 impl Write for UpdateTask {
     type Output = Task;
 
-    fn room(&self) -> &RoomCode {
-        &self.code
-    }
-
-    async fn apply(&self, conn: &mut PgConnection, room: i64, _bounds: Bounds) -> Attempt<Task> {
-        update_task(conn, room, &self.code, &self.task, self.expected, self.write).await
+    async fn apply(&self, conn: &mut PgConnection, room: Locked<'_>, _bounds: Bounds) -> Attempt<Task> {
+        update_task(conn, room, &self.0, self.1, self.2).await
     }
 
     /// [`UPDATE_TASK_SQL`], which writes nothing on a conflict or a missing task.
@@ -146,25 +128,17 @@ impl Write for UpdateTask {
     }
 }
 
-/// [`taskcore::TaskStore::delete_task`].
+/// [`taskcore::TaskStore::delete_task`]: the number, the version it must have (if any) and
+/// when.
 #[derive(Debug)]
-pub(crate) struct DeleteTask {
-    pub(crate) code: RoomCode,
-    pub(crate) number: u64,
-    pub(crate) expected: Option<u64>,
-    pub(crate) at: OffsetDateTime,
-}
+pub(crate) struct DeleteTask(pub(crate) u64, pub(crate) Option<u64>, pub(crate) OffsetDateTime);
 
 #[async_trait]
 impl Write for DeleteTask {
     type Output = Task;
 
-    fn room(&self) -> &RoomCode {
-        &self.code
-    }
-
-    async fn apply(&self, conn: &mut PgConnection, room: i64, _bounds: Bounds) -> Attempt<Task> {
-        delete_task(conn, room, &self.code, self.number, self.expected, self.at).await
+    async fn apply(&self, conn: &mut PgConnection, room: Locked<'_>, _bounds: Bounds) -> Attempt<Task> {
+        delete_task(conn, room, self.0, self.1, self.2).await
     }
 }
 
@@ -293,8 +267,7 @@ const INSERT_TASK_SQL: &str = "WITH r AS (
 /// key is looked up first (the room is locked): a used key is answered by [`replay`].
 async fn insert_task(
     conn: &mut PgConnection,
-    room: i64,
-    code: &RoomCode,
+    Locked { id: room, code }: Locked<'_>,
     draft: &TaskDraft,
     key: Option<&IdempotencyKey>,
     bounds: Bounds,
@@ -427,8 +400,7 @@ const UPDATE_TASK_SQL: &str = "WITH u AS (
 /// Replaces a task if its version is `expected`, recording the write (see [`UPDATE_TASK_SQL`]).
 async fn update_task(
     conn: &mut PgConnection,
-    room: i64,
-    code: &RoomCode,
+    Locked { id: room, code }: Locked<'_>,
     task: &Task,
     expected: u64,
     write: TaskWrite,
@@ -457,8 +429,7 @@ async fn update_task(
 /// Deletes a task (if its version is `expected`, when given), recording a tombstone.
 async fn delete_task(
     conn: &mut PgConnection,
-    room: i64,
-    code: &RoomCode,
+    Locked { id: room, code }: Locked<'_>,
     number: u64,
     expected: Option<u64>,
     at: OffsetDateTime,

@@ -23,12 +23,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
 use sqlx::{Connection, Executor, PgConnection, PgPool};
+use taskcore::store::Reply;
 use taskcore::{Error, Result, RoomCode, WriteStats};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 use crate::error::{Attempt, Fault, db, is_retryable_race, is_transient};
 use crate::notices::Notices;
-use crate::write::{Bounds, Retention, Write};
+use crate::write::{Bounds, Locked, Retention, Write};
 
 /// How many times a write runs again in its batch when PostgreSQL reports a serialization
 /// failure or a deadlock for it (neither is expected under the room locks).
@@ -64,36 +65,32 @@ trait Queued: Send + Sync + std::fmt::Debug {
     fn fail(self: Box<Self>, error: Error);
 }
 
-/// A [`Write`], its caller's reply and its kept outcome.
+/// A [`Write`] and its caller's reply, which keeps the outcome until the batch is done.
+#[derive(Debug)]
 struct Pending<W: Write> {
+    room: RoomCode,
     write: W,
-    reply: oneshot::Sender<Result<W::Output>>,
-    outcome: Option<Result<W::Output>>,
-}
-
-impl<W: Write> std::fmt::Debug for Pending<W> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Pending").field("write", &self.write).finish_non_exhaustive()
-    }
+    reply: Reply<W::Output>,
 }
 
 #[async_trait]
 impl<W: Write> Queued for Pending<W> {
     fn room(&self) -> &RoomCode {
-        self.write.room()
+        &self.room
     }
 
     async fn run(&mut self, conn: &mut PgConnection, room: i64, bounds: Bounds) -> Attempt<()> {
-        self.outcome = Some(Ok(self.write.apply(conn, room, bounds).await?));
+        let output = self.write.apply(conn, Locked { id: room, code: &self.room }, bounds).await?;
+        self.reply.keep(Ok(output));
         Ok(())
     }
 
     fn refuse(&mut self, error: Error) {
-        self.outcome = Some(Err(error));
+        self.reply.keep(Err(error));
     }
 
     fn changed(&self) -> bool {
-        matches!(&self.outcome, Some(Ok(output)) if W::changed(output))
+        matches!(self.reply.kept(), Some(Ok(output)) if W::changed(output))
     }
 
     fn one_statement(&self) -> bool {
@@ -101,13 +98,11 @@ impl<W: Write> Queued for Pending<W> {
     }
 
     fn answer(self: Box<Self>) {
-        // Every write of a committed batch ran to an outcome; a missing one is a writer bug.
-        let outcome = self.outcome.unwrap_or_else(|| Err(Error::backend("the postgres writer kept no outcome", "bug")));
-        let _gone = self.reply.send(outcome);
+        self.reply.answer("postgres");
     }
 
     fn fail(self: Box<Self>, error: Error) {
-        let _gone = self.reply.send(Err(error));
+        self.reply.fail(error);
     }
 }
 
@@ -155,14 +150,14 @@ impl Writers {
         Self { queues, shared }
     }
 
-    /// Queues `write` with its room's writer — waiting for room in the queue when it is full —
-    /// and waits until the transaction holding it has committed (or failed).
-    pub(crate) async fn write<W: Write>(&self, write: W) -> Result<W::Output> {
-        let hash = BuildHasherDefault::<DefaultHasher>::default().hash_one(write.room().as_str());
+    /// Queues `write` to room `code` with the room's writer — waiting for room in the queue
+    /// when it is full — and waits until the transaction holding it has committed (or failed).
+    pub(crate) async fn write<W: Write>(&self, code: &RoomCode, write: W) -> Result<W::Output> {
+        let hash = BuildHasherDefault::<DefaultHasher>::default().hash_one(code.as_str());
         let index = usize::try_from(hash % self.queues.len() as u64).unwrap_or(0);
         let queue = self.queues.get(index).ok_or_else(closed)?;
-        let (reply, answer) = oneshot::channel();
-        queue.send(Box::new(Pending { write, reply, outcome: None })).await.map_err(|_| closed())?;
+        let (reply, answer) = Reply::channel();
+        queue.send(Box::new(Pending { room: code.clone(), write, reply })).await.map_err(|_| closed())?;
         answer.await.map_err(|_| closed())?
     }
 
@@ -281,7 +276,7 @@ async fn write_batch(shared: &Shared, batch: &mut [Box<dyn Queued>]) -> std::res
                 let sql = if open { "RELEASE SAVEPOINT write; SAVEPOINT write" } else { "SAVEPOINT write" };
                 simple(&mut tx, sql).await.map_err(|error| Failure::Write { index, error: db(error) })?;
             }
-            match queued.run(&mut *tx, room, shared.bounds).await {
+            match queued.run(&mut tx, room, shared.bounds).await {
                 Ok(()) => {
                     if guarded || fresh {
                         (open, fresh) = (true, false);
