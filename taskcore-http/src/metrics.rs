@@ -46,6 +46,10 @@ pub const STORE_WRITE_BATCHES_TOTAL: &str = "taskcore_store_write_batches_total"
 /// size.
 pub const STORE_BATCHED_WRITES_TOTAL: &str = "taskcore_store_batched_writes_total";
 
+/// The metrics above that only stores batching writes into shared transactions export (their
+/// [`TaskStore::write_stats`](taskcore::TaskStore::write_stats) is `Some`).
+pub const GROUP_COMMIT_METRICS: &[&str] = &[STORE_WRITE_BATCHES_TOTAL, STORE_BATCHED_WRITES_TOTAL];
+
 /// Every metric name above, for checks that dashboards and alerts only use names that exist.
 pub const ALL_METRICS: &[&str] = &[
     HTTP_REQUESTS_TOTAL,
