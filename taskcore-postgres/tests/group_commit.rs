@@ -1,6 +1,7 @@
 //! The group commit against a real server: concurrent writes share transactions (the store's
 //! counters show batches of more than one write), a batch never exceeds `max_batch`, a write
-//! whose statement fails (a trigger refusing it) fails alone, and a `COMMIT` that fails answers
+//! whose statement fails (a trigger refusing it) fails alone, feeds stay trimmed to the
+//! retention, and a `COMMIT` that fails answers
 //! every write of its batch `Unavailable` — none of them stored — while the writes of other
 //! batches are stored exactly once.
 
@@ -71,6 +72,29 @@ async fn concurrent_writes_share_transactions() {
     let mean = mean_batch(before, after);
     assert!(mean > 1.0, "32 writers, {} batches for 640 writes (mean {mean:.1})", after.batches - before.batches);
     assert_eq!(store.write_stats(), TaskStore::write_stats(store.as_ref()).unwrap());
+}
+
+/// Batches trim each room's feed to the retention: after 640 concurrent creates with a
+/// retention of 10, exactly the newest 10 changes remain, in the room's table too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn batches_keep_the_feed_at_the_retention() {
+    let schema = SchemaGuard(common::fresh_schema());
+    let options = taskcore::StoreOptions::default().change_retention(10);
+    let store = Arc::new(common::open(common::config(&schema.0).store_options(options)).await);
+    let tasks = TaskManager::new(Arc::clone(&store) as Arc<dyn TaskStore>);
+    let code = tasks.create_room("alice").await.unwrap().code;
+    let outcomes = create_concurrently(&tasks, &code, 32, 20).await;
+    assert!(outcomes.iter().all(Result::is_ok));
+    let latest = tasks.changes(&code, 630, None).await.unwrap();
+    assert_eq!(latest.latest, 640);
+    let seqs: Vec<u64> = latest.changes.iter().map(|change| change.seq).collect();
+    assert_eq!(seqs, (631..=640).collect::<Vec<u64>>());
+    let mut admin = common::admin().await;
+    let stored: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM \"{}\".changes", schema.0))
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+    assert_eq!(stored, 10, "no change beyond the retention is kept");
 }
 
 /// With `max_batch=1` (here from the URL), every write is a transaction of its own.
