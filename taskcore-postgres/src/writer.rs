@@ -7,9 +7,13 @@
 //! order keeps batches of different writers and processes from deadlocking), then runs each
 //! write in a `SAVEPOINT` of its own: a write that fails — not found, conflict, quota, a
 //! constraint — is rolled back to its savepoint and answered with its own error while its
-//! neighbours go on. Then the feeds of the rooms written to are trimmed to the change retention
-//! (once per room, not per write), one `COMMIT` (one WAL flush, `synchronous_commit` as configured), and
-//! only then does each caller get its answer and the rooms written to get their write notices.
+//! neighbours go on. A write of one statement that changes nothing when it refuses (a create
+//! without a key, an update: [`Write::one_statement`]) skips the savepoint's round trip: its
+//! refusal leaves the transaction as it was, and if its statement fails instead, the
+//! transaction is abandoned and the batch runs again without it. Then the feeds of the rooms
+//! written to are trimmed to the change retention (once per room, not per write), one `COMMIT`
+//! (one WAL flush, `synchronous_commit` as configured), and only then does each caller get its
+//! answer and the rooms written to get their write notices.
 //!
 //! A failed `COMMIT` answers every write of the batch `Unavailable`: never a success that may
 //! not have been stored. A write whose failure its savepoint cannot undo (the connection died
