@@ -49,6 +49,10 @@ impl TaskStore for AnnouncingStore {
         self.inner.write_notices()
     }
 
+    fn write_stats(&self) -> Option<taskcore::WriteStats> {
+        self.inner.write_stats()
+    }
+
     fn backend(&self) -> &'static str {
         self.inner.backend()
     }

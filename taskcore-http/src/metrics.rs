@@ -40,6 +40,16 @@ pub const CACHE_CHANGES_APPLIED_TOTAL: &str = "taskcore_cache_changes_applied_to
 /// Rooms evicted from the cache to stay within its bound.
 pub const CACHE_EVICTIONS_TOTAL: &str = "taskcore_cache_evictions_total";
 
+/// Transactions the store's group commit committed (stores that batch writes: PostgreSQL).
+pub const STORE_WRITE_BATCHES_TOTAL: &str = "taskcore_store_write_batches_total";
+/// Writes those transactions carried: divided by [`STORE_WRITE_BATCHES_TOTAL`], the mean batch
+/// size.
+pub const STORE_BATCHED_WRITES_TOTAL: &str = "taskcore_store_batched_writes_total";
+
+/// The metrics above that only stores batching writes into shared transactions export (their
+/// [`TaskStore::write_stats`](taskcore::TaskStore::write_stats) is `Some`).
+pub const GROUP_COMMIT_METRICS: &[&str] = &[STORE_WRITE_BATCHES_TOTAL, STORE_BATCHED_WRITES_TOTAL];
+
 /// Every metric name above, for checks that dashboards and alerts only use names that exist.
 pub const ALL_METRICS: &[&str] = &[
     HTTP_REQUESTS_TOTAL,
@@ -56,6 +66,8 @@ pub const ALL_METRICS: &[&str] = &[
     CACHE_LOADS_TOTAL,
     CACHE_CHANGES_APPLIED_TOTAL,
     CACHE_EVICTIONS_TOTAL,
+    STORE_WRITE_BATCHES_TOTAL,
+    STORE_BATCHED_WRITES_TOTAL,
 ];
 
 /// Publishes the read cache's state (at scrape time: the cache keeps its own counters).
@@ -68,6 +80,12 @@ pub fn publish_cache(stats: taskcore::CacheStats) {
     metrics::counter!(CACHE_LOADS_TOTAL).absolute(stats.loads);
     metrics::counter!(CACHE_CHANGES_APPLIED_TOTAL).absolute(stats.changes_applied);
     metrics::counter!(CACHE_EVICTIONS_TOTAL).absolute(stats.evictions);
+}
+
+/// Publishes the store's group-commit counters (at scrape time: the store keeps them).
+pub fn publish_write_stats(stats: taskcore::WriteStats) {
+    metrics::counter!(STORE_WRITE_BATCHES_TOTAL).absolute(stats.batches);
+    metrics::counter!(STORE_BATCHED_WRITES_TOTAL).absolute(stats.operations);
 }
 
 const LATENCY_BUCKETS: &[f64] = &[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];

@@ -224,6 +224,21 @@ mod postgres_store {
 
     crate::contract_tests!(postgres_server);
 
+    /// The PostgreSQL store batches writes: `/metrics` counts its commits and the writes they
+    /// carried.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn metrics_count_the_group_commit() {
+        let (api, _schema) = postgres_server().await;
+        let code = api.room("alice").await;
+        api.task(&code, serde_json::json!({ "title": "t" })).await;
+        let metrics = api.get("/metrics").await;
+        for name in taskcore_http::metrics::GROUP_COMMIT_METRICS {
+            let line = metrics.text.lines().find(|line| line.starts_with(name));
+            let count: u64 = line.and_then(|line| line.rsplit(' ').next()?.parse().ok()).unwrap_or(0);
+            assert!(count >= 1, "{name} counts the create: {line:?}");
+        }
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn two_servers_on_one_database_serve_the_same_rooms() {
         let schema = Schema { name: fresh_schema(), _servers: Vec::new() };

@@ -1,6 +1,6 @@
 //! [`PgConfig`]: which server and schema a [`PgStore`](crate::PgStore) uses and how it connects
-//! — pool size, statement and acquire timeouts, application name — set in code or in the URL's
-//! query string ([`PgConfig::from_url`]); the URL (which may hold a password) is never printed.
+//! — pool size, statement and acquire timeouts, application name, group-commit batch and queue
+//! bounds — set in code or in the URL's query string ([`PgConfig::from_url`]); the URL (which may hold a password) is never printed.
 
 use std::fmt;
 use std::str::FromStr;
@@ -13,8 +13,17 @@ use taskcore::store::url_params as params;
 
 /// The query parameters [`PgConfig::from_url`] reads (`max_connections` is another name for
 /// `pool_size`, as sqlx calls it).
-pub const URL_PARAMETERS: &[&str] =
-    &["schema", "pool_size", "max_connections", "acquire_timeout", "statement_timeout", "application_name"];
+pub const URL_PARAMETERS: &[&str] = &[
+    "schema",
+    "pool_size",
+    "max_connections",
+    "acquire_timeout",
+    "statement_timeout",
+    "application_name",
+    "max_batch",
+    "write_queue",
+    "writers",
+];
 
 /// The query parameters left in the URL for sqlx (see sqlx's `PgConnectOptions`).
 pub const DRIVER_PARAMETERS: &[&str] = &[
@@ -81,6 +90,17 @@ pub struct PgConfig {
     /// The `application_name` of the store's connections (default
     /// [`DEFAULT_APPLICATION_NAME`]).
     pub application_name: String,
+    /// The most writes one group-commit transaction carries (default 64, at least 1): one
+    /// savepoint each, so at most this many subtransactions — PostgreSQL keeps 64 per backend
+    /// in shared memory before other sessions' snapshots slow down. See the crate README.
+    pub max_batch: usize,
+    /// How many writes may wait for each group-commit writer (default 1024, at least 1);
+    /// beyond that, callers wait for room in the queue (back-pressure).
+    pub write_queue: usize,
+    /// How many group-commit writers the store runs (default 4, at least 1, at most
+    /// `pool_size`): each room's writes always go to the same one, each holds one pool
+    /// connection while it writes a batch.
+    pub writers: usize,
     /// Options every taskcore store honours (change retention).
     pub store: StoreOptions,
 }
@@ -95,6 +115,9 @@ impl PgConfig {
             acquire_timeout: Duration::from_secs(10),
             schema: DEFAULT_SCHEMA.to_owned(),
             application_name: DEFAULT_APPLICATION_NAME.to_owned(),
+            max_batch: 64,
+            write_queue: 1024,
+            writers: 4,
             store: StoreOptions::default(),
         }
     }
@@ -109,6 +132,9 @@ impl PgConfig {
     /// | `acquire_timeout` | `10s`, `500ms` (bare number: seconds) | [`PgConfig::acquire_timeout`] |
     /// | `statement_timeout` | `30s` (`0` disables it) | [`PgConfig::statement_timeout`] |
     /// | `application_name` | `replica-2` | [`PgConfig::application_name`] |
+    /// | `max_batch` | `64` | [`PgConfig::max_batch`] |
+    /// | `write_queue` | `1024` | [`PgConfig::write_queue`] |
+    /// | `writers` | `4` | [`PgConfig::writers`] |
     ///
     /// sqlx's own parameters ([`DRIVER_PARAMETERS`]: `sslmode`, `sslrootcert`, `options`, …)
     /// stay in [`PgConfig::url`]. Any other parameter, or a value that does not parse, is
@@ -124,6 +150,9 @@ impl PgConfig {
                 "acquire_timeout" => config.acquire_timeout = params::duration("acquire_timeout", value)?,
                 "statement_timeout" => config.statement_timeout = params::duration("statement_timeout", value)?,
                 "application_name" => config.application_name = value.to_owned(),
+                "max_batch" => config.max_batch = params::number::<usize>("max_batch", value)?.max(1),
+                "write_queue" => config.write_queue = params::number::<usize>("write_queue", value)?.max(1),
+                "writers" => config.writers = params::number::<usize>("writers", value)?.max(1),
                 _ => return Ok(false),
             }
             Ok(true)
@@ -158,6 +187,24 @@ impl PgConfig {
     /// With another `application_name`.
     pub fn application_name(mut self, name: impl Into<String>) -> Self {
         self.application_name = name.into();
+        self
+    }
+
+    /// With at most `operations` writes per group-commit transaction (at least 1).
+    pub fn max_batch(mut self, operations: usize) -> Self {
+        self.max_batch = operations.max(1);
+        self
+    }
+
+    /// With room for `writes` waiting writes per group-commit writer (at least 1).
+    pub fn write_queue(mut self, writes: usize) -> Self {
+        self.write_queue = writes.max(1);
+        self
+    }
+
+    /// With `writers` group-commit writers (at least 1; at most the pool size is used).
+    pub fn writers(mut self, writers: usize) -> Self {
+        self.writers = writers.max(1);
         self
     }
 
@@ -204,6 +251,9 @@ impl fmt::Debug for PgConfig {
             .field("acquire_timeout", &self.acquire_timeout)
             .field("schema", &self.schema)
             .field("application_name", &self.application_name)
+            .field("max_batch", &self.max_batch)
+            .field("write_queue", &self.write_queue)
+            .field("writers", &self.writers)
             .field("store", &self.store)
             .finish()
     }
@@ -271,7 +321,7 @@ mod tests {
     fn url_parameters_set_every_setting() {
         let config = PgConfig::from_url(
             "postgres://app@db/tasks?schema=tc_x&max_connections=3&acquire_timeout=2s&statement_timeout=1500ms\
-             &application_name=replica-2&sslmode=disable",
+             &application_name=replica-2&max_batch=9&write_queue=20&writers=2&sslmode=disable",
         )
         .unwrap();
         let expected = PgConfig::new("postgres://app@db/tasks?sslmode=disable")
@@ -279,7 +329,10 @@ mod tests {
             .pool_size(3)
             .acquire_timeout(Duration::from_secs(2))
             .statement_timeout(Duration::from_millis(1500))
-            .application_name("replica-2");
+            .application_name("replica-2")
+            .max_batch(9)
+            .write_queue(20)
+            .writers(2);
         assert_eq!(config, expected);
         assert_eq!(PgConfig::from_url("postgres://db/x?pool_size=4").unwrap().pool_size, 4);
         let unknown = PgConfig::from_url("postgres://db/x?shcema=a").unwrap_err().to_string();
@@ -291,5 +344,7 @@ mod tests {
     #[test]
     fn sizes_are_at_least_one() {
         assert_eq!(PgConfig::new("postgres://x").pool_size(0).pool_size, 1);
+        let config = PgConfig::new("postgres://x").max_batch(0).write_queue(0).writers(0);
+        assert_eq!((config.max_batch, config.write_queue, config.writers), (1, 1, 1));
     }
 }

@@ -77,7 +77,7 @@ pub(crate) fn is_transient(error: &sqlx::Error) -> bool {
 }
 
 /// Whether running the whole operation again may succeed where this attempt lost a race.
-fn is_retryable_race(error: &sqlx::Error) -> bool {
+pub(crate) fn is_retryable_race(error: &sqlx::Error) -> bool {
     code(error).is_some_and(|code| code == "40001" || code == "40P01")
 }
 

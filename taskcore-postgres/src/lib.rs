@@ -45,10 +45,16 @@
 //! ## Locking: a row lock on the room
 //!
 //! Each room's row holds `last_number` (the highest task number it ever allocated), `last_seq`
-//! (its newest change-feed sequence) and its task counters. Every write to a room starts by
-//! locking that row — creates with `UPDATE rooms SET last_number = last_number + 1,
-//! last_seq = last_seq + 1 … RETURNING`, other writes with `SELECT … FOR NO KEY UPDATE` and then
-//! the same kind of `UPDATE` — and the lock is held until the write's transaction commits. So:
+//! (its newest change-feed sequence) and its task counters. Writes to rooms go through a
+//! **group commit**: a few writers per store (a room's writes always to the same one) each take
+//! the writes waiting for them (up to [`PgConfig::max_batch`]) into one transaction, which
+//! locks the rows of their rooms (`SELECT … FOR NO KEY UPDATE`, once per room, in code order),
+//! runs each write in a savepoint of its own (a write of one statement that changes nothing when
+//! it refuses needs none; if its statement fails, the batch runs again without it) — a write
+//! that fails is rolled back alone and answered with its own error — and commits once; callers are answered after the `COMMIT`, and
+//! a failed `COMMIT` answers every write of its batch `Unavailable`. Each write then updates the
+//! room's row (`UPDATE rooms SET last_number = last_number + 1, last_seq = last_seq + 1 …
+//! RETURNING`), and the lock is held until the batch's transaction commits. So:
 //!
 //! - writers of one room, in any number of processes, take turns; the number and sequence they
 //!   read are exactly one more than the last committed ones, and a write that fails rolls its
@@ -57,14 +63,14 @@
 //! - statements after the lock see everything committed before it (read committed takes a
 //!   fresh snapshot per statement), so an idempotency key check, a version check or a counter
 //!   update is never stale;
-//! - writers of different rooms never wait for each other, and every transaction locks one
-//!   room first and then only that room's rows, so writers cannot deadlock.
+//! - writers of different rooms never wait for each other's locks, and every transaction locks
+//!   its rooms first, in one order, and then only those rooms' rows, so writers cannot deadlock.
 //!
 //! A PostgreSQL sequence per room was the alternative and is rejected: sequences are not
 //! transactional — a rolled-back or failed insert burns its value — so numbers would have
 //! gaps, and a sequence per room means DDL at room creation. The cost of the row lock is that
-//! one room's writes are serialised (a few hundred microseconds each on a local server); rooms
-//! are small, shared by people, so that is far from a limit.
+//! one room's writes are serialised; the group commit makes them share one commit (one WAL
+//! flush) per batch instead of waiting for one each.
 //!
 //! Every setting can be given in the URL's query string
 //! (`postgres://app@db/tasks?schema=tasks_eu&pool_size=20&acquire_timeout=5s`, see
@@ -101,6 +107,7 @@ mod schema;
 mod store;
 mod transfer;
 mod write;
+mod writer;
 
 pub use config::{DEFAULT_APPLICATION_NAME, DEFAULT_SCHEMA, DRIVER_PARAMETERS, PgConfig, URL_PARAMETERS};
 pub use schema::{MIGRATIONS, MIGRATIONS_TABLE, Migration, SCHEMA_MAJOR};

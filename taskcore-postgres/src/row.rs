@@ -168,13 +168,6 @@ impl Counters {
         counters
     }
 
-    /// A change moving one task from one state to another (zero when they are equal).
-    pub(crate) fn moved(from: (bool, Priority), to: (bool, Priority)) -> Self {
-        let mut counters = Self::one(from.0, from.1, -1);
-        counters.cells[cell(to.0, to.1)] += 1;
-        counters
-    }
-
     /// Decodes the six [`COUNTER_COLUMNS`] starting at column `at`.
     pub(crate) fn decode(row: &PgRow, at: usize) -> Result<Self> {
         let mut counters = Self::default();
@@ -226,14 +219,6 @@ impl Counters {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn moving_between_equal_states_changes_nothing() {
-        let state = (false, Priority::High);
-        assert_eq!(Counters::moved(state, state), Counters::default());
-        let moved = Counters::moved(state, (true, Priority::High));
-        assert_eq!(moved.cells, [0, 0, -1, 0, 0, 1]);
-    }
 
     #[test]
     fn counters_of_tasks_count_each_task_in_its_state() {

@@ -1,6 +1,6 @@
 //! [`PgStore`]: opening the pool and migrating the schema, the reads, and the [`TaskStore`]
-//! implementation (writes are in `write.rs`, listing SQL in `query.rs`, snapshots and imports
-//! of whole rooms in `transfer.rs`).
+//! implementation (writes are in `write.rs`, batched by the group commit of `writer.rs`;
+//! listing SQL in `query.rs`, snapshots and imports of whole rooms in `transfer.rs`).
 
 use std::sync::Arc;
 
@@ -10,7 +10,7 @@ use sqlx::{Connection, PgPool, Row};
 use taskcore::store::{TaskCounts, TaskDraft, TaskWrite, check_since, unix_micros};
 use taskcore::{
     ChangeBatch, Error, IdempotencyKey, Imported, Inserted, MemberName, OnConflict, Result, Room, RoomCode,
-    RoomSnapshot, StoreOptions, Task, TaskPage, TaskQuery, TaskStore,
+    RoomSnapshot, StoreOptions, Task, TaskPage, TaskQuery, TaskStore, WriteStats,
 };
 use time::OffsetDateTime;
 
@@ -21,7 +21,8 @@ use crate::query::{self, COUNTS_SQL, LISTING_TASK_AT, Param, Statement};
 use crate::row::{self, Counters, ROOM_COLUMNS, TASK_COLUMNS, signed, unsigned};
 use crate::schema;
 use crate::transfer::{self, Prepared};
-use crate::write::{self, Limit, Retention};
+use crate::write::{self, AddMember, Bounds, DeleteTask, InsertTask, Limit, Retention, UpdateTask};
+use crate::writer::{Shared, Writers};
 
 /// A [`TaskStore`] in a PostgreSQL schema. Clones share the pool.
 ///
@@ -39,7 +40,9 @@ struct Inner {
     schema: String,
     /// How to connect, for the listener of write notices (a connection of its own).
     connect: PgConnectOptions,
-    notices: Notices,
+    notices: Arc<Notices>,
+    /// The group commit every room write goes through.
+    writers: Writers,
 }
 
 impl PgStore {
@@ -65,9 +68,16 @@ impl PgStore {
             let mut conn = pool.acquire().await.map_err(db)?;
             schema::migrate(&mut conn, &config.schema).await?;
         }
-        let notices = Notices::new(&config.schema);
+        let notices = Arc::new(Notices::new(&config.schema));
+        let store = config.store;
+        let retention = Retention(i64::try_from(store.retention()).unwrap_or(i64::MAX));
+        let bounds = Bounds { retention, tasks: Limit(store.task_quota()), members: Limit(store.member_quota()) };
+        // Each writer holds a pool connection while it writes a batch: leave the rest to reads.
+        let count = config.writers.min(usize::try_from(config.pool_size).unwrap_or(usize::MAX)).max(1);
+        let shared = Shared::new(pool.clone(), bounds, Arc::clone(&notices));
+        let writers = Writers::spawn(shared, count, config.write_queue, config.max_batch);
         Ok(Self {
-            inner: Arc::new(Inner { pool, options: config.store, schema: config.schema, connect: options, notices }),
+            inner: Arc::new(Inner { pool, options: store, schema: config.schema, connect: options, notices, writers }),
         })
     }
 
@@ -92,8 +102,9 @@ impl PgStore {
         self.inner.notices.publish(&self.inner.pool, code);
     }
 
-    fn retention(&self) -> Retention {
-        Retention(i64::try_from(self.inner.options.retention()).unwrap_or(i64::MAX))
+    /// The group commit's counters: batches committed and the writes they carried.
+    pub fn write_stats(&self) -> WriteStats {
+        self.inner.writers.stats()
     }
 
     /// `EXPLAIN` of the statement a listing with `query` runs in the room `code` (page, room
@@ -131,6 +142,10 @@ impl TaskStore for PgStore {
         "postgres"
     }
 
+    fn write_stats(&self) -> Option<WriteStats> {
+        Some(self.inner.writers.stats())
+    }
+
     async fn ping(&self) -> Result<()> {
         let mut conn = self.inner.pool.acquire().await.map_err(db)?;
         conn.ping().await.map_err(db)
@@ -148,20 +163,11 @@ impl TaskStore for PgStore {
     }
 
     async fn add_member(&self, code: &RoomCode, member: &MemberName, at: OffsetDateTime) -> Result<Room> {
-        let (pool, retention, quota) = (&self.inner.pool, self.retention(), Limit(self.inner.options.member_quota()));
-        let room = retry(move || write::add_member(pool, code, member, at, retention, quota)).await?;
-        self.announce(code);
-        Ok(room)
+        self.inner.writers.write(code, AddMember(member.clone(), at)).await
     }
 
     async fn insert_task(&self, code: &RoomCode, draft: TaskDraft, key: Option<&IdempotencyKey>) -> Result<Inserted> {
-        let (pool, retention, draft) = (&self.inner.pool, self.retention(), &draft);
-        let quota = Limit(self.inner.options.task_quota());
-        let inserted = retry(move || write::insert_task(pool, code, draft, key, retention, quota)).await?;
-        if matches!(inserted, Inserted::Created(_)) {
-            self.announce(code);
-        }
-        Ok(inserted)
+        self.inner.writers.write(code, InsertTask(draft, key.cloned())).await
     }
 
     async fn task(&self, code: &RoomCode, number: u64) -> Result<Task> {
@@ -184,10 +190,7 @@ impl TaskStore for PgStore {
     }
 
     async fn update_task(&self, code: &RoomCode, task: &Task, expected_version: u64, write: TaskWrite) -> Result<Task> {
-        let (pool, retention) = (&self.inner.pool, self.retention());
-        let updated = retry(move || write::update_task(pool, code, task, expected_version, write, retention)).await?;
-        self.announce(code);
-        Ok(updated)
+        self.inner.writers.write(code, UpdateTask(task.clone(), expected_version, write)).await
     }
 
     async fn delete_task(
@@ -197,10 +200,7 @@ impl TaskStore for PgStore {
         expected_version: Option<u64>,
         at: OffsetDateTime,
     ) -> Result<Task> {
-        let (pool, retention) = (&self.inner.pool, self.retention());
-        let deleted = retry(move || write::delete_task(pool, code, number, expected_version, at, retention)).await?;
-        self.announce(code);
-        Ok(deleted)
+        self.inner.writers.write(code, DeleteTask(number, expected_version, at)).await
     }
 
     async fn list_tasks(&self, code: &RoomCode, query: &TaskQuery, now: OffsetDateTime) -> Result<TaskPage> {

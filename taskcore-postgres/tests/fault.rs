@@ -31,21 +31,16 @@ async fn terminate(admin: &mut PgConnection, application: &str) -> i64 {
     .unwrap()
 }
 
-/// Waits until `n` backends of `application` wait for a lock.
-async fn until_waiting(admin: &mut PgConnection, application: &str, n: i64) {
-    loop {
-        let waiting: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'",
-        )
-        .bind(application)
-        .fetch_one(&mut *admin)
-        .await
-        .unwrap();
-        if waiting >= n {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+/// Terminates the backends of `application` that wait for a lock.
+async fn terminate_waiting(admin: &mut PgConnection, application: &str) {
+    sqlx::query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE application_name = $1 AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()",
+    )
+    .bind(application)
+    .execute(admin)
+    .await
+    .unwrap();
 }
 
 fn assert_unavailable<T: std::fmt::Debug>(outcome: taskcore::Result<T>, what: &str) {
@@ -65,8 +60,9 @@ async fn terminated_connections_are_unavailable_then_the_store_recovers() {
     let room = tasks.create_room("alice").await.unwrap();
     tasks.create_task(&room.code, &NewTask::titled("before"), None).await.unwrap();
 
-    // 1. Three creates wait for the room's lock, held by another session; their connections are
-    //    terminated while they wait.
+    // 1. Three creates wait for the room's lock, held by another session (in one batch or in
+    //    several, one after the other); the connection of whichever batch waits is terminated
+    //    while it waits, until all three have answered.
     let mut holder = common::admin().await;
     let mut lock = holder.begin().await.unwrap();
     sqlx::query(&format!("SELECT id FROM \"{}\".rooms WHERE code = $1 FOR UPDATE", schema.0))
@@ -80,11 +76,18 @@ async fn terminated_connections_are_unavailable_then_the_store_recovers() {
         waiting.spawn(async move { tasks.create_task(&code, &NewTask::titled(format!("blocked {i}")), None).await });
     }
     let mut admin = common::admin().await;
-    until_waiting(&mut admin, &application, 3).await;
-    assert!(terminate(&mut admin, &application).await >= 3);
-    while let Some(outcome) = tokio::time::timeout(HANG, waiting.join_next()).await.expect("a create hung") {
-        assert_unavailable(outcome.unwrap(), "a create whose connection was terminated");
-    }
+    let answered = tokio::time::timeout(HANG, async {
+        while !waiting.is_empty() {
+            tokio::select! {
+                Some(outcome) = waiting.join_next() => {
+                    assert_unavailable(outcome.unwrap(), "a create whose connection was terminated");
+                }
+                () = tokio::time::sleep(Duration::from_millis(20)) => terminate_waiting(&mut admin, &application).await,
+            }
+        }
+    })
+    .await;
+    answered.expect("a create hung");
     lock.rollback().await.unwrap();
 
     // 2. The same store serves again: the pool replaces the dead connections. The terminated

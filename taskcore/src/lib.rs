@@ -98,6 +98,8 @@ pub use room::{
 };
 pub use snapshot::{Imported, OnConflict, RoomSnapshot, StoredKey};
 pub use stats::{PriorityCounts, RoomStats};
-pub use store::{DEFAULT_MAX_MEMBERS_PER_ROOM, DEFAULT_MAX_TASKS_PER_ROOM, Inserted, StoreOptions, TaskStore};
+pub use store::{
+    DEFAULT_MAX_MEMBERS_PER_ROOM, DEFAULT_MAX_TASKS_PER_ROOM, Inserted, StoreOptions, TaskStore, WriteStats,
+};
 pub use tag::{MAX_TAG_CHARS, MAX_TAGS_PER_TASK, Tag, parse_tags};
 pub use task::{MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS, Task};

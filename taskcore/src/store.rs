@@ -3,7 +3,8 @@
 //! reproduce the domain's semantics exactly — the [`TaskDraft`] it numbers (and fingerprints for
 //! idempotent creates, with the [`replay`] rule), the [`TaskWrite`] kind it records, the derived values it may index ([`StoredColumns`], [`SortValue`], [`unix_micros`],
 //! [`NO_DUE_DATE`], [`search_text_of`]), the change-feed rules ([`check_since`],
-//! [`first_kept_seq`]) and the raw [`TaskCounts`] it reports.
+//! [`first_kept_seq`]) and the raw [`TaskCounts`] it reports; for backends that batch writes
+//! into shared transactions, the [`Reply`] each caller is owed and the [`WriteStats`] to report.
 //!
 //! Applications use [`TaskManager`](crate::TaskManager) and never call a store directly; they only
 //! need [`TaskStore`] to hold one (`Arc<dyn TaskStore>`), which the crate root re-exports.
@@ -13,6 +14,7 @@
 //! store receives valid records and must keep them exactly (timestamps are at microsecond
 //! precision, see [`to_storage_precision`]).
 
+mod reply;
 pub mod url_params;
 
 use async_trait::async_trait;
@@ -26,6 +28,7 @@ use crate::room::{MemberName, Room, RoomCode};
 use crate::snapshot::{Imported, OnConflict, RoomSnapshot};
 use crate::task::Task;
 
+pub use self::reply::Reply;
 pub use crate::changes::{TaskWrite, check_since, first_kept_seq};
 pub use crate::clock::{from_unix_micros, to_storage_precision, unix_micros};
 pub use crate::error::BoxError;
@@ -136,6 +139,27 @@ impl Inserted {
         match self {
             Self::Created(task) | Self::Replayed(task) => task,
         }
+    }
+}
+
+/// What a store's group commit has done since it opened: how many transactions its writers
+/// committed and how many writes those carried (for metrics and benchmarks: `operations /
+/// batches` is the mean batch size). Only stores that batch writes report it
+/// ([`TaskStore::write_stats`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WriteStats {
+    /// Transactions committed by the group commit.
+    pub batches: u64,
+    /// Writes those transactions carried (each with its own outcome: a write refused inside
+    /// its savepoint counts too).
+    pub operations: u64,
+}
+
+impl WriteStats {
+    /// Counters with these values.
+    pub fn new(batches: u64, operations: u64) -> Self {
+        Self { batches, operations }
     }
 }
 
@@ -309,6 +333,12 @@ pub trait TaskStore: Send + Sync + std::fmt::Debug {
     ///
     /// The default is `None`. Stores that wrap another store forward it.
     fn write_notices(&self) -> Option<tokio::sync::broadcast::Receiver<RoomCode>> {
+        None
+    }
+
+    /// The group commit's counters, for stores that batch writes into shared transactions
+    /// (`None`, the default, for the others). Stores that wrap another store forward it.
+    fn write_stats(&self) -> Option<WriteStats> {
         None
     }
 }

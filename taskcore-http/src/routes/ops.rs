@@ -107,6 +107,9 @@ pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse,
     if let Some(cache) = state.tasks.cache() {
         state.metrics().record(|| crate::metrics::publish_cache(cache.stats()));
     }
+    if let Some(stats) = state.tasks.store().write_stats() {
+        state.metrics().record(|| crate::metrics::publish_write_stats(stats));
+    }
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], handle.render()))
 }
 

@@ -1,6 +1,6 @@
 //! Behaviours under concurrent writers: no lost, duplicated or reused numbers, exactly one
 //! winner of a race on a version, one task per idempotency key, stable paging during inserts,
-//! and a write the store cannot store failing alone.
+//! and a write the store cannot store — or a write the contract refuses — failing alone.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -11,11 +11,11 @@ use tokio::task::JoinSet;
 
 use super::StoreFactory;
 use super::support::{Ctx, START};
-use crate::error::Error;
+use crate::error::{Error, Missing, Quota};
 use crate::input::{IdempotencyKey, NewTask, TaskPatch};
 use crate::patch::Patch;
 use crate::query::TaskQuery;
-use crate::store::{Inserted, TaskDraft};
+use crate::store::{Inserted, StoreOptions, TaskDraft, TaskWrite};
 
 /// 100 concurrent creates in one room make 100 tasks numbered exactly 1..=100.
 pub async fn concurrent_creates_are_numbered_densely(factory: &dyn StoreFactory) {
@@ -257,4 +257,112 @@ pub async fn a_write_the_store_cannot_store_fails_alone(factory: &dyn StoreFacto
     let mut expected: Vec<uuid::Uuid> = acknowledged.into_iter().chain(poison_stored).collect();
     expected.sort();
     assert_eq!(listed, expected, "every acknowledged task is stored exactly once, and nothing else");
+}
+
+/// Invalid writes mixed into a crowd of valid ones on one room each fail alone, with their own
+/// error: while 64 creates, 10 conditional updates, 10 completions and 8 rejoins run at once in
+/// a room full of members, 10 updates with a stale version are `Conflict`, 8 deletes and 8
+/// updates of missing tasks are `NotFound` and 16 joins are `QuotaExceeded` — sent straight to
+/// the store where the manager would refuse them itself, so that they share the valid writes'
+/// transactions in a store that batches. Every valid write is stored exactly once: numbers
+/// dense, one change each.
+pub async fn invalid_writes_fail_alone_among_valid_ones(factory: &dyn StoreFactory) {
+    const SEEDED: u64 = 30;
+    const CREATES: u64 = 64;
+    let ctx = Ctx::with_options(factory, StoreOptions::default().max_members_per_room(3)).await;
+    let room = ctx.room("alice").await;
+    ctx.tasks.join_room(&room.code, "bob").await.unwrap();
+    ctx.tasks.join_room(&room.code, "carol").await.unwrap();
+    let mut seeded = Vec::new();
+    for i in 1..=SEEDED {
+        seeded.push(ctx.create_titled(&room.code, &format!("seed {i}")).await);
+    }
+    let at = crate::Clock::now(&ctx.clock);
+    let (mut creates, mut updates, mut completes, mut rejoins) =
+        (JoinSet::new(), JoinSet::new(), JoinSet::new(), JoinSet::new());
+    let (mut stale, mut missing, mut full) = (JoinSet::new(), JoinSet::new(), JoinSet::new());
+    for i in 0..CREATES {
+        let (tasks, code) = (ctx.tasks.clone(), room.code.clone());
+        creates.spawn(async move { tasks.create_task(&code, &NewTask::titled(format!("valid {i}")), None).await });
+        if i < 16 {
+            let (tasks, code) = (ctx.tasks.clone(), room.code.clone());
+            full.spawn(async move { tasks.join_room(&code, &format!("dave{i}")).await });
+        }
+        if i < 10 {
+            let (tasks, code) = (ctx.tasks.clone(), room.code.clone());
+            let patch = TaskPatch {
+                title: Patch::Set(format!("updated {i}")),
+                expected_version: Some(1),
+                ..TaskPatch::default()
+            };
+            updates.spawn(async move { tasks.update_task(&code, i + 1, &patch).await });
+            let (tasks, code) = (ctx.tasks.clone(), room.code.clone());
+            completes.spawn(async move { tasks.complete_task(&code, i + 21, Some(1)).await });
+            let (store, code) = (Arc::clone(&ctx.store), room.code.clone());
+            let task = crate::Task {
+                title: format!("stale {i}"),
+                version: 8,
+                updated_at: at,
+                ..seeded[usize::try_from(i + 10).unwrap()].clone()
+            };
+            stale.spawn(async move { store.update_task(&code, &task, 7, TaskWrite::Updated).await });
+        }
+        if i < 8 {
+            let (store, code) = (Arc::clone(&ctx.store), room.code.clone());
+            missing.spawn(async move { store.delete_task(&code, 1_000 + i, None, at).await.map(|_| ()) });
+            let (store, code) = (Arc::clone(&ctx.store), room.code.clone());
+            let task = crate::Task { number: 2_000 + i, version: 2, updated_at: at, ..seeded[0].clone() };
+            missing.spawn(async move { store.update_task(&code, &task, 1, TaskWrite::Updated).await.map(|_| ()) });
+            let (tasks, code) = (ctx.tasks.clone(), room.code.clone());
+            let name = if i % 2 == 0 { "BOB" } else { "Carol" };
+            rejoins.spawn(async move { tasks.join_room(&code, name).await });
+        }
+    }
+    let mut numbers = BTreeSet::new();
+    while let Some(joined) = creates.join_next().await {
+        let number = joined.unwrap().expect("a valid create beside invalid writes").task().number;
+        assert!(numbers.insert(number), "number {number} given twice");
+    }
+    assert_eq!(numbers, (SEEDED + 1..=SEEDED + CREATES).collect::<BTreeSet<u64>>(), "dense numbers");
+    while let Some(joined) = updates.join_next().await {
+        assert_eq!(joined.unwrap().expect("a valid conditional update beside invalid writes").version, 2);
+    }
+    while let Some(joined) = completes.join_next().await {
+        assert!(joined.unwrap().expect("a valid completion beside invalid writes").completed);
+    }
+    while let Some(joined) = rejoins.join_next().await {
+        assert_eq!(joined.unwrap().expect("a rejoin beside invalid writes").members.len(), 3);
+    }
+    while let Some(joined) = stale.join_next().await {
+        match joined.unwrap() {
+            Err(Error::Conflict { expected: 7, current: 1 }) => {}
+            other => panic!("a stale update: expected Conflict {{ 7, 1 }}, got {other:?}"),
+        }
+    }
+    while let Some(joined) = missing.join_next().await {
+        match joined.unwrap() {
+            Err(Error::NotFound(Missing::Task { number, .. })) if number >= 1_000 => {}
+            other => panic!("a write to a missing task: expected NotFound, got {other:?}"),
+        }
+    }
+    while let Some(joined) = full.join_next().await {
+        match joined.unwrap() {
+            Err(Error::QuotaExceeded { quota: Quota::MembersPerRoom, limit: 3 }) => {}
+            other => panic!("a join of a full room: expected QuotaExceeded, got {other:?}"),
+        }
+    }
+    let listed = ctx.list_all(&room.code, TaskQuery::default().limit(500)).await;
+    let listed_numbers: Vec<u64> = listed.iter().map(|task| task.number).collect();
+    assert_eq!(listed_numbers, (1..=SEEDED + CREATES).collect::<Vec<u64>>(), "every valid create stored once");
+    for task in &listed {
+        let expected_version = if (1..=10).contains(&task.number) || (21..=30).contains(&task.number) { 2 } else { 1 };
+        assert_eq!(task.version, expected_version, "task {}: only valid writes applied", task.number);
+        assert_eq!(task.completed, (21..=30).contains(&task.number), "task {}", task.number);
+    }
+    let stats = ctx.tasks.stats(&room.code).await.unwrap();
+    assert_eq!((stats.total, stats.completed), (SEEDED + CREATES, 10));
+    assert_eq!(ctx.tasks.room(&room.code).await.unwrap().members.len(), 3);
+    let changes = ctx.tasks.changes(&room.code, 0, Some(1_000)).await.unwrap();
+    assert_eq!(changes.latest, 2 + SEEDED + CREATES + 20, "one change per valid write, none for the invalid ones");
+    assert_eq!(changes.changes.len(), usize::try_from(changes.latest).unwrap());
 }

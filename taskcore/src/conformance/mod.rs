@@ -166,6 +166,7 @@ macro_rules! conformance_tests {
             concurrency::concurrent_joins_keep_each_member_once,
             concurrency::paging_while_inserting_visits_each_task_once,
             concurrency::a_write_the_store_cannot_store_fails_alone,
+            concurrency::invalid_writes_fail_alone_among_valid_ones,
             quotas::tasks_per_room_quota_is_enforced,
             quotas::members_per_room_quota_is_enforced,
             quotas::concurrent_creates_stop_at_the_quota,

@@ -1,11 +1,12 @@
 //! One run: every picked workload on every server that has it, one table row per workload as
-//! soon as it is measured, then HTTP beside direct `TaskManager` calls.
+//! soon as it is measured, then what the store's group commit did during taskcore's measured
+//! runs (commits per second, writes per commit), then HTTP beside direct `TaskManager` calls.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use taskcore::TaskQuery;
+use taskcore::{TaskQuery, WriteStats};
 use taskcore_bench::BenchError;
 use taskcore_bench::direct::{self, Op};
 use taskcore_bench::lua::Scripts;
@@ -49,12 +50,19 @@ pub(crate) async fn run(args: Args) -> Result<(), BenchError> {
     println!("\n{}", table::header(with_original));
     let mut ours = HashMap::new();
     let mut short = false;
+    let mut batching = Vec::new();
     for workload in Workload::ALL.into_iter().filter(|w| args.only.has(*w) && *w != Workload::Direct) {
-        let row = measure(workload, &targets, &scripts, load, warmup).await?;
+        let row = measure(workload, &targets, &scripts, load, warmup, &mut batching).await?;
         println!("{}", table::line(&row, with_original, load.connections));
         let measured = [Some(&row.ours), row.original.as_ref(), row.axum.as_ref()];
         short |= measured.into_iter().flatten().any(|m| m.too_short(load.connections));
         ours.insert(workload, row.ours);
+    }
+    if !batching.is_empty() {
+        println!("\ngroup commit of the store during taskcore's measured runs:\n");
+        for line in &batching {
+            println!("- {line}");
+        }
     }
     println!("\nload average at end: {}", load_average());
     if short {
@@ -71,24 +79,34 @@ pub(crate) async fn run(args: Args) -> Result<(), BenchError> {
     Ok(())
 }
 
-/// One workload on every server that has it: taskcore, then the original, then axum.
+/// One workload on every server that has it: taskcore, then the original, then axum. What the
+/// store's group commit did during taskcore's measured run goes to `batching`.
 async fn measure(
     workload: Workload,
     targets: &Targets,
     scripts: &Scripts,
     load: Load,
     warmup: Load,
+    batching: &mut Vec<String>,
 ) -> Result<Row, BenchError> {
-    let run = |side, target| run_on(workload, side, target, scripts, load, warmup);
-    let ours = run(Side::Ours, &targets.ours).await?;
+    let stats = || targets.store.write_stats();
+    let mut counted = None;
+    let ours = run_on(workload, Side::Ours, &targets.ours, scripts, load, warmup, Some((&stats, &mut counted))).await?;
     let ours = ours.ok_or_else(|| BenchError::Setup(format!("{workload}: taskcore has no plan")))?;
+    if let Some(line) = counted.and_then(|(before, after, seconds)| group_commit(before, after, seconds)) {
+        batching.push(format!("{workload}: {line}"));
+    }
     let original = match &targets.original {
-        Some(target) => run(Side::Original, target).await?,
+        Some(target) => run_on(workload, Side::Original, target, scripts, load, warmup, None).await?,
         None => None,
     };
-    let axum = run(Side::Axum, &targets.axum).await?;
+    let axum = run_on(workload, Side::Axum, &targets.axum, scripts, load, warmup, None).await?;
     Ok(Row { workload: label(workload).to_owned(), ours, original, axum })
 }
+
+/// The group-commit counters of a store, and where to put them from before and after the
+/// measured run with its length in seconds.
+type Counted<'a> = (&'a dyn Fn() -> Option<WriteStats>, &'a mut Option<(WriteStats, WriteStats, f64)>);
 
 async fn run_on(
     workload: Workload,
@@ -97,6 +115,7 @@ async fn run_on(
     scripts: &Scripts,
     load: Load,
     warmup: Load,
+    counted: Option<Counted<'_>>,
 ) -> Result<Option<Measured>, BenchError> {
     let Some((path, script)) = plan(workload, side, target, scripts)? else {
         return Ok(None);
@@ -106,9 +125,27 @@ async fn run_on(
         wrk::run(target.addr, &path, script.as_deref(), warmup).await?;
         settle(target).await?;
     }
+    let before = counted.as_ref().and_then(|(stats, _)| stats());
+    let started = Instant::now();
     let measured = wrk::run(target.addr, &path, script.as_deref(), load).await?;
     settle(target).await?;
+    if let (Some(before), Some((stats, into))) = (before, counted) {
+        *into = stats().map(|after| (before, after, started.elapsed().as_secs_f64()));
+    }
     Ok(Some(measured))
+}
+
+/// "N commits/s, M writes per commit (largest batch bound: the store's)" from the counters
+/// before and after a run of `seconds`; nothing when the store committed nothing.
+#[allow(clippy::cast_precision_loss)] // counts of one run, far below 2^52
+fn group_commit(before: WriteStats, after: WriteStats, seconds: f64) -> Option<String> {
+    let batches = after.batches.checked_sub(before.batches).filter(|batches| *batches > 0)?;
+    let operations = after.operations.saturating_sub(before.operations);
+    Some(format!(
+        "{:.0} commits/s, {:.1} writes per commit on average ({operations} writes in {batches} transactions)",
+        batches as f64 / seconds.max(f64::EPSILON),
+        operations as f64 / batches as f64,
+    ))
 }
 
 /// Waits until the server has answered what wrk left queued: a one-worker server (the

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use taskcore::{RoomCode, StoreOptions, TaskManager};
+use taskcore::{RoomCode, StoreOptions, TaskManager, TaskStore};
 use taskcore_bench::flask::FlaskApp;
 use taskcore_bench::{BenchError, in_process, reference, seed};
 
@@ -53,6 +53,8 @@ pub(crate) struct Targets {
     pub(crate) axum: Target,
     /// taskcore's `TaskManager`, for the direct rows.
     pub(crate) tasks: TaskManager,
+    /// taskcore's store, for its group-commit counters.
+    pub(crate) store: Arc<dyn TaskStore>,
     /// The small, large and writes rooms as `TaskManager` knows them.
     pub(crate) rooms: StoreRooms,
     /// The store's backend name.
@@ -130,7 +132,17 @@ pub(crate) async fn start(args: &Args, large: bool) -> Result<Targets, BenchErro
             (Some(target), Some(app))
         }
     };
-    Ok(Targets { ours, original, axum, tasks, rooms: StoreRooms { small, large, writes }, backend, notes, flask })
+    Ok(Targets {
+        ours,
+        original,
+        axum,
+        tasks,
+        store,
+        rooms: StoreRooms { small, large, writes },
+        backend,
+        notes,
+        flask,
+    })
 }
 
 fn rooms_of(target: &Target) -> Vec<(String, usize)> {
