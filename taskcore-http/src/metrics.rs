@@ -40,7 +40,7 @@ pub const CACHE_CHANGES_APPLIED_TOTAL: &str = "taskcore_cache_changes_applied_to
 /// Rooms evicted from the cache to stay within its bound.
 pub const CACHE_EVICTIONS_TOTAL: &str = "taskcore_cache_evictions_total";
 
-/// Transactions the store's group commit committed (stores that batch writes: PostgreSQL).
+/// Transactions the store's group commit committed (stores that batch writes: SQLite, PostgreSQL).
 pub const STORE_WRITE_BATCHES_TOTAL: &str = "taskcore_store_write_batches_total";
 /// Writes those transactions carried: divided by [`STORE_WRITE_BATCHES_TOTAL`], the mean batch
 /// size.

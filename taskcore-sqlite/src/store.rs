@@ -11,7 +11,7 @@ use sqlx::{Connection, Row, SqlitePool};
 use taskcore::store::{TaskCounts, TaskDraft, TaskWrite, check_since};
 use taskcore::{
     ChangeBatch, Error, IdempotencyKey, Imported, Inserted, MemberName, OnConflict, Result, Room, RoomCode,
-    RoomSnapshot, StoreOptions, Task, TaskPage, TaskQuery, TaskStore,
+    RoomSnapshot, StoreOptions, Task, TaskPage, TaskQuery, TaskStore, WriteStats,
 };
 use time::OffsetDateTime;
 
@@ -100,6 +100,11 @@ impl SqliteStore {
         self.inner.options
     }
 
+    /// The group commit's counters: batches committed and the writes they carried.
+    pub fn write_stats(&self) -> WriteStats {
+        self.inner.writer.stats()
+    }
+
     /// Finishes the writes queued so far, then closes the writer and the pools. Later calls
     /// fail with `Unavailable`. Dropping the store without closing it loses nothing that was
     /// acknowledged either; closing also checkpoints the WAL into the database file.
@@ -164,6 +169,10 @@ impl SqliteStore {
 impl TaskStore for SqliteStore {
     fn backend(&self) -> &'static str {
         "sqlite"
+    }
+
+    fn write_stats(&self) -> Option<WriteStats> {
+        Some(self.inner.writer.stats())
     }
 
     async fn ping(&self) -> Result<()> {

@@ -10,10 +10,12 @@
 //! once it is durable.
 
 use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
 use sqlx::{Connection, Sqlite, SqliteConnection, SqlitePool, Transaction};
-use taskcore::{Error, Result, RoomCode};
+use taskcore::{Error, Result, RoomCode, WriteStats};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::db_shared;
@@ -104,6 +106,14 @@ impl<W: Write> Queued for Pending<W> {
 #[derive(Debug, Clone)]
 pub(crate) struct Writer {
     queue: mpsc::Sender<Job>,
+    counters: Arc<Counters>,
+}
+
+/// What the writer has committed: transactions, and the writes they carried.
+#[derive(Debug, Default)]
+struct Counters {
+    batches: AtomicU64,
+    operations: AtomicU64,
 }
 
 fn stopped() -> Error {
@@ -115,8 +125,14 @@ impl Writer {
     /// uses alone for writes) with `retention` changes kept per room.
     pub(crate) fn spawn(pool: SqlitePool, retention: u64, max_batch: usize) -> Self {
         let (queue, jobs) = mpsc::channel(QUEUE_DEPTH);
-        tokio::spawn(run(pool, jobs, retention, max_batch.max(1)));
-        Self { queue }
+        let counters = Arc::new(Counters::default());
+        tokio::spawn(run(pool, jobs, retention, max_batch.max(1), counters.clone()));
+        Self { queue, counters }
+    }
+
+    /// The batches committed so far and the writes they carried.
+    pub(crate) fn stats(&self) -> WriteStats {
+        WriteStats::new(self.counters.batches.load(Ordering::Relaxed), self.counters.operations.load(Ordering::Relaxed))
     }
 
     /// Queues `write` and waits until the transaction holding it has committed (or failed).
@@ -135,7 +151,13 @@ impl Writer {
     }
 }
 
-async fn run(pool: SqlitePool, mut jobs: mpsc::Receiver<Job>, retention: u64, max_batch: usize) {
+async fn run(
+    pool: SqlitePool,
+    mut jobs: mpsc::Receiver<Job>,
+    retention: u64,
+    max_batch: usize,
+    counters: Arc<Counters>,
+) {
     let mut queued = Vec::with_capacity(max_batch);
     while jobs.recv_many(&mut queued, max_batch).await > 0 {
         let mut batch = Vec::with_capacity(queued.len());
@@ -147,8 +169,11 @@ async fn run(pool: SqlitePool, mut jobs: mpsc::Receiver<Job>, retention: u64, ma
                 Job::Close(reply) => close = Some(reply),
             }
         }
-        if !batch.is_empty() {
-            commit(&pool, batch, retention).await;
+        if !batch.is_empty()
+            && let Some(carried) = commit(&pool, batch, retention).await
+        {
+            counters.batches.fetch_add(1, Ordering::Relaxed);
+            counters.operations.fetch_add(carried as u64, Ordering::Relaxed);
         }
         if let Some(reply) = close {
             jobs.close();
@@ -172,26 +197,30 @@ async fn run(pool: SqlitePool, mut jobs: mpsc::Receiver<Job>, retention: u64, ma
 /// ended under it), the transaction is abandoned and the batch runs again without it — so
 /// whatever one operation does, the others of its batch commit. Only a failure of the batch
 /// itself (beginning, retention, the commit) answers every caller with the error.
-async fn commit(pool: &SqlitePool, mut batch: Vec<Box<dyn Queued>>, retention: u64) {
+/// Runs `batch` until it commits (without the writes whose failure a savepoint could not
+/// undo) and answers every caller; how many writes the committed transaction carried, or
+/// `None` when nothing committed.
+async fn commit(pool: &SqlitePool, mut batch: Vec<Box<dyn Queued>>, retention: u64) -> Option<usize> {
     loop {
         match run_batch(pool, &mut batch, retention).await {
             Ok(()) => {
+                let carried = batch.len();
                 for queued in batch {
                     queued.answer();
                 }
-                return;
+                return Some(carried);
             }
             Err(Failure::Op { index, error }) => {
                 batch.remove(index).fail(error);
                 if batch.is_empty() {
-                    return;
+                    return None;
                 }
             }
             Err(Failure::Batch(failure)) => {
                 for queued in batch {
                     queued.fail(db_shared(&failure));
                 }
-                return;
+                return None;
             }
         }
     }
