@@ -227,14 +227,9 @@ impl RedisStore {
             return self.eval(script, room, args).await;
         }
         let invocation = invocation(script, room, args);
-        self.run_within(self.inner.config.operation_timeout_value(), async {
-            let conn = match self.inner.ack_connections.next(&self.inner.endpoint, &self.inner.config).await {
-                Ok(conn) => conn,
-                Err(err) => return Ok(Err(err)),
-            };
-            self.invoke_acked(conn, &invocation).await
-        })
-        .await?
+        // Made on first use, within the operation timeout (a cluster connection connects now).
+        let conn = self.inner.ack_connections.next(&self.inner.endpoint, &self.inner.config).await?;
+        self.run(self.invoke_acked(conn, &invocation)).await?
     }
 
     /// Runs a write script on `conn`. When the store waits for replicas
