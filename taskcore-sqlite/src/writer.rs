@@ -169,11 +169,8 @@ async fn run(
                 Job::Close(reply) => close = Some(reply),
             }
         }
-        if !batch.is_empty()
-            && let Some(carried) = commit(&pool, batch, retention).await
-        {
-            counters.batches.fetch_add(1, Ordering::Relaxed);
-            counters.operations.fetch_add(carried as u64, Ordering::Relaxed);
+        if !batch.is_empty() {
+            commit(&pool, batch, retention, &counters).await;
         }
         if let Some(reply) = close {
             jobs.close();
@@ -196,31 +193,30 @@ async fn run(
 /// cannot be confined to its savepoint (the savepoint never came to exist, or the transaction
 /// ended under it), the transaction is abandoned and the batch runs again without it — so
 /// whatever one operation does, the others of its batch commit. Only a failure of the batch
-/// itself (beginning, retention, the commit) answers every caller with the error.
-/// Runs `batch` until it commits (without the writes whose failure a savepoint could not
-/// undo) and answers every caller; how many writes the committed transaction carried, or
-/// `None` when nothing committed.
-async fn commit(pool: &SqlitePool, mut batch: Vec<Box<dyn Queued>>, retention: u64) -> Option<usize> {
+/// itself (beginning, retention, the commit) answers every caller with the error. A committed batch is counted before its callers hear of
+/// it, so a caller that reads [`Counters`] after its answer sees its own write counted.
+async fn commit(pool: &SqlitePool, mut batch: Vec<Box<dyn Queued>>, retention: u64, counters: &Counters) {
     loop {
         match run_batch(pool, &mut batch, retention).await {
             Ok(()) => {
-                let carried = batch.len();
+                counters.batches.fetch_add(1, Ordering::Relaxed);
+                counters.operations.fetch_add(batch.len() as u64, Ordering::Relaxed);
                 for queued in batch {
                     queued.answer();
                 }
-                return Some(carried);
+                return;
             }
             Err(Failure::Op { index, error }) => {
                 batch.remove(index).fail(error);
                 if batch.is_empty() {
-                    return None;
+                    return;
                 }
             }
             Err(Failure::Batch(failure)) => {
                 for queued in batch {
                     queued.fail(db_shared(&failure));
                 }
-                return None;
+                return;
             }
         }
     }
