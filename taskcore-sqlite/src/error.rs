@@ -1,5 +1,6 @@
-//! Mapping sqlx errors into [`taskcore::Error`]: transient conditions (busy, locked, I/O, pool
-//! exhaustion or shutdown) become `Unavailable`, everything else `Backend`.
+//! Mapping driver errors — sqlx's on the read side, rusqlite's in the writer — into
+//! [`taskcore::Error`]: transient conditions (busy, locked, I/O, a full disk, pool exhaustion or
+//! shutdown) become `Unavailable`, everything else `Backend`.
 
 use sqlx::error::DatabaseError;
 use taskcore::Error;
@@ -34,11 +35,32 @@ pub(crate) fn db(error: sqlx::Error) -> Error {
     }
 }
 
-/// The same classification for an error that several callers must each receive (a failed
-/// commit answers every operation of its batch); the source is kept as text.
-pub(crate) fn db_shared(error: &sqlx::Error) -> Error {
+/// Whether a rusqlite error is transient.
+fn is_transient_native(error: &rusqlite::Error) -> bool {
+    match error {
+        rusqlite::Error::SqliteFailure(failure, _) => {
+            matches!(
+                i64::from(failure.extended_code) & 0xff,
+                SQLITE_BUSY | SQLITE_LOCKED | SQLITE_IOERR | SQLITE_FULL | SQLITE_CANTOPEN
+            )
+        }
+        _ => false,
+    }
+}
+
+/// A writer's (rusqlite) error as a taskcore error, keeping it as the source.
+pub(crate) fn native(error: rusqlite::Error) -> Error {
+    if is_transient_native(&error) {
+        Error::unavailable("sqlite is busy or unreachable", error)
+    } else {
+        Error::backend("sqlite error", error)
+    }
+}
+
+/// [`native`] for an error that several callers must each receive; the source is kept as text.
+pub(crate) fn native_shared(error: &rusqlite::Error) -> Error {
     let source = error.to_string();
-    if is_transient(error) {
+    if is_transient_native(error) {
         Error::unavailable("sqlite is busy or unreachable; the write was not committed", source)
     } else {
         Error::backend("sqlite error; the write was not committed", source)
@@ -58,6 +80,14 @@ mod tests {
     fn pool_timeouts_are_unavailable_and_decoding_is_backend() {
         assert!(db(sqlx::Error::PoolTimedOut).is_retryable());
         assert!(!db(sqlx::Error::RowNotFound).is_retryable());
-        assert!(db_shared(&sqlx::Error::PoolClosed).is_retryable());
+    }
+
+    #[test]
+    fn busy_writer_errors_are_unavailable_and_constraints_are_backend() {
+        let failure = |code: i32| rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), None);
+        assert!(native(failure(rusqlite::ffi::SQLITE_BUSY)).is_retryable());
+        assert!(native_shared(&failure(rusqlite::ffi::SQLITE_IOERR_FSYNC)).is_retryable());
+        assert!(!native(failure(rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE)).is_retryable());
+        assert!(!native(rusqlite::Error::QueryReturnedNoRows).is_retryable());
     }
 }

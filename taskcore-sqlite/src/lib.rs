@@ -1,14 +1,15 @@
 //! # taskcore-sqlite
 //!
 //! The embedded default storage backend of [`taskcore`]: a [`SqliteStore`] implementing
-//! [`taskcore::TaskStore`] on SQLite through sqlx. One file, no server to install.
+//! [`taskcore::TaskStore`] on SQLite: reads through sqlx, writes through one rusqlite connection
+//! on a writer thread. One file, no server to install.
 //!
 //! - **Durable**: WAL journal, `synchronous = FULL` by default (see [`Durability`] for the
 //!   power-loss trade-off), foreign keys on, a busy timeout, every write in a `BEGIN IMMEDIATE`
 //!   transaction — several processes or store instances may share one file without
 //!   "database is locked".
-//! - **Fast writes without weaker durability**: group commit. One writer task drains a queue of
-//!   writes into one transaction, a savepoint per write, and answers each caller after the
+//! - **Fast writes without weaker durability**: group commit. One writer thread drains a queue
+//!   of writes into one transaction, a savepoint per write, and answers each caller after the
 //!   commit that holds its write. Reads use their own pool and never wait for the writer.
 //! - **Everything pushed down**: filters, sort, keyset pagination, counts, number and sequence
 //!   allocation and conditional updates are SQL over indexed, precomputed columns; statistics
@@ -23,6 +24,7 @@
 //! use taskcore_sqlite::SqliteStore;
 //!
 //! let store = SqliteStore::open("sqlite::memory:").await?; // or "sqlite://data/tasks.db"
+//! // (`sqlite::memory:` is a private scratch database, removed when the store is dropped)
 //! let tasks = TaskManager::new(Arc::new(store));
 //! let room = tasks.create_room("alice").await?;
 //! let first = tasks.create_task(&room.code, &NewTask::titled("Plan the sprint").priority("high"), None).await?;
@@ -44,13 +46,14 @@
 //!
 //! ## Feature flags
 //!
-//! None: the crate always bundles SQLite (through sqlx's `sqlite` feature).
+//! None: the crate always bundles SQLite (through sqlx's `sqlite` feature; rusqlite links the
+//! same `libsqlite3-sys`).
 
+mod checkpoint;
 mod config;
 mod error;
 mod query;
 mod row;
-mod savepoint;
 mod schema;
 mod store;
 mod transfer;
@@ -69,12 +72,12 @@ mod send_check {
     async fn check(
         conn: &mut sqlx::SqliteConnection,
         pool: sqlx::SqlitePool,
+        writer: crate::writer::Writer,
         op: crate::write::InsertTask,
         code: taskcore::RoomCode,
     ) {
         is_send(crate::schema::migrate(conn));
-        is_send(crate::write::Write::apply(&op, conn, &mut crate::savepoint::Prefix::none()));
-        is_send(crate::writer::Writer::spawn(pool.clone(), 1, 1).write(op));
+        is_send(writer.write(op));
         is_send(crate::store::SqliteStore::open("x"));
         is_send(crate::transfer::snapshot(&pool, &code));
         is_send(crate::transfer::room_codes(&pool, None, 1));

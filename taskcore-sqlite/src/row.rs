@@ -1,5 +1,6 @@
 //! Between domain records and rows: the task columns in the order every `SELECT` names them,
-//! decoding rows into [`Task`], [`Room`] and [`Change`], and the column values a write binds.
+//! decoding rows into [`Task`], [`Room`] and [`Change`] — from the read pool's sqlx rows and the
+//! writer's rusqlite rows alike, through [`Columns`] — and the column values a write binds.
 
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
@@ -7,7 +8,7 @@ use taskcore::store::{NO_DUE_DATE, StoredColumns, from_unix_micros};
 use taskcore::{Change, ChangeEvent, MemberName, Priority, Result, Room, RoomCode, Tag, Task};
 use uuid::Uuid;
 
-use crate::error::{corrupt, db};
+use crate::error::{corrupt, db, native};
 
 /// The task columns every task read selects, in the order [`task`] decodes them.
 pub(crate) const TASK_COLUMNS: &str = "t.number, t.id, t.title, t.description, t.priority, t.due, t.tags, \
@@ -16,11 +17,58 @@ pub(crate) const TASK_COLUMNS: &str = "t.number, t.id, t.title, t.description, t
 /// How many columns [`TASK_COLUMNS`] names.
 pub(crate) const TASK_COLUMN_COUNT: usize = 13;
 
-fn col<'r, T: sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>>(
-    row: &'r SqliteRow,
-    index: usize,
-) -> Result<T> {
-    row.try_get(index).map_err(db)
+/// A row of either driver, read by column index: what the decoders below need of it.
+pub(crate) trait Columns {
+    /// An `INTEGER` column.
+    fn int(&self, index: usize) -> Result<i64>;
+    /// An `INTEGER` column that may be `NULL`.
+    fn opt_int(&self, index: usize) -> Result<Option<i64>>;
+    /// A `TEXT` column.
+    fn text(&self, index: usize) -> Result<String>;
+    /// A `TEXT` column that may be `NULL`.
+    fn opt_text(&self, index: usize) -> Result<Option<String>>;
+    /// A `BLOB` column.
+    fn blob(&self, index: usize) -> Result<Vec<u8>>;
+    /// A boolean stored as `INTEGER`.
+    fn boolean(&self, index: usize) -> Result<bool> {
+        Ok(self.int(index)? != 0)
+    }
+}
+
+impl Columns for SqliteRow {
+    fn int(&self, index: usize) -> Result<i64> {
+        self.try_get(index).map_err(db)
+    }
+    fn opt_int(&self, index: usize) -> Result<Option<i64>> {
+        self.try_get(index).map_err(db)
+    }
+    fn text(&self, index: usize) -> Result<String> {
+        self.try_get(index).map_err(db)
+    }
+    fn opt_text(&self, index: usize) -> Result<Option<String>> {
+        self.try_get(index).map_err(db)
+    }
+    fn blob(&self, index: usize) -> Result<Vec<u8>> {
+        self.try_get(index).map_err(db)
+    }
+}
+
+impl Columns for rusqlite::Row<'_> {
+    fn int(&self, index: usize) -> Result<i64> {
+        self.get(index).map_err(native)
+    }
+    fn opt_int(&self, index: usize) -> Result<Option<i64>> {
+        self.get(index).map_err(native)
+    }
+    fn text(&self, index: usize) -> Result<String> {
+        self.get(index).map_err(native)
+    }
+    fn opt_text(&self, index: usize) -> Result<Option<String>> {
+        self.get(index).map_err(native)
+    }
+    fn blob(&self, index: usize) -> Result<Vec<u8>> {
+        self.get(index).map_err(native)
+    }
 }
 
 /// A stored count or number (never negative) as `u64`.
@@ -35,18 +83,18 @@ pub(crate) fn number_param(number: u64) -> i64 {
 }
 
 /// Decodes the [`TASK_COLUMNS`] starting at column `at`.
-pub(crate) fn task(row: &SqliteRow, at: usize) -> Result<Task> {
-    let id: Vec<u8> = col(row, at + 1)?;
-    let priority: i64 = col(row, at + 4)?;
-    let due: i64 = col(row, at + 5)?;
-    let tags: String = col(row, at + 6)?;
-    let assignee: Option<String> = col(row, at + 7)?;
-    let completed_at: Option<i64> = col(row, at + 9)?;
+pub(crate) fn task(row: &impl Columns, at: usize) -> Result<Task> {
+    let id = row.blob(at + 1)?;
+    let priority = row.int(at + 4)?;
+    let due = row.int(at + 5)?;
+    let tags = row.text(at + 6)?;
+    let assignee = row.opt_text(at + 7)?;
+    let completed_at = row.opt_int(at + 9)?;
     Ok(Task {
-        number: unsigned(col(row, at)?)?,
+        number: unsigned(row.int(at)?)?,
         id: Uuid::from_slice(&id).map_err(|e| corrupt("task id", e))?,
-        title: col(row, at + 2)?,
-        description: col(row, at + 3)?,
+        title: row.text(at + 2)?,
+        description: row.text(at + 3)?,
         priority: u8::try_from(priority)
             .ok()
             .and_then(Priority::from_rank)
@@ -54,23 +102,23 @@ pub(crate) fn task(row: &SqliteRow, at: usize) -> Result<Task> {
         due_date: if due == NO_DUE_DATE { None } else { Some(from_unix_micros(due)?) },
         tags: serde_json::from_str::<Vec<Tag>>(&tags).map_err(|e| corrupt("tags", e))?,
         assignee: assignee.map(|name| MemberName::parse(&name)).transpose().map_err(|e| corrupt("assignee", e))?,
-        completed: col(row, at + 8)?,
+        completed: row.boolean(at + 8)?,
         completed_at: completed_at.map(from_unix_micros).transpose()?,
-        created_at: from_unix_micros(col(row, at + 10)?)?,
-        updated_at: from_unix_micros(col(row, at + 11)?)?,
-        version: unsigned(col(row, at + 12)?)?,
+        created_at: from_unix_micros(row.int(at + 10)?)?,
+        updated_at: from_unix_micros(row.int(at + 11)?)?,
+        version: unsigned(row.int(at + 12)?)?,
     })
 }
 
 /// Decodes `code, owner, created_at, members` (members as a JSON array in joining order).
-pub(crate) fn room(row: &SqliteRow) -> Result<Room> {
-    let code: String = col(row, 0)?;
-    let owner: String = col(row, 1)?;
-    let members: String = col(row, 3)?;
+pub(crate) fn room(row: &impl Columns) -> Result<Room> {
+    let code = row.text(0)?;
+    let owner = row.text(1)?;
+    let members = row.text(3)?;
     Ok(Room {
         code: RoomCode::parse(&code).map_err(|e| corrupt("room code", e))?,
         owner: MemberName::parse(&owner).map_err(|e| corrupt("room owner", e))?,
-        created_at: from_unix_micros(col(row, 2)?)?,
+        created_at: from_unix_micros(row.int(2)?)?,
         members: serde_json::from_str(&members).map_err(|e| corrupt("members", e))?,
     })
 }
@@ -80,11 +128,11 @@ pub(crate) const ROOM_COLUMNS: &str = "r.code, r.owner, r.created_at, \
      (SELECT json_group_array(name) FROM (SELECT name FROM members WHERE room_id = r.id ORDER BY position))";
 
 /// Decodes `seq, at, event`.
-pub(crate) fn change(row: &SqliteRow) -> Result<Change> {
-    let event: String = col(row, 2)?;
+pub(crate) fn change(row: &impl Columns) -> Result<Change> {
+    let event = row.text(2)?;
     Ok(Change {
-        seq: unsigned(col(row, 0)?)?,
-        at: from_unix_micros(col(row, 1)?)?,
+        seq: unsigned(row.int(0)?)?,
+        at: from_unix_micros(row.int(1)?)?,
         event: serde_json::from_str::<ChangeEvent>(&event).map_err(|e| corrupt("change", e))?,
     })
 }
@@ -102,6 +150,7 @@ pub(crate) struct TaskValues {
     pub(crate) priority: i64,
     pub(crate) due: i64,
     pub(crate) tags: String,
+    pub(crate) assignee: Option<String>,
     pub(crate) assignee_key: Option<String>,
     pub(crate) completed_at: Option<i64>,
     pub(crate) created_at: i64,
@@ -121,6 +170,7 @@ impl TaskValues {
             priority: columns.priority_rank,
             due: columns.due,
             tags: serde_json::to_string(&task.tags).map_err(|e| taskcore::Error::backend("tags do not encode", e))?,
+            assignee: task.assignee.as_ref().map(|name| name.as_str().to_owned()),
             assignee_key: columns.assignee_key,
             completed_at: columns.completed_at,
             created_at: columns.created_at,

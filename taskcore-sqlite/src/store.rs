@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Connection, Row, SqlitePool};
+use sqlx::{ConnectOptions, Connection, Row, SqlitePool};
 use taskcore::store::{TaskCounts, TaskDraft, TaskWrite, check_since};
 use taskcore::{
     ChangeBatch, Error, IdempotencyKey, Imported, Inserted, MemberName, OnConflict, Result, Room, RoomCode,
@@ -15,21 +15,23 @@ use taskcore::{
 };
 use time::OffsetDateTime;
 
+use crate::checkpoint::Checkpointer;
 use crate::config::{Durability, SqliteConfig};
-use crate::error::db;
+use crate::error::{db, native};
 use crate::query::{self, COUNTERS_SQL, COUNTS_SQL, Counters, Statement};
 use crate::row::{self, ROOM_COLUMNS, TASK_COLUMN_COUNT, TASK_COLUMNS, number_param, unsigned};
 use crate::schema;
 use crate::transfer;
 use crate::write::{AddMember, DeleteTask, ImportRoom, InsertRoom, InsertTask, UpdateTask, Write};
-use crate::writer::Writer;
+use crate::writer::{self, Writer};
 
 /// Rows a read connection hands over at once: a full page plus its look-ahead row.
 const READ_ROW_BUFFER: usize = taskcore::MAX_PAGE_LIMIT as usize + 1;
 
 /// A [`TaskStore`] in a SQLite database. Clones share the database, pools and writer.
 ///
-/// Open it inside a tokio runtime that outlives it: its writer runs as a task of that runtime.
+/// Open it inside a tokio runtime. Its writer is a thread of its own, which ends once every
+/// clone of the store is dropped or [`close`](Self::close) is called.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     inner: Arc<Inner>,
@@ -40,6 +42,18 @@ struct Inner {
     read: SqlitePool,
     writer: Writer,
     options: StoreOptions,
+    /// The directory of an in-memory store's scratch database, removed with the store.
+    _scratch: Option<tempfile::TempDir>,
+}
+
+/// The value of SQLite's `synchronous` pragma, for the writer's connection.
+fn synchronous_pragma(synchronous: SqliteSynchronous) -> &'static str {
+    match synchronous {
+        SqliteSynchronous::Off => "OFF",
+        SqliteSynchronous::Normal => "NORMAL",
+        SqliteSynchronous::Full => "FULL",
+        SqliteSynchronous::Extra => "EXTRA",
+    }
 }
 
 impl SqliteStore {
@@ -53,46 +67,54 @@ impl SqliteStore {
     }
 
     /// Opens the database `config` describes, applying pending migrations.
+    ///
+    /// An in-memory URL (`sqlite::memory:`, `mode=memory`) opens a private scratch database in
+    /// a temporary directory, never synced to disk and removed when the last clone of the store
+    /// is dropped: the writer thread and the read pool need a file they can all open.
     pub async fn open_with(config: SqliteConfig) -> Result<Self> {
-        let base = SqliteConnectOptions::from_str(&config.url)
-            .map_err(|e| {
+        let (base, scratch) = if config.is_memory() {
+            let dir = tempfile::Builder::new()
+                .prefix("taskcore-sqlite-")
+                .tempdir()
+                .map_err(|e| Error::unavailable("cannot create the scratch directory of an in-memory store", e))?;
+            (SqliteConnectOptions::new().filename(dir.path().join("scratch.db")), Some(dir))
+        } else {
+            let options = SqliteConnectOptions::from_str(&config.url).map_err(|e| {
                 Error::invalid("url", format!("not a sqlite URL ({e}): use sqlite://path/file.db or sqlite::memory:"))
-            })?
+            })?;
+            (options, None)
+        };
+        let synchronous = match (&scratch, config.durability) {
+            (Some(_), _) => SqliteSynchronous::Off,
+            (None, Durability::Full) => SqliteSynchronous::Full,
+            (None, Durability::Normal) => SqliteSynchronous::Normal,
+        };
+        let base = base
             .create_if_missing(true)
             .foreign_keys(true)
             .busy_timeout(config.busy_timeout)
-            .synchronous(match config.durability {
-                Durability::Full => SqliteSynchronous::Full,
-                Durability::Normal => SqliteSynchronous::Normal,
-            });
-        let forever = |pool: SqlitePoolOptions| pool.idle_timeout(None).max_lifetime(None);
-        let (write, read) = if config.is_memory() {
-            // An in-memory database lives in its connections: one connection, kept for the life
-            // of the store, serves reads and writes.
-            let pool = forever(SqlitePoolOptions::new().min_connections(1).max_connections(1))
-                .connect_with(base)
-                .await
-                .map_err(db)?;
-            (pool.clone(), pool)
-        } else {
-            let base = base.journal_mode(SqliteJournalMode::Wal);
-            let write = forever(SqlitePoolOptions::new().min_connections(1).max_connections(1))
-                .connect_with(base.clone())
-                .await
-                .map_err(db)?;
-            let read = SqlitePoolOptions::new()
-                .max_connections(config.read_connections.max(1))
-                // A page (up to MAX_PAGE_LIMIT + 1 rows) crosses from sqlx's worker thread in
-                // one go instead of stalling on the default 50-row buffer.
-                .connect_lazy_with(base.pragma("query_only", "ON").row_buffer_size(READ_ROW_BUFFER));
-            (write, read)
-        };
+            .synchronous(synchronous)
+            .journal_mode(SqliteJournalMode::Wal);
         {
-            let mut conn = write.acquire().await.map_err(db)?;
+            let mut conn = base.connect().await.map_err(db)?;
             schema::migrate(&mut conn).await?;
+            conn.close().await.map_err(db)?;
         }
-        let writer = Writer::spawn(write, config.store.retention(), config.max_batch);
-        Ok(Self { inner: Arc::new(Inner { read, writer, options: config.store }) })
+        let read = SqlitePoolOptions::new()
+            .max_connections(config.read_connections.max(1))
+            // A page (up to MAX_PAGE_LIMIT + 1 rows) crosses from sqlx's worker thread in one go
+            // instead of stalling on the default 50-row buffer.
+            .connect_lazy_with(base.clone().pragma("query_only", "ON").row_buffer_size(READ_ROW_BUFFER));
+        let path = base.get_filename().to_owned();
+        let (pragma, busy_timeout) = (synchronous_pragma(synchronous), config.busy_timeout);
+        let (conn, checkpointer) = tokio::task::spawn_blocking(move || {
+            let conn = writer::connect(&path, pragma, busy_timeout).map_err(native)?;
+            Ok::<_, Error>((conn, Checkpointer::start(&path, busy_timeout)?))
+        })
+        .await
+        .map_err(|e| Error::unavailable("the sqlite writer's connection did not open", e))??;
+        let writer = Writer::spawn(conn, checkpointer, config.store.retention(), config.max_batch)?;
+        Ok(Self { inner: Arc::new(Inner { read, writer, options: config.store, _scratch: scratch }) })
     }
 
     /// The store options in force.

@@ -1,25 +1,26 @@
 //! Whole-room transfer in SQL: the pages of room codes a dump walks ([`room_codes`]), a room
-//! read as one [`RoomSnapshot`] inside one read transaction ([`snapshot`]), and the writer
-//! operation that stores a snapshot ([`import`]): a replaced room's rows deleted, then the room,
+//! read as one [`RoomSnapshot`] inside one read transaction ([`snapshot`]), both on the read pool,
+//! and the writer operation that stores a snapshot ([`import`], on the writer's rusqlite
+//! connection): a replaced room's rows deleted, then the room,
 //! its members, its tasks with every precomputed column and its idempotency keys inserted with
 //! multi-row `INSERT`s. [`RoomSnapshot::check`] has refused, before anything is queued, a
 //! snapshot whose numbers SQLite's signed 64-bit integers cannot hold.
 
 use futures_util::TryStreamExt;
+use rusqlite::{Connection, OptionalExtension, ToSql, params, params_from_iter};
 use sqlx::sqlite::SqliteRow;
-use sqlx::{Connection, Row, SqliteConnection, SqlitePool};
+use sqlx::{Connection as _, Row, SqliteConnection, SqlitePool};
 use taskcore::store::{DEFAULT_MAX_TASKS_PER_ROOM, unix_micros};
 use taskcore::{
     Error, Imported, MemberName, OnConflict, RequestFingerprint, Result, RoomCode, RoomSnapshot, StoredKey, Task,
 };
 
-use crate::error::{corrupt, db};
+use crate::error::{corrupt, db, native};
 use crate::row::{self, ROOM_COLUMNS, TASK_COLUMNS, TaskValues, number_param, unsigned};
-use crate::savepoint::Prefix;
-use crate::write::{Query, TASK_SET, TASK_SET_PARAMS, bind_task};
+use crate::write::{TASK_SET, TASK_SET_PARAMS, task_params};
 
 /// Tasks per multi-row `INSERT`: 17 parameters each, 3,400 per statement — far under SQLite's
-/// limit of 32,766 — and few enough statements that a 100,000-task room is 500 round trips.
+/// limit of 32,766 — and few enough statements that a 100,000-task room is 500 statements.
 const TASKS_PER_INSERT: usize = 200;
 
 /// Members or idempotency keys per multi-row `INSERT` (4 parameters each).
@@ -29,17 +30,19 @@ const PAIRS_PER_INSERT: usize = 500;
 /// fingerprint.
 const PAIR_ROW: &str = "(?, ?, ?, ?)";
 
-/// Deletes every row of the room whose id is `?1`. The counters and the tag index go first, so
-/// that the `tasks_delete` trigger finds nothing left to maintain for each deleted task; the
-/// room's own row goes last, after every row that refers to it.
-const DELETE_ROOM_SQL: &str = "DELETE FROM task_tags WHERE room_id = ?1; \
-     DELETE FROM task_counts WHERE room_id = ?1; \
-     DELETE FROM pending_due_days WHERE room_id = ?1; \
-     DELETE FROM tasks WHERE room_id = ?1; \
-     DELETE FROM members WHERE room_id = ?1; \
-     DELETE FROM idempotency_keys WHERE room_id = ?1; \
-     DELETE FROM changes WHERE room_id = ?1; \
-     DELETE FROM rooms WHERE id = ?1";
+/// Deletes every row of the room whose id is `?1`, in order. The counters and the tag index go
+/// first, so that the `tasks_delete` trigger finds nothing left to maintain for each deleted
+/// task; the room's own row goes last, after every row that refers to it.
+const DELETE_ROOM_SQL: [&str; 8] = [
+    "DELETE FROM task_tags WHERE room_id = ?1",
+    "DELETE FROM task_counts WHERE room_id = ?1",
+    "DELETE FROM pending_due_days WHERE room_id = ?1",
+    "DELETE FROM tasks WHERE room_id = ?1",
+    "DELETE FROM members WHERE room_id = ?1",
+    "DELETE FROM idempotency_keys WHERE room_id = ?1",
+    "DELETE FROM changes WHERE room_id = ?1",
+    "DELETE FROM rooms WHERE id = ?1",
+];
 
 /// Up to `limit` room codes in byte order (SQLite's `BINARY` collation), after `after` when
 /// given: one range of the `code` index.
@@ -127,48 +130,52 @@ fn integer(value: u64, field: &'static str) -> Result<i64> {
 ///
 /// - the code is taken → by `on_conflict`: `AlreadyExists`; [`Imported::Skipped`] with nothing
 ///   written; or every row of the stored room deleted and the snapshot stored in its place.
-pub(crate) async fn import(
-    conn: &mut SqliteConnection,
-    snapshot: &RoomSnapshot,
-    on_conflict: OnConflict,
-    prefix: &mut Prefix,
-) -> Result<Imported> {
+pub(crate) fn import(conn: &Connection, snapshot: &RoomSnapshot, on_conflict: OnConflict) -> Result<Imported> {
     let code = &snapshot.room.code;
-    let sql = format!("{}SELECT id, last_seq FROM rooms WHERE code = ?", prefix.take());
-    let stored: Option<(i64, i64)> =
-        sqlx::query_as(&sql).bind(code.as_str()).fetch_optional(&mut *conn).await.map_err(db)?;
+    let stored: Option<(i64, i64)> = conn
+        .prepare_cached("SELECT id, last_seq FROM rooms WHERE code = ?1")
+        .map_err(native)?
+        .query_row([code.as_str()], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()
+        .map_err(native)?;
     let (imported, replaced_seq) = match (stored, on_conflict) {
         (None, _) => (Imported::Created, None),
         (Some(_), OnConflict::Fail) => return Err(Error::room_exists(code)),
         (Some(_), OnConflict::Skip) => return Ok(Imported::Skipped),
         (Some((id, last_seq)), OnConflict::Replace) => {
-            sqlx::query(DELETE_ROOM_SQL).bind(id).execute(&mut *conn).await.map_err(db)?;
+            for statement in DELETE_ROOM_SQL {
+                conn.prepare_cached(statement).map_err(native)?.execute([id]).map_err(native)?;
+            }
             (Imported::Replaced, Some(unsigned(last_seq)?))
         }
     };
     let last_seq = integer(snapshot.imported_seq(replaced_seq), "last_seq")?;
-    let room = insert_room(conn, snapshot, last_seq).await?;
-    insert_members(conn, room, &snapshot.room.members).await?;
-    insert_tasks(conn, room, &snapshot.tasks).await?;
-    insert_keys(conn, room, &snapshot.keys).await?;
+    let room = insert_room(conn, snapshot, last_seq)?;
+    insert_members(conn, room, &snapshot.room.members)?;
+    insert_tasks(conn, room, &snapshot.tasks)?;
+    insert_keys(conn, room, &snapshot.keys)?;
     Ok(imported)
 }
 
 /// The room's row with its last number and sequence (its `rooms_counts` trigger adds the zeroed
 /// counters, which the task inserts' triggers count up); its id.
-async fn insert_room(conn: &mut SqliteConnection, snapshot: &RoomSnapshot, last_seq: i64) -> Result<i64> {
+fn insert_room(conn: &Connection, snapshot: &RoomSnapshot, last_seq: i64) -> Result<i64> {
     let room = &snapshot.room;
-    sqlx::query_scalar(
-        "INSERT INTO rooms (code, owner, created_at, last_number, last_seq) VALUES (?, ?, ?, ?, ?) RETURNING id",
+    conn.prepare_cached(
+        "INSERT INTO rooms (code, owner, created_at, last_number, last_seq) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
     )
-    .bind(room.code.as_str())
-    .bind(room.owner.as_str())
-    .bind(unix_micros(room.created_at))
-    .bind(integer(snapshot.last_number, "last_number")?)
-    .bind(last_seq)
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(db)
+    .map_err(native)?
+    .query_row(
+        params![
+            room.code.as_str(),
+            room.owner.as_str(),
+            unix_micros(room.created_at),
+            integer(snapshot.last_number, "last_number")?,
+            last_seq
+        ],
+        |row| row.get(0),
+    )
+    .map_err(native)
 }
 
 /// `INSERT INTO {into} VALUES {row}, {row}, …` with `rows` rows.
@@ -186,57 +193,70 @@ fn values_sql(into: &str, row: &str, rows: usize) -> String {
     sql
 }
 
-/// A multi-row `INSERT` of `rows` rows. Full chunks share one text, which sqlx keeps prepared;
-/// a shorter last chunk is prepared for its one use only.
-fn insert_query(sql: &str, rows: usize, full: usize) -> Query<'_> {
-    sqlx::query(sql).persistent(rows == full)
-}
-
-/// The members in joining order, positions from 1, with their case-folded keys.
-async fn insert_members(conn: &mut SqliteConnection, room: i64, members: &[MemberName]) -> Result<()> {
-    let rows: Vec<(i64, &str, String)> =
-        (1_i64..).zip(members).map(|(position, member)| (position, member.as_str(), member.key())).collect();
-    for chunk in rows.chunks(PAIRS_PER_INSERT) {
-        let sql = values_sql("members (room_id, position, name, name_key)", PAIR_ROW, chunk.len());
-        let mut query = insert_query(&sql, chunk.len(), PAIRS_PER_INSERT);
-        for (position, name, key) in chunk {
-            query = query.bind(room).bind(*position).bind(*name).bind(key.as_str());
-        }
-        query.execute(&mut *conn).await.map_err(db)?;
+/// Runs a multi-row `INSERT` of `rows` rows with `values`. Full chunks share one text, which
+/// the connection keeps prepared; a shorter last chunk is prepared for its one use only.
+fn insert_rows<'a>(
+    conn: &Connection,
+    sql: &str,
+    rows: usize,
+    full: usize,
+    values: impl IntoIterator<Item = &'a dyn ToSql>,
+) -> Result<()> {
+    let values = params_from_iter(values);
+    if rows == full {
+        conn.prepare_cached(sql).map_err(native)?.execute(values).map_err(native)?;
+    } else {
+        conn.prepare(sql).map_err(native)?.execute(values).map_err(native)?;
     }
     Ok(())
 }
 
-/// The tasks with every column the create path stores ([`TaskValues`] and [`bind_task`]); the
+/// The members in joining order, positions from 1, with their case-folded keys.
+fn insert_members(conn: &Connection, room: i64, members: &[MemberName]) -> Result<()> {
+    let rows: Vec<(i64, &str, String)> =
+        (1_i64..).zip(members).map(|(position, member)| (position, member.as_str(), member.key())).collect();
+    for chunk in rows.chunks(PAIRS_PER_INSERT) {
+        let sql = values_sql("members (room_id, position, name, name_key)", PAIR_ROW, chunk.len());
+        let values = chunk.iter().flat_map(|(position, name, key)| [&room as &dyn ToSql, position, name, key]);
+        insert_rows(conn, &sql, chunk.len(), PAIRS_PER_INSERT, values)?;
+    }
+    Ok(())
+}
+
+/// The tasks with every column the create path stores ([`TaskValues`] and [`task_params`]); the
 /// `tasks_insert` trigger fills the tag index and counts each one (constant work per task).
-async fn insert_tasks(conn: &mut SqliteConnection, room: i64, tasks: &[Task]) -> Result<()> {
+fn insert_tasks(conn: &Connection, room: i64, tasks: &[Task]) -> Result<()> {
     let into = format!("tasks (room_id, number, {TASK_SET})");
     let row = format!("(?, ?, {TASK_SET_PARAMS})");
     for chunk in tasks.chunks(TASKS_PER_INSERT) {
         let values = chunk.iter().map(TaskValues::of).collect::<Result<Vec<_>>>()?;
         let sql = values_sql(&into, &row, chunk.len());
-        let mut query = insert_query(&sql, chunk.len(), TASKS_PER_INSERT);
-        for (task, values) in chunk.iter().zip(&values) {
-            query = bind_task(query.bind(room).bind(values.number), task, values);
-        }
-        query.execute(&mut *conn).await.map_err(db)?;
+        let params = chunk.iter().zip(&values).flat_map(|(task, values)| {
+            let head: [&dyn ToSql; 2] = [&room, &values.number];
+            head.into_iter().chain(task_params(task, values))
+        });
+        insert_rows(conn, &sql, chunk.len(), TASKS_PER_INSERT, params)?;
     }
     Ok(())
 }
 
 /// The idempotency keys with the numbers they created and their fingerprints.
-async fn insert_keys(conn: &mut SqliteConnection, room: i64, keys: &[StoredKey]) -> Result<()> {
-    for chunk in keys.chunks(PAIRS_PER_INSERT) {
+fn insert_keys(conn: &Connection, room: i64, keys: &[StoredKey]) -> Result<()> {
+    let rows: Vec<(&str, i64, Option<&str>)> = keys
+        .iter()
+        .map(|stored| {
+            (
+                stored.key.as_str(),
+                number_param(stored.number),
+                stored.fingerprint.as_ref().map(RequestFingerprint::as_str),
+            )
+        })
+        .collect();
+    for chunk in rows.chunks(PAIRS_PER_INSERT) {
         let sql = values_sql("idempotency_keys (room_id, key, number, fingerprint)", PAIR_ROW, chunk.len());
-        let mut query = insert_query(&sql, chunk.len(), PAIRS_PER_INSERT);
-        for stored in chunk {
-            query = query
-                .bind(room)
-                .bind(stored.key.as_str())
-                .bind(number_param(stored.number))
-                .bind(stored.fingerprint.as_ref().map(RequestFingerprint::as_str));
-        }
-        query.execute(&mut *conn).await.map_err(db)?;
+        let values =
+            chunk.iter().flat_map(|(key, number, fingerprint)| [&room as &dyn ToSql, key, number, fingerprint]);
+        insert_rows(conn, &sql, chunk.len(), PAIRS_PER_INSERT, values)?;
     }
     Ok(())
 }

@@ -1,11 +1,10 @@
-//! The write operations of the store as SQL on the writer's connection. Each runs inside the
-//! savepoint the [writer](crate::writer) opens for it, so an error leaves nothing behind; number
-//! and sequence allocation happen in the same transaction as the write they number. Everything
-//! that can fail without SQLite (encoding) happens before an operation takes its
-//! [`Prefix`], so the writer knows whether a failed operation reached SQLite at all.
+//! The write operations of the store as SQL on the writer's own connection (rusqlite, on the
+//! writer's thread: a statement is a function call, not a hand-off to another thread). Each runs
+//! inside the savepoint the [writer](crate::writer) opens for it, so an error leaves nothing
+//! behind; number and sequence allocation happen in the same transaction as the write they
+//! number. Every statement is prepared once and kept in the connection's statement cache.
 
-use async_trait::async_trait;
-use sqlx::{Row, SqliteConnection};
+use rusqlite::{Connection, OptionalExtension, ToSql, params};
 use taskcore::store::{TaskDraft, TaskWrite, replay, unix_micros};
 use taskcore::{
     ChangeEvent, Error, IdempotencyKey, Imported, Inserted, MemberName, OnConflict, Quota, Result, Room, RoomCode,
@@ -13,31 +12,27 @@ use taskcore::{
 };
 use time::OffsetDateTime;
 
-use crate::error::db;
+use crate::error::native;
 use crate::row::{self, ROOM_COLUMNS, TASK_COLUMNS, TaskValues, event_json, number_param};
-use crate::savepoint::Prefix;
 use crate::transfer;
 
 /// A write the writer runs for a caller, and the type of its answer: the writer hands each
 /// caller exactly its operation's output, with no answer of another kind to rule out.
-#[async_trait]
-pub(crate) trait Write: Send + Sync + std::fmt::Debug + 'static {
+pub(crate) trait Write: Send + std::fmt::Debug + 'static {
     /// What the caller gets once the transaction holding the write has committed.
     type Output: Send + 'static;
 
     /// The room whose change feed this write may append to (for retention).
     fn feed(&self) -> Option<&RoomCode>;
 
-    /// Runs the write, sending the `prefix` (the writer's savepoint statements, which return no
-    /// rows) in front of its first statement so that they cost no round trip of their own.
-    async fn apply(&self, conn: &mut SqliteConnection, prefix: &mut Prefix) -> Result<Self::Output>;
+    /// Runs the write on the writer's connection, inside its savepoint.
+    fn apply(&self, conn: &Connection) -> Result<Self::Output>;
 }
 
 /// [`taskcore::TaskStore::insert_room`].
 #[derive(Debug)]
 pub(crate) struct InsertRoom(pub(crate) Room);
 
-#[async_trait]
 impl Write for InsertRoom {
     type Output = ();
 
@@ -45,8 +40,8 @@ impl Write for InsertRoom {
         None
     }
 
-    async fn apply(&self, conn: &mut SqliteConnection, prefix: &mut Prefix) -> Result<()> {
-        insert_room(conn, &self.0, prefix).await
+    fn apply(&self, conn: &Connection) -> Result<()> {
+        insert_room(conn, &self.0)
     }
 }
 
@@ -59,7 +54,6 @@ pub(crate) struct AddMember {
     pub(crate) quota: u64,
 }
 
-#[async_trait]
 impl Write for AddMember {
     type Output = Room;
 
@@ -67,8 +61,8 @@ impl Write for AddMember {
         Some(&self.code)
     }
 
-    async fn apply(&self, conn: &mut SqliteConnection, prefix: &mut Prefix) -> Result<Room> {
-        add_member(conn, &self.code, &self.member, self.at, self.quota, prefix).await
+    fn apply(&self, conn: &Connection) -> Result<Room> {
+        add_member(conn, &self.code, &self.member, self.at, self.quota)
     }
 }
 
@@ -81,7 +75,6 @@ pub(crate) struct InsertTask {
     pub(crate) quota: u64,
 }
 
-#[async_trait]
 impl Write for InsertTask {
     type Output = Inserted;
 
@@ -89,8 +82,8 @@ impl Write for InsertTask {
         Some(&self.code)
     }
 
-    async fn apply(&self, conn: &mut SqliteConnection, prefix: &mut Prefix) -> Result<Inserted> {
-        insert_task(conn, &self.code, &self.draft, self.key.as_ref(), self.quota, prefix).await
+    fn apply(&self, conn: &Connection) -> Result<Inserted> {
+        insert_task(conn, &self.code, &self.draft, self.key.as_ref(), self.quota)
     }
 }
 
@@ -103,7 +96,6 @@ pub(crate) struct UpdateTask {
     pub(crate) write: TaskWrite,
 }
 
-#[async_trait]
 impl Write for UpdateTask {
     type Output = Task;
 
@@ -111,8 +103,8 @@ impl Write for UpdateTask {
         Some(&self.code)
     }
 
-    async fn apply(&self, conn: &mut SqliteConnection, prefix: &mut Prefix) -> Result<Task> {
-        update_task(conn, &self.code, &self.task, self.expected, self.write, prefix).await
+    fn apply(&self, conn: &Connection) -> Result<Task> {
+        update_task(conn, &self.code, &self.task, self.expected, self.write)
     }
 }
 
@@ -125,7 +117,6 @@ pub(crate) struct DeleteTask {
     pub(crate) at: OffsetDateTime,
 }
 
-#[async_trait]
 impl Write for DeleteTask {
     type Output = Task;
 
@@ -133,8 +124,8 @@ impl Write for DeleteTask {
         Some(&self.code)
     }
 
-    async fn apply(&self, conn: &mut SqliteConnection, prefix: &mut Prefix) -> Result<Task> {
-        delete_task(conn, &self.code, self.number, self.expected, self.at, prefix).await
+    fn apply(&self, conn: &Connection) -> Result<Task> {
+        delete_task(conn, &self.code, self.number, self.expected, self.at)
     }
 }
 
@@ -145,7 +136,6 @@ pub(crate) struct ImportRoom {
     pub(crate) on_conflict: OnConflict,
 }
 
-#[async_trait]
 impl Write for ImportRoom {
     type Output = Imported;
 
@@ -154,8 +144,8 @@ impl Write for ImportRoom {
         None
     }
 
-    async fn apply(&self, conn: &mut SqliteConnection, prefix: &mut Prefix) -> Result<Imported> {
-        transfer::import(conn, &self.snapshot, self.on_conflict, prefix).await
+    fn apply(&self, conn: &Connection) -> Result<Imported> {
+        transfer::import(conn, &self.snapshot, self.on_conflict)
     }
 }
 
@@ -163,18 +153,17 @@ impl Write for ImportRoom {
 #[cfg(test)]
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Fault {
-    /// Before sending anything, as an operation whose values do not encode.
+    /// Before any SQL, as an operation whose values do not encode.
     BeforeSql,
-    /// After taking its prefix but before SQLite ran it: its savepoint never exists.
-    BeforeSavepoint,
-    /// Inside its savepoint, on a constraint.
+    /// On a statement that does not compile.
+    BadStatement,
+    /// Inside its savepoint, on a constraint, after a write of its own.
     Constraint,
     /// Inside its savepoint, ending the whole transaction (as SQLite does on some I/O errors).
     EndsTransaction,
 }
 
 #[cfg(test)]
-#[async_trait]
 impl Write for Fault {
     type Output = ();
 
@@ -182,232 +171,191 @@ impl Write for Fault {
         None
     }
 
-    async fn apply(&self, conn: &mut SqliteConnection, prefix: &mut Prefix) -> Result<()> {
-        let sql = match self {
+    fn apply(&self, conn: &Connection) -> Result<()> {
+        match self {
             Fault::BeforeSql => return Err(Error::backend("a value does not encode", "made to order")),
-            // A statement that does not compile stops the batch of statements before the prefix runs.
-            Fault::BeforeSavepoint => format!("SELEC 1; {}", prefix.take()),
-            Fault::Constraint => format!(
-                "{}INSERT INTO rooms (id, code, owner, created_at) SELECT id, code, owner, 0 FROM rooms",
-                prefix.take()
-            ),
-            Fault::EndsTransaction => format!("{}ROLLBACK", prefix.take()),
-        };
-        sqlx::query(&sql).execute(&mut *conn).await.map_err(db)?;
+            Fault::BadStatement => conn.execute_batch("SELEC 1").map_err(native)?,
+            Fault::Constraint => conn
+                .execute_batch(
+                    "UPDATE rooms SET last_seq = last_seq + 1000; \
+                     INSERT INTO rooms (id, code, owner, created_at) SELECT id, code, owner, 0 FROM rooms",
+                )
+                .map_err(native)?,
+            Fault::EndsTransaction => conn.execute_batch("ROLLBACK").map_err(native)?,
+        }
         Err(Error::backend("the transaction was ended", "made to order"))
     }
 }
 
-async fn insert_room(conn: &mut SqliteConnection, room: &Room, prefix: &mut Prefix) -> Result<()> {
-    let sql = format!(
-        "{}INSERT INTO rooms (code, owner, created_at) VALUES (?, ?, ?) ON CONFLICT (code) DO NOTHING RETURNING id",
-        prefix.take()
-    );
-    let id: Option<i64> = sqlx::query_scalar(&sql)
-        .bind(room.code.as_str())
-        .bind(room.owner.as_str())
-        .bind(unix_micros(room.created_at))
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db)?;
+fn insert_room(conn: &Connection, room: &Room) -> Result<()> {
+    let id: Option<i64> = conn
+        .prepare_cached(
+            "INSERT INTO rooms (code, owner, created_at) VALUES (?1, ?2, ?3) ON CONFLICT (code) DO NOTHING RETURNING id",
+        )
+        .map_err(native)?
+        .query_row(params![room.code.as_str(), room.owner.as_str(), unix_micros(room.created_at)], |row| row.get(0))
+        .optional()
+        .map_err(native)?;
     let id = id.ok_or_else(|| Error::room_exists(&room.code))?;
+    let mut insert = conn
+        .prepare_cached("INSERT INTO members (room_id, position, name, name_key) VALUES (?1, ?2, ?3, ?4)")
+        .map_err(native)?;
     for (position, member) in (1_i64..).zip(&room.members) {
-        sqlx::query("INSERT INTO members (room_id, position, name, name_key) VALUES (?, ?, ?, ?)")
-            .bind(id)
-            .bind(position)
-            .bind(member.as_str())
-            .bind(member.key())
-            .execute(&mut *conn)
-            .await
-            .map_err(db)?;
+        insert.execute(params![id, position, member.as_str(), member.key()]).map_err(native)?;
     }
     Ok(())
 }
 
-async fn room_id(conn: &mut SqliteConnection, code: &RoomCode, prefix: &mut Prefix) -> Result<i64> {
-    sqlx::query_scalar(&format!("{}SELECT id FROM rooms WHERE code = ?", prefix.take()))
-        .bind(code.as_str())
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db)?
+fn room_id(conn: &Connection, code: &RoomCode) -> Result<i64> {
+    conn.prepare_cached("SELECT id FROM rooms WHERE code = ?1")
+        .map_err(native)?
+        .query_row([code.as_str()], |row| row.get(0))
+        .optional()
+        .map_err(native)?
         .ok_or_else(|| Error::room_not_found(code))
 }
 
 /// Allocates the room's next change sequence number: `(room id, seq)`.
-async fn next_seq(conn: &mut SqliteConnection, code: &RoomCode) -> Result<(i64, i64)> {
-    let row = sqlx::query("UPDATE rooms SET last_seq = last_seq + 1 WHERE code = ? RETURNING id, last_seq")
-        .bind(code.as_str())
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db)?
-        .ok_or_else(|| Error::room_not_found(code))?;
-    Ok((row.try_get(0).map_err(db)?, row.try_get(1).map_err(db)?))
+fn next_seq(conn: &Connection, code: &RoomCode) -> Result<(i64, i64)> {
+    conn.prepare_cached("UPDATE rooms SET last_seq = last_seq + 1 WHERE code = ?1 RETURNING id, last_seq")
+        .map_err(native)?
+        .query_row([code.as_str()], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()
+        .map_err(native)?
+        .ok_or_else(|| Error::room_not_found(code))
 }
 
-async fn append(
-    conn: &mut SqliteConnection,
-    room: i64,
-    seq: i64,
-    at: OffsetDateTime,
-    event: &ChangeEvent,
-) -> Result<()> {
-    sqlx::query("INSERT INTO changes (room_id, seq, at, event) VALUES (?, ?, ?, ?)")
-        .bind(room)
-        .bind(seq)
-        .bind(unix_micros(at))
-        .bind(event_json(event)?)
-        .execute(&mut *conn)
-        .await
-        .map_err(db)?;
+fn append(conn: &Connection, room: i64, seq: i64, at: OffsetDateTime, event: &ChangeEvent) -> Result<()> {
+    conn.prepare_cached("INSERT INTO changes (room_id, seq, at, event) VALUES (?1, ?2, ?3, ?4)")
+        .map_err(native)?
+        .execute(params![room, seq, unix_micros(at), event_json(event)?])
+        .map_err(native)?;
     Ok(())
 }
 
-async fn add_member(
-    conn: &mut SqliteConnection,
-    code: &RoomCode,
-    member: &MemberName,
-    at: OffsetDateTime,
-    quota: u64,
-    prefix: &mut Prefix,
-) -> Result<Room> {
-    let id = room_id(conn, code, prefix).await?;
+fn add_member(conn: &Connection, code: &RoomCode, member: &MemberName, at: OffsetDateTime, quota: u64) -> Result<Room> {
+    let id = room_id(conn, code)?;
     // Counting the members and adding one is a single statement: a full room adds nobody.
-    let added = sqlx::query(
-        "INSERT INTO members (room_id, position, name, name_key) \
-         SELECT ?1, COALESCE(MAX(position), 0) + 1, ?2, ?3 FROM members WHERE room_id = ?1 \
-         HAVING COUNT(*) < ?4 \
-         ON CONFLICT DO NOTHING",
-    )
-    .bind(id)
-    .bind(member.as_str())
-    .bind(member.key())
-    .bind(limit_param(quota))
-    .execute(&mut *conn)
-    .await
-    .map_err(db)?
-    .rows_affected()
+    let added = conn
+        .prepare_cached(
+            "INSERT INTO members (room_id, position, name, name_key) \
+             SELECT ?1, COALESCE(MAX(position), 0) + 1, ?2, ?3 FROM members WHERE room_id = ?1 \
+             HAVING COUNT(*) < ?4 \
+             ON CONFLICT DO NOTHING",
+        )
+        .map_err(native)?
+        .execute(params![id, member.as_str(), member.key(), limit_param(quota)])
+        .map_err(native)?
         == 1;
-    if !added {
-        let known: Option<i64> = sqlx::query_scalar("SELECT 1 FROM members WHERE room_id = ? AND name_key = ?")
-            .bind(id)
-            .bind(member.key())
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(db)?;
-        if known.is_none() {
+    if added {
+        let (id, seq) = next_seq(conn, code)?;
+        append(conn, id, seq, at, &ChangeEvent::MemberJoined { member: member.clone() })?;
+    } else {
+        let known = conn
+            .prepare_cached("SELECT 1 FROM members WHERE room_id = ?1 AND name_key = ?2")
+            .map_err(native)?
+            .exists(params![id, member.key()])
+            .map_err(native)?;
+        if !known {
             return Err(Error::QuotaExceeded { quota: Quota::MembersPerRoom, limit: quota });
         }
     }
-    if added {
-        let (id, seq) = next_seq(conn, code).await?;
-        append(conn, id, seq, at, &ChangeEvent::MemberJoined { member: member.clone() }).await?;
-    }
-    let sql = format!("SELECT {ROOM_COLUMNS} FROM rooms AS r WHERE r.id = ?");
-    let row = sqlx::query(&sql).bind(id).fetch_one(&mut *conn).await.map_err(db)?;
-    row::room(&row)
+    conn.prepare_cached(&format!("SELECT {ROOM_COLUMNS} FROM rooms AS r WHERE r.id = ?1"))
+        .map_err(native)?
+        .query_row([id], |row| Ok(row::room(row)))
+        .map_err(native)?
 }
 
-async fn load_task(conn: &mut SqliteConnection, room: i64, number: i64) -> Result<Option<Task>> {
-    let sql = format!("SELECT {TASK_COLUMNS} FROM tasks AS t WHERE t.room_id = ? AND t.number = ?");
-    let row = sqlx::query(&sql).bind(room).bind(number).fetch_optional(&mut *conn).await.map_err(db)?;
-    row.map(|row| row::task(&row, 0)).transpose()
+fn load_task(conn: &Connection, room: i64, number: i64) -> Result<Option<Task>> {
+    conn.prepare_cached(&format!("SELECT {TASK_COLUMNS} FROM tasks AS t WHERE t.room_id = ?1 AND t.number = ?2"))
+        .map_err(native)?
+        .query_row([room, number], |row| Ok(row::task(row, 0)))
+        .optional()
+        .map_err(native)?
+        .transpose()
 }
 
-/// The columns a task write sets, in the order [`bind_task`] binds them.
+/// The columns a task write sets, in the order [`task_params`] gives their values.
 pub(crate) const TASK_SET: &str = "id, title, description, priority, due, tags, assignee, assignee_key, completed, \
      completed_at, created_at, updated_at, version, title_key, search";
 
 /// `?` for each of [`TASK_SET`].
 pub(crate) const TASK_SET_PARAMS: &str = "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?";
 
-pub(crate) type Query<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
-
-/// Binds the [`TASK_SET`] values of `task`.
-pub(crate) fn bind_task<'q>(query: Query<'q>, task: &'q Task, values: &'q TaskValues) -> Query<'q> {
-    query
-        .bind(&values.id)
-        .bind(&task.title)
-        .bind(&task.description)
-        .bind(values.priority)
-        .bind(values.due)
-        .bind(&values.tags)
-        .bind(task.assignee.as_ref().map(MemberName::as_str))
-        .bind(&values.assignee_key)
-        .bind(task.completed)
-        .bind(values.completed_at)
-        .bind(values.created_at)
-        .bind(values.updated_at)
-        .bind(values.version)
-        .bind(&values.title_key)
-        .bind(&values.search)
+/// The [`TASK_SET`] values of `task`, in order.
+pub(crate) fn task_params<'a>(task: &'a Task, values: &'a TaskValues) -> [&'a dyn ToSql; 15] {
+    [
+        &values.id,
+        &task.title,
+        &task.description,
+        &values.priority,
+        &values.due,
+        &values.tags,
+        &values.assignee,
+        &values.assignee_key,
+        &task.completed,
+        &values.completed_at,
+        &values.created_at,
+        &values.updated_at,
+        &values.version,
+        &values.title_key,
+        &values.search,
+    ]
 }
 
-async fn insert_task(
-    conn: &mut SqliteConnection,
+fn insert_task(
+    conn: &Connection,
     code: &RoomCode,
     draft: &TaskDraft,
     key: Option<&IdempotencyKey>,
     quota: u64,
-    prefix: &mut Prefix,
 ) -> Result<Inserted> {
     if let Some(key) = key {
-        let sql = format!(
-            "{}SELECT r.id, k.number, k.fingerprint FROM rooms AS r \
-             LEFT JOIN idempotency_keys AS k ON k.room_id = r.id AND k.key = ? WHERE r.code = ?",
-            prefix.take()
-        );
-        let row = sqlx::query(&sql)
-            .bind(key.as_str())
-            .bind(code.as_str())
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(db)?
-            .ok_or_else(|| Error::room_not_found(code))?;
-        let (room, used): (i64, Option<i64>) = (row.try_get(0).map_err(db)?, row.try_get(1).map_err(db)?);
+        let used: Option<(i64, Option<i64>, Option<String>)> = conn
+            .prepare_cached(
+                "SELECT r.id, k.number, k.fingerprint FROM rooms AS r \
+                 LEFT JOIN idempotency_keys AS k ON k.room_id = r.id AND k.key = ?1 WHERE r.code = ?2",
+            )
+            .map_err(native)?
+            .query_row([key.as_str(), code.as_str()], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+            .optional()
+            .map_err(native)?;
+        let (room, used, fingerprint) = used.ok_or_else(|| Error::room_not_found(code))?;
         if let Some(number) = used {
-            let fingerprint: Option<String> = row.try_get(2).map_err(db)?;
-            let task = load_task(conn, room, number).await?;
+            let task = load_task(conn, room, number)?;
             return replay(key, fingerprint.as_deref(), &draft.fingerprint(), task, row::unsigned(number)?);
         }
     }
-    // One round trip: count the room's tasks against the quota, allocate the number and the
-    // sequence, store the task (and its key), append the change, and read back what was
-    // allocated. Each statement after the first runs only if the one before it wrote its row
-    // (changes() = 1), so an unknown or full room writes nothing.
-    // The event is encoded here with number 0; SQL puts the allocated number in.
-    let mut task = draft.clone().into_task(0);
-    let values = TaskValues::of(&task)?;
-    let event = event_json(&ChangeEvent::TaskCreated { task: task.clone() })?;
-    let fingerprint = key.map(|_| draft.fingerprint());
-    let key_sql = if key.is_some() {
-        "INSERT INTO idempotency_keys (room_id, key, number, fingerprint) \
-         SELECT id, ?, last_number, ? FROM rooms WHERE code = ? AND changes() = 1;"
-    } else {
-        ""
-    };
-    let sql = format!(
-        "{}UPDATE rooms SET last_number = last_number + 1, last_seq = last_seq + 1 \
-         WHERE code = ? AND (SELECT SUM(n) FROM task_counts WHERE room_id = rooms.id) < ?;
-         INSERT INTO tasks (room_id, number, {TASK_SET}) \
-         SELECT id, last_number, {TASK_SET_PARAMS} FROM rooms WHERE code = ? AND changes() = 1;
-         {key_sql}
-         INSERT INTO changes (room_id, seq, at, event) \
-         SELECT id, last_seq, ?, json_set(?, '$.task.number', last_number) FROM rooms WHERE code = ? AND changes() = 1;
-         SELECT last_number FROM rooms WHERE code = ? AND changes() = 1;",
-        prefix.take()
-    );
-    let first = sqlx::query(&sql).bind(code.as_str()).bind(limit_param(quota));
-    let mut query = bind_task(first, &task, &values).bind(code.as_str());
-    if let (Some(key), Some(fingerprint)) = (key, &fingerprint) {
-        query = query.bind(key.as_str()).bind(fingerprint.as_str()).bind(code.as_str());
-    }
-    let query = query.bind(values.created_at).bind(&event).bind(code.as_str()).bind(code.as_str());
-    let Some(row) = query.fetch_optional(&mut *conn).await.map_err(db)? else {
-        // Nothing was written: the room does not exist, or it is full.
-        let _room = room_id(conn, code, &mut Prefix::none()).await?;
+    // Count the room's tasks against the quota and allocate the number and the sequence in one
+    // statement: an unknown or full room updates nothing.
+    let allocated: Option<(i64, i64, i64)> = conn
+        .prepare_cached(
+            "UPDATE rooms SET last_number = last_number + 1, last_seq = last_seq + 1 \
+             WHERE code = ?1 AND (SELECT SUM(n) FROM task_counts WHERE room_id = rooms.id) < ?2 \
+             RETURNING id, last_number, last_seq",
+        )
+        .map_err(native)?
+        .query_row(params![code.as_str(), limit_param(quota)], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+        .optional()
+        .map_err(native)?;
+    let Some((room, number, seq)) = allocated else {
+        let _room = room_id(conn, code)?;
         return Err(Error::QuotaExceeded { quota: Quota::TasksPerRoom, limit: quota });
     };
-    task.number = row::unsigned(row.try_get(0).map_err(db)?)?;
+    let task = draft.clone().into_task(row::unsigned(number)?);
+    let values = TaskValues::of(&task)?;
+    let mut insert = conn
+        .prepare_cached(&format!("INSERT INTO tasks (room_id, number, {TASK_SET}) VALUES (?, ?, {TASK_SET_PARAMS})"))
+        .map_err(native)?;
+    let head: [&dyn ToSql; 2] = [&room, &number];
+    insert.execute(rusqlite::params_from_iter(head.into_iter().chain(task_params(&task, &values)))).map_err(native)?;
+    if let Some(key) = key {
+        conn.prepare_cached("INSERT INTO idempotency_keys (room_id, key, number, fingerprint) VALUES (?1, ?2, ?3, ?4)")
+            .map_err(native)?
+            .execute(params![room, key.as_str(), number, draft.fingerprint().as_str()])
+            .map_err(native)?;
+    }
+    append(conn, room, seq, task.created_at, &ChangeEvent::TaskCreated { task: task.clone() })?;
     Ok(Inserted::Created(task))
 }
 
@@ -418,16 +366,16 @@ fn limit_param(quota: u64) -> i64 {
 
 /// Why a write to task `number` of the room touched no row: the room or the task is gone, or
 /// the task moved on from `expected`.
-async fn missed(conn: &mut SqliteConnection, code: &RoomCode, number: u64, expected: u64) -> Error {
-    let found: Result<Option<Option<i64>>> = sqlx::query_scalar(
-        "SELECT t.version FROM rooms AS r LEFT JOIN tasks AS t ON t.room_id = r.id AND t.number = ?2 \
-         WHERE r.code = ?1",
-    )
-    .bind(code.as_str())
-    .bind(number_param(number))
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(db);
+fn missed(conn: &Connection, code: &RoomCode, number: u64, expected: u64) -> Error {
+    let found: Result<Option<Option<i64>>> = conn
+        .prepare_cached(
+            "SELECT t.version FROM rooms AS r LEFT JOIN tasks AS t ON t.room_id = r.id AND t.number = ?2 \
+             WHERE r.code = ?1",
+        )
+        .and_then(|mut query| {
+            query.query_row(params![code.as_str(), number_param(number)], |row| row.get(0)).optional()
+        })
+        .map_err(native);
     match found {
         Ok(None) => Error::room_not_found(code),
         Ok(Some(None)) => Error::task_not_found(code, number),
@@ -439,73 +387,53 @@ async fn missed(conn: &mut SqliteConnection, code: &RoomCode, number: u64, expec
     }
 }
 
-async fn update_task(
-    conn: &mut SqliteConnection,
-    code: &RoomCode,
-    task: &Task,
-    expected: u64,
-    write: TaskWrite,
-    prefix: &mut Prefix,
-) -> Result<Task> {
-    // One round trip: the conditional update, then — only if it wrote the row — the sequence
-    // number and the change; the last statement tells whether the change was appended.
+fn update_task(conn: &Connection, code: &RoomCode, task: &Task, expected: u64, write: TaskWrite) -> Result<Task> {
     let values = TaskValues::of(task)?;
-    let event = event_json(&ChangeEvent::of_task_write(write, task.clone()))?;
-    let sql = format!(
-        "{}UPDATE tasks SET ({TASK_SET}) = ({TASK_SET_PARAMS}) \
-         WHERE room_id = (SELECT id FROM rooms WHERE code = ?) AND number = ? AND version = ?;
-         UPDATE rooms SET last_seq = last_seq + 1 WHERE code = ? AND changes() = 1;
-         INSERT INTO changes (room_id, seq, at, event) \
-         SELECT id, last_seq, ?, ? FROM rooms WHERE code = ? AND changes() = 1;
-         SELECT changes();",
-        prefix.take()
-    );
-    let appended = bind_task(sqlx::query(&sql), task, &values)
-        .bind(code.as_str())
-        .bind(values.number)
-        .bind(i64::try_from(expected).unwrap_or(-1))
-        .bind(code.as_str())
-        .bind(values.updated_at)
-        .bind(&event)
-        .bind(code.as_str())
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db)?
-        .map(|row| row.try_get::<i64, _>(0))
-        .transpose()
-        .map_err(db)?;
-    match appended {
-        Some(1) => Ok(task.clone()),
-        _ => Err(missed(conn, code, task.number, expected).await),
+    let event = ChangeEvent::of_task_write(write, task.clone());
+    let expected_param = i64::try_from(expected).unwrap_or(-1);
+    let code_param = code.as_str();
+    let tail: [&dyn ToSql; 3] = [&code_param, &values.number, &expected_param];
+    let updated = conn
+        .prepare_cached(&format!(
+            "UPDATE tasks SET ({TASK_SET}) = ({TASK_SET_PARAMS}) \
+             WHERE room_id = (SELECT id FROM rooms WHERE code = ?) AND number = ? AND version = ?"
+        ))
+        .map_err(native)?
+        .execute(rusqlite::params_from_iter(task_params(task, &values).into_iter().chain(tail)))
+        .map_err(native)?;
+    if updated != 1 {
+        return Err(missed(conn, code, task.number, expected));
     }
+    let (room, seq) = next_seq(conn, code)?;
+    append(conn, room, seq, task.updated_at, &event)?;
+    Ok(task.clone())
 }
 
-async fn delete_task(
-    conn: &mut SqliteConnection,
+fn delete_task(
+    conn: &Connection,
     code: &RoomCode,
     number: u64,
     expected: Option<u64>,
     at: OffsetDateTime,
-    prefix: &mut Prefix,
 ) -> Result<Task> {
-    let sql = format!(
-        "{}DELETE FROM tasks WHERE room_id = (SELECT id FROM rooms WHERE code = ?1) AND number = ?2 \
-         AND (?3 IS NULL OR version = ?3) RETURNING {}",
-        prefix.take(),
-        TASK_COLUMNS.replace("t.", "")
-    );
-    let row = sqlx::query(&sql)
-        .bind(code.as_str())
-        .bind(number_param(number))
-        .bind(expected.map(|v| i64::try_from(v).unwrap_or(-1)))
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db)?;
-    let Some(row) = row else {
-        return Err(missed(conn, code, number, expected.unwrap_or(0)).await);
+    let deleted = conn
+        .prepare_cached(&format!(
+            "DELETE FROM tasks WHERE room_id = (SELECT id FROM rooms WHERE code = ?1) AND number = ?2 \
+             AND (?3 IS NULL OR version = ?3) RETURNING {}",
+            TASK_COLUMNS.replace("t.", "")
+        ))
+        .map_err(native)?
+        .query_row(
+            params![code.as_str(), number_param(number), expected.map(|v| i64::try_from(v).unwrap_or(-1))],
+            |row| Ok(row::task(row, 0)),
+        )
+        .optional()
+        .map_err(native)?;
+    let Some(task) = deleted else {
+        return Err(missed(conn, code, number, expected.unwrap_or(0)));
     };
-    let task = row::task(&row, 0)?;
-    let (room, seq) = next_seq(conn, code).await?;
-    append(conn, room, seq, at, &ChangeEvent::TaskDeleted { number, id: task.id }).await?;
+    let task = task?;
+    let (room, seq) = next_seq(conn, code)?;
+    append(conn, room, seq, at, &ChangeEvent::TaskDeleted { number, id: task.id })?;
     Ok(task)
 }
