@@ -6,29 +6,18 @@
 //! migration that older code could not read through bumps the major; additive ones (new
 //! indexes, new nullable columns) keep it. Opening a schema whose highest applied major is newer
 //! than [`SCHEMA_MAJOR`] is refused before anything is written; a newer version of the same
-//! major is used as is.
+//! major is used as is. That rule, the [`Migration`] record and the table's name are taskcore's
+//! ([`taskcore::store::pending_migrations`]), shared with the SQLite backend; this file holds the
+//! migrations and runs them in PostgreSQL's dialect.
 
 use sqlx::{Executor, PgConnection, Row};
-use taskcore::{Error, Result};
+use taskcore::Result;
+use taskcore::store::{SchemaVersion, pending_migrations};
 
 use crate::config::quote_ident;
 use crate::error::db;
 
-/// The name of the table (in the store's schema) that records applied migrations.
-pub const MIGRATIONS_TABLE: &str = "taskcore_schema_migrations";
-
-/// One embedded migration.
-#[derive(Debug, Clone, Copy)]
-pub struct Migration {
-    /// 1, 2, 3… in the order they apply.
-    pub version: i64,
-    /// The schema major version this migration belongs to.
-    pub major: i64,
-    /// What it does, recorded in the migrations table.
-    pub description: &'static str,
-    /// The SQL, run in one transaction with the bookkeeping row.
-    pub sql: &'static str,
-}
+pub use taskcore::store::{MIGRATIONS_TABLE, Migration};
 
 /// Every migration of this crate, oldest first.
 pub const MIGRATIONS: &[Migration] = &[
@@ -89,16 +78,10 @@ pub(crate) async fn migrate(conn: &mut PgConnection, schema: &str) -> Result<()>
     .await
     .map_err(db)?;
     let (applied, major): (i64, i64) = (row.try_get(0).map_err(db)?, row.try_get(1).map_err(db)?);
-    if major > SCHEMA_MAJOR {
-        return Err(Error::Backend {
-            message: format!(
-                "schema {schema} has taskcore-postgres schema major version {major} (version {applied}); this build \
-                 reads major version {SCHEMA_MAJOR} only. Upgrade taskcore-postgres to open it; nothing was changed"
-            ),
-            source: None,
-        });
-    }
-    for migration in MIGRATIONS.iter().filter(|m| m.version > applied) {
+    let found = SchemaVersion { version: applied, major };
+    let pending =
+        pending_migrations(MIGRATIONS, SCHEMA_MAJOR, found, "taskcore-postgres", &format!("schema {schema}"))?;
+    for migration in pending {
         (&mut *tx).execute(migration.sql).await.map_err(db)?;
         sqlx::query("INSERT INTO taskcore_schema_migrations (version, major, description) VALUES ($1, $2, $3)")
             .bind(migration.version)

@@ -7,8 +7,8 @@
 
 use sqlx::sqlite::{SqliteArguments, SqliteRow};
 use sqlx::{Arguments, Row};
-use taskcore::store::{NO_DUE_DATE, SortValue, TaskCounts, unix_micros};
-use taskcore::{Result, SortDir, SortKey, StatusFilter, TaskQuery};
+use taskcore::store::{NO_DUE_DATE, SortValue, StateCounts, unix_micros};
+use taskcore::{Priority, Result, SortDir, SortKey, StatusFilter, TaskQuery};
 use time::OffsetDateTime;
 
 use crate::error::{corrupt, db};
@@ -221,73 +221,36 @@ pub(crate) fn overdue_params(now: OffsetDateTime) -> [i64; 3] {
     [now, day, first]
 }
 
-/// The counters of a room as read by [`COUNTERS_SQL`].
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Counters {
-    /// `(completed, priority rank, tasks)`.
-    cells: Vec<(bool, u8, u64)>,
+/// Decodes the rows of [`COUNTERS_SQL`] (`room id, completed, priority rank, tasks`): the room
+/// id (`None` when there are no rows, i.e. no such room) and its [`StateCounts`].
+pub(crate) fn counters_from_rows(rows: &[SqliteRow]) -> Result<(Option<i64>, StateCounts)> {
+    let mut room = None;
+    let mut counts = StateCounts::default();
+    for row in rows {
+        room = Some(row.try_get::<i64, _>(0).map_err(db)?);
+        add_cell(&mut counts, row.try_get(1).map_err(db)?, row.try_get(2).map_err(db)?, row.try_get(3).map_err(db)?)?;
+    }
+    Ok((room, counts))
 }
 
-impl Counters {
-    /// Decodes the rows of [`COUNTERS_SQL`]: the room id (`None` when there are no rows, i.e.
-    /// no such room) and the counters.
-    pub(crate) fn from_rows(rows: &[SqliteRow]) -> Result<(Option<i64>, Self)> {
-        let mut room = None;
-        let mut cells = Vec::with_capacity(rows.len());
-        for row in rows {
-            room = Some(row.try_get::<i64, _>(0).map_err(db)?);
-            let completed: bool = row.try_get(1).map_err(db)?;
-            let rank: i64 = row.try_get(2).map_err(db)?;
-            let count: i64 = row.try_get(3).map_err(db)?;
-            let rank = u8::try_from(rank).map_err(|e| corrupt("counter", e))?;
-            cells.push((completed, rank, unsigned(count)?));
-        }
-        Ok((room, Self { cells }))
+/// Decodes the [`COUNTERS_JSON`] column of a page (`[[completed, rank, tasks], …]`).
+pub(crate) fn counters_from_json(json: &str) -> Result<StateCounts> {
+    let cells: Vec<(i64, i64, i64)> = serde_json::from_str(json).map_err(|e| corrupt("counters", e))?;
+    let mut counts = StateCounts::default();
+    for (completed, rank, n) in cells {
+        add_cell(&mut counts, completed != 0, rank, n)?;
     }
+    Ok(counts)
+}
 
-    /// Decodes the [`COUNTERS_JSON`] column of a page.
-    pub(crate) fn from_json(json: &str) -> Result<Self> {
-        let cells: Vec<(i64, i64, i64)> = serde_json::from_str(json).map_err(|e| corrupt("counters", e))?;
-        let cells = cells
-            .into_iter()
-            .map(|(completed, rank, n)| {
-                Ok((completed != 0, u8::try_from(rank).map_err(|e| corrupt("counter", e))?, unsigned(n)?))
-            })
-            .collect::<Result<_>>()?;
-        Ok(Self { cells })
-    }
-
-    /// Every task of the room.
-    pub(crate) fn total(&self) -> u64 {
-        self.cells.iter().map(|c| c.2).sum()
-    }
-
-    /// The tasks passing the status and priority filters of `query`.
-    pub(crate) fn matching(&self, query: &TaskQuery) -> u64 {
-        self.cells
-            .iter()
-            .filter(|(completed, rank, _)| {
-                query.status.admits(*completed) && query.priority.is_none_or(|p| p.rank() == *rank)
-            })
-            .map(|c| c.2)
-            .sum()
-    }
-
-    /// The counts of a room, with `overdue` counted separately.
-    pub(crate) fn counts(&self, overdue: u64) -> TaskCounts {
-        let mut counts = TaskCounts { total: self.total(), overdue, ..TaskCounts::default() };
-        for (completed, rank, n) in &self.cells {
-            if *completed {
-                counts.completed += n;
-            }
-            match rank {
-                0 => counts.by_priority.low += n,
-                1 => counts.by_priority.medium += n,
-                _ => counts.by_priority.high += n,
-            }
-        }
-        counts
-    }
+/// Adds one stored counter row to `counts`.
+fn add_cell(counts: &mut StateCounts, completed: bool, rank: i64, n: i64) -> Result<()> {
+    let priority = u8::try_from(rank)
+        .ok()
+        .and_then(Priority::from_rank)
+        .ok_or_else(|| corrupt("counter", format!("priority rank {rank}")))?;
+    counts.add(completed, priority, unsigned(n)?);
+    Ok(())
 }
 
 #[cfg(test)]

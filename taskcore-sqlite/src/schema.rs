@@ -5,28 +5,17 @@
 //! migration that old code could not read through bumps the major; additive ones (new indexes,
 //! new nullable columns) keep it. Opening a database whose highest applied major is newer than
 //! [`SCHEMA_MAJOR`] is refused before anything is written; a newer version of the same major is
-//! opened as is.
+//! opened as is. That rule, the [`Migration`] record and the table's name are taskcore's
+//! ([`taskcore::store::pending_migrations`]), shared with the PostgreSQL backend; this file holds
+//! the migrations and runs them in SQLite's dialect.
 
 use sqlx::{Connection, Executor, Row, SqliteConnection};
-use taskcore::{Clock, Error, Result, SystemClock};
+use taskcore::store::{SchemaVersion, pending_migrations};
+use taskcore::{Clock, Result, SystemClock};
 
 use crate::error::db;
 
-/// The name of the table that records applied migrations.
-pub const MIGRATIONS_TABLE: &str = "taskcore_schema_migrations";
-
-/// One embedded migration.
-#[derive(Debug, Clone, Copy)]
-pub struct Migration {
-    /// 1, 2, 3… in the order they apply.
-    pub version: i64,
-    /// The schema major version this migration belongs to.
-    pub major: i64,
-    /// What it does, recorded in the migrations table.
-    pub description: &'static str,
-    /// The SQL, run in one transaction with the bookkeeping row.
-    pub sql: &'static str,
-}
+pub use taskcore::store::{MIGRATIONS_TABLE, Migration};
 
 /// Every migration of this crate, oldest first.
 pub const MIGRATIONS: &[Migration] = &[
@@ -66,20 +55,10 @@ pub(crate) async fn migrate(conn: &mut SqliteConnection) -> Result<()> {
         .await
         .map_err(db)?;
     let (applied, major): (i64, i64) = (row.try_get(0).map_err(db)?, row.try_get(1).map_err(db)?);
-    if major > SCHEMA_MAJOR {
-        return Err(Error::Backend {
-            message: format!(
-                "the database has taskcore-sqlite schema major version {major} (version {applied}); this build \
-                 reads major version {SCHEMA_MAJOR} only. Upgrade taskcore-sqlite to open it; nothing was changed"
-            ),
-            source: None,
-        });
-    }
+    let found = SchemaVersion { version: applied, major };
+    let pending = pending_migrations(MIGRATIONS, SCHEMA_MAJOR, found, "taskcore-sqlite", "the database")?;
     let now = taskcore::store::unix_micros(SystemClock.now());
-    for migration in MIGRATIONS {
-        if migration.version <= applied {
-            continue;
-        }
+    for migration in pending {
         (&mut *tx).execute(migration.sql).await.map_err(db)?;
         sqlx::query(
             "INSERT INTO taskcore_schema_migrations (version, major, description, applied_at) VALUES (?, ?, ?, ?)",

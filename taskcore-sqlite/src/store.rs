@@ -8,7 +8,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{ConnectOptions, Connection, Row, SqlitePool};
-use taskcore::store::{TaskCounts, TaskDraft, TaskWrite, check_since};
+use taskcore::store::{StateCounts, TaskCounts, TaskDraft, TaskWrite, check_since};
 use taskcore::{
     ChangeBatch, Error, IdempotencyKey, Imported, Inserted, MemberName, OnConflict, Result, Room, RoomCode,
     RoomSnapshot, StoreOptions, Task, TaskPage, TaskQuery, TaskStore, WriteStats,
@@ -18,7 +18,7 @@ use time::OffsetDateTime;
 use crate::checkpoint::Checkpointer;
 use crate::config::{Durability, SqliteConfig};
 use crate::error::{db, native};
-use crate::query::{self, COUNTERS_SQL, COUNTS_SQL, Counters, Statement};
+use crate::query::{self, COUNTERS_SQL, COUNTS_SQL, Statement, counters_from_json, counters_from_rows};
 use crate::row::{self, ROOM_COLUMNS, TASK_COLUMN_COUNT, TASK_COLUMNS, number_param, unsigned};
 use crate::schema;
 use crate::transfer;
@@ -174,9 +174,9 @@ impl SqliteStore {
     }
 
     /// The room's id and counters.
-    async fn counters(&self, code: &RoomCode) -> Result<(i64, Counters)> {
+    async fn counters(&self, code: &RoomCode) -> Result<(i64, StateCounts)> {
         let rows = sqlx::query(COUNTERS_SQL).bind(code.as_str()).fetch_all(&self.inner.read).await.map_err(db)?;
-        match Counters::from_rows(&rows)? {
+        match counters_from_rows(&rows)? {
             (Some(room), counters) => Ok((room, counters)),
             (None, _) => Err(Error::room_not_found(code)),
         }
@@ -263,7 +263,7 @@ impl TaskStore for SqliteStore {
             Some(row) => {
                 let counters: String = row.try_get(TASK_COLUMN_COUNT).map_err(db)?;
                 let matched: Option<i64> = row.try_get(TASK_COLUMN_COUNT + 1).map_err(db)?;
-                (Counters::from_json(&counters)?, matched)
+                (counters_from_json(&counters)?, matched)
             }
             // No rows: the room may not exist, and the counts still have to be read.
             None => {
@@ -283,7 +283,7 @@ impl TaskStore for SqliteStore {
         };
         let matched = match matched {
             Some(n) => unsigned(n)?,
-            None => counters.matching(query),
+            None => counters.matching(query.status, query.priority),
         };
         Ok(TaskPage::from_rows(tasks, query, matched, counters.total()))
     }
@@ -298,11 +298,11 @@ impl TaskStore for SqliteStore {
             .fetch_all(&self.inner.read)
             .await
             .map_err(db)?;
-        let (Some(_), counters) = Counters::from_rows(&rows)? else {
+        let (Some(_), counters) = counters_from_rows(&rows)? else {
             return Err(Error::room_not_found(code));
         };
         let overdue: i64 = rows.first().map(|row| row.try_get(4)).transpose().map_err(db)?.unwrap_or(0);
-        Ok(counters.counts(unsigned(overdue)?))
+        Ok(counters.task_counts(unsigned(overdue)?))
     }
 
     async fn latest_seq(&self, code: &RoomCode) -> Result<u64> {

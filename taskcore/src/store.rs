@@ -3,7 +3,9 @@
 //! reproduce the domain's semantics exactly — the [`TaskDraft`] it numbers (and fingerprints for
 //! idempotent creates, with the [`replay`] rule), the [`TaskWrite`] kind it records, the derived values it may index ([`StoredColumns`], [`SortValue`], [`unix_micros`],
 //! [`NO_DUE_DATE`], [`search_text_of`]), the change-feed rules ([`check_since`],
-//! [`first_kept_seq`]) and the raw [`TaskCounts`] it reports; for backends that batch writes
+//! [`first_kept_seq`]) and the raw [`TaskCounts`] it reports (from [`StateCounts`] where it keeps
+//! counters); for SQL backends, the [`Migration`] list and the rule of which to apply
+//! ([`pending_migrations`]); for backends that batch writes
 //! into shared transactions, the [`Reply`] each caller is owed and the [`WriteStats`] to report.
 //!
 //! Applications use [`TaskManager`](crate::TaskManager) and never call a store directly; they only
@@ -14,7 +16,9 @@
 //! store receives valid records and must keep them exactly (timestamps are at microsecond
 //! precision, see [`to_storage_precision`]).
 
+mod migrations;
 mod reply;
+mod state_counts;
 pub mod url_params;
 
 use async_trait::async_trait;
@@ -28,7 +32,9 @@ use crate::room::{MemberName, Room, RoomCode};
 use crate::snapshot::{Imported, OnConflict, RoomSnapshot};
 use crate::task::Task;
 
+pub use self::migrations::{MIGRATIONS_TABLE, Migration, SchemaVersion, pending_migrations};
 pub use self::reply::Reply;
+pub use self::state_counts::StateCounts;
 pub use crate::changes::{TaskWrite, check_since, first_kept_seq};
 pub use crate::clock::{from_unix_micros, to_storage_precision, unix_micros};
 pub use crate::error::BoxError;
