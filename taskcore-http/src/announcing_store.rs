@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use taskcore::store::{TaskCounts, TaskDraft, TaskWrite};
+use taskcore::store::{TaskCounts, TaskDraft, TaskUpdate, TaskWrite, Updated};
 use taskcore::{
     ChangeBatch, IdempotencyKey, Imported, Inserted, MemberName, OnConflict, Result, Room, RoomCode, RoomSnapshot,
     Task, TaskPage, TaskQuery, TaskStore,
@@ -86,6 +86,14 @@ impl TaskStore for AnnouncingStore {
     async fn update_task(&self, code: &RoomCode, task: &Task, expected_version: u64, write: TaskWrite) -> Result<Task> {
         let result = self.inner.update_task(code, task, expected_version, write).await;
         self.announce(code, result)
+    }
+
+    async fn update_task_with(&self, code: &RoomCode, number: u64, update: &TaskUpdate) -> Result<Updated> {
+        let result = self.inner.update_task_with(code, number, update).await;
+        match result {
+            Ok(Updated { write: None, .. }) => result,
+            other => self.announce(code, other),
+        }
     }
 
     async fn delete_task(

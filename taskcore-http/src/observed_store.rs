@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use async_trait::async_trait;
-use taskcore::store::{TaskCounts, TaskDraft, TaskWrite};
+use taskcore::store::{TaskCounts, TaskDraft, TaskUpdate, TaskWrite, Updated};
 use taskcore::{
     ChangeBatch, IdempotencyKey, Imported, Inserted, MemberName, OnConflict, Result, Room, RoomCode, RoomSnapshot,
     Task, TaskPage, TaskQuery, TaskStore,
@@ -103,6 +103,14 @@ impl TaskStore for ObservedStore {
     async fn update_task(&self, code: &RoomCode, task: &Task, expected_version: u64, write: TaskWrite) -> Result<Task> {
         let updated = self.timed("update_task", self.inner.update_task(code, task, expected_version, write)).await?;
         if write == TaskWrite::Completed {
+            self.metrics.record(|| metrics::counter!(TASKS_COMPLETED_TOTAL).increment(1));
+        }
+        Ok(updated)
+    }
+
+    async fn update_task_with(&self, code: &RoomCode, number: u64, update: &TaskUpdate) -> Result<Updated> {
+        let updated = self.timed("update_task", self.inner.update_task_with(code, number, update)).await?;
+        if updated.write == Some(TaskWrite::Completed) {
             self.metrics.record(|| metrics::counter!(TASKS_COMPLETED_TOTAL).increment(1));
         }
         Ok(updated)

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{ConnectOptions, Connection, Row, SqlitePool};
-use taskcore::store::{StateCounts, TaskCounts, TaskDraft, TaskWrite, check_since};
+use taskcore::store::{StateCounts, TaskCounts, TaskDraft, TaskUpdate, TaskWrite, Updated, check_since};
 use taskcore::{
     ChangeBatch, Error, IdempotencyKey, Imported, Inserted, MemberName, OnConflict, Result, Room, RoomCode,
     RoomSnapshot, StoreOptions, Task, TaskPage, TaskQuery, TaskStore, WriteStats,
@@ -22,7 +22,7 @@ use crate::query::{self, COUNTERS_SQL, COUNTS_SQL, Statement, counters_from_json
 use crate::row::{self, ROOM_COLUMNS, TASK_COLUMN_COUNT, TASK_COLUMNS, number_param, unsigned};
 use crate::schema;
 use crate::transfer;
-use crate::write::{AddMember, DeleteTask, ImportRoom, InsertRoom, InsertTask, UpdateTask, Write};
+use crate::write::{AddMember, DeleteTask, ImportRoom, InsertRoom, InsertTask, PatchTask, UpdateTask, Write};
 use crate::writer::{self, Writer};
 
 /// Rows a read connection hands over at once: a full page plus its look-ahead row.
@@ -243,6 +243,11 @@ impl TaskStore for SqliteStore {
 
     async fn update_task(&self, code: &RoomCode, task: &Task, expected_version: u64, write: TaskWrite) -> Result<Task> {
         self.write(UpdateTask { code: code.clone(), task: task.clone(), expected: expected_version, write }).await
+    }
+
+    /// Reads the task and writes it back in one operation of the writer's batch.
+    async fn update_task_with(&self, code: &RoomCode, number: u64, update: &TaskUpdate) -> Result<Updated> {
+        self.write(PatchTask { code: code.clone(), number, update: update.clone() }).await
     }
 
     async fn delete_task(

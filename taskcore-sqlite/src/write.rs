@@ -5,7 +5,7 @@
 //! number. Every statement is prepared once and kept in the connection's statement cache.
 
 use rusqlite::{Connection, OptionalExtension, ToSql, params};
-use taskcore::store::{TaskDraft, TaskWrite, replay, unix_micros};
+use taskcore::store::{TaskDraft, TaskUpdate, TaskWrite, Updated, replay, unix_micros};
 use taskcore::{
     ChangeEvent, Error, IdempotencyKey, Imported, Inserted, MemberName, OnConflict, Quota, Result, Room, RoomCode,
     RoomSnapshot, Task,
@@ -105,6 +105,34 @@ impl Write for UpdateTask {
 
     fn apply(&self, conn: &Connection) -> Result<Task> {
         update_task(conn, &self.code, &self.task, self.expected, self.write)
+    }
+}
+
+/// [`taskcore::TaskStore::update_task_with`]: the task is read and written back in the writer, in
+/// one operation of the batch — nothing can come between, so there is no race to retry.
+#[derive(Debug)]
+pub(crate) struct PatchTask {
+    pub(crate) code: RoomCode,
+    pub(crate) number: u64,
+    pub(crate) update: TaskUpdate,
+}
+
+impl Write for PatchTask {
+    type Output = Updated;
+
+    fn feed(&self) -> Option<&RoomCode> {
+        Some(&self.code)
+    }
+
+    fn apply(&self, conn: &Connection) -> Result<Updated> {
+        let room = room_id(conn, &self.code)?;
+        let current = load_task(conn, room, number_param(self.number))?
+            .ok_or_else(|| Error::task_not_found(&self.code, self.number))?;
+        let Some((next, write)) = self.update.apply(&current)? else {
+            return Ok(Updated { task: current, write: None });
+        };
+        let task = update_task(conn, &self.code, &next, current.version, write)?;
+        Ok(Updated { task, write: Some(write) })
     }
 }
 

@@ -17,14 +17,11 @@ use crate::patch::Patch;
 use crate::query::{TaskPage, TaskQuery};
 use crate::room::{MemberName, Room, RoomCode, RoomCodeGenerator};
 use crate::stats::RoomStats;
-use crate::store::{Inserted, TaskStore};
+use crate::store::{Inserted, TaskStore, TaskUpdate};
 use crate::task::Task;
 
 /// How many fresh room codes [`TaskManager::create_room`] tries before giving up.
 const ROOM_CODE_ATTEMPTS: usize = 16;
-
-/// How many times an unconditional update re-reads and retries after losing a race.
-const UPDATE_ATTEMPTS: usize = 32;
 
 /// The changes one [`TaskManager::changes`] call returns when no limit is given.
 pub const DEFAULT_CHANGES_PER_READ: u32 = 100;
@@ -200,25 +197,8 @@ impl TaskManager {
         patch: &ValidPatch,
         expected: Option<u64>,
     ) -> Result<Task> {
-        for _ in 0..UPDATE_ATTEMPTS {
-            let current = self.store.task(code, number).await?;
-            if let Some(expected) = expected
-                && expected != current.version
-            {
-                return Err(Error::Conflict { expected, current: current.version });
-            }
-            let Some((next, write)) = patch.apply(&current, self.now()) else {
-                return Ok(current);
-            };
-            match self.store.update_task(code, &next, current.version, write).await {
-                Err(Error::Conflict { .. }) if expected.is_none() => continue,
-                outcome => return outcome,
-            }
-        }
-        Err(Error::Unavailable {
-            message: format!("task {number} is changing too fast; {UPDATE_ATTEMPTS} attempts lost the race"),
-            source: None,
-        })
+        let update = TaskUpdate::new(patch.clone(), expected, self.now());
+        Ok(self.store.update_task_with(code, number, &update).await?.task)
     }
 
     /// Deletes a task, conditionally when `expected_version` is given. Its number is never

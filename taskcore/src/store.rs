@@ -19,13 +19,14 @@
 mod migrations;
 mod reply;
 mod state_counts;
+mod task_update;
 pub mod url_params;
 
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use crate::changes::{ChangeBatch, DEFAULT_CHANGE_RETENTION};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::input::IdempotencyKey;
 use crate::query::{TaskPage, TaskQuery};
 use crate::room::{MemberName, Room, RoomCode};
@@ -35,6 +36,7 @@ use crate::task::Task;
 pub use self::migrations::{MIGRATIONS_TABLE, Migration, SchemaVersion, pending_migrations};
 pub use self::reply::Reply;
 pub use self::state_counts::StateCounts;
+pub use self::task_update::{TaskUpdate, Updated};
 pub use crate::changes::{TaskWrite, check_since, first_kept_seq};
 pub use crate::clock::{from_unix_micros, to_storage_precision, unix_micros};
 pub use crate::error::BoxError;
@@ -43,6 +45,10 @@ pub use crate::query::{NO_DUE_DATE, SortValue};
 pub use crate::stats::TaskCounts;
 pub use crate::stored::StoredColumns;
 pub use crate::task::{TaskDraft, search_text_of};
+
+/// How many times [`TaskStore::update_task_with`]'s default reads and writes again when other
+/// writes to the task keep winning the race.
+pub const UPDATE_ATTEMPTS: usize = 32;
 
 /// The most tasks a room may hold at once unless configured otherwise: far beyond any real
 /// team's room (a room of a few hundred thousand tasks keeps working at speed), low enough that a
@@ -242,6 +248,36 @@ pub trait TaskStore: Send + Sync + std::fmt::Debug {
     /// - no such room or task → `NotFound`.
     /// - stored version differs → `Conflict { expected, current }`, nothing written.
     async fn update_task(&self, code: &RoomCode, task: &Task, expected_version: u64, write: TaskWrite) -> Result<Task>;
+
+    /// Applies `update` to task `number` as the task is when the write happens
+    /// ([`TaskUpdate::apply`] decides: a conflict with its expected version, nothing to change —
+    /// the task is returned as it is — or the next task and its kind of write, stored as
+    /// [`update_task`](Self::update_task) stores it).
+    ///
+    /// The default reads the task, applies the update and writes it back conditionally on the
+    /// version it read; when another write came between (and the update expects no version) it
+    /// reads again, up to [`UPDATE_ATTEMPTS`] times. A backend that serialises a room's writes
+    /// overrides it to do the read and the write in one operation of its write path: one trip
+    /// instead of two, and no lost races.
+    ///
+    /// - no such room or task → `NotFound`; the expected version differs → `Conflict`; every
+    ///   attempt lost its race → `Unavailable`.
+    async fn update_task_with(&self, code: &RoomCode, number: u64, update: &TaskUpdate) -> Result<Updated> {
+        for _ in 0..UPDATE_ATTEMPTS {
+            let current = self.task(code, number).await?;
+            let Some((next, write)) = update.apply(&current)? else {
+                return Ok(Updated { task: current, write: None });
+            };
+            match self.update_task(code, &next, current.version, write).await {
+                Err(Error::Conflict { .. }) if update.expected_version().is_none() => continue,
+                outcome => return outcome.map(|task| Updated { task, write: Some(write) }),
+            }
+        }
+        Err(Error::Unavailable {
+            message: format!("task {number} is changing too fast; {UPDATE_ATTEMPTS} attempts lost the race"),
+            source: None,
+        })
+    }
 
     /// Deletes a task and returns it as it was, appending a `TaskDeleted` tombstone at `at`.
     /// The number stays allocated forever.

@@ -15,7 +15,7 @@ use crate::query::{TaskPage, TaskQuery};
 use crate::room::{MemberName, Room, RoomCode};
 use crate::snapshot::{Imported, OnConflict, RoomSnapshot};
 use crate::stats::TaskCounts;
-use crate::store::{Inserted, TaskStore};
+use crate::store::{Inserted, TaskStore, TaskUpdate, Updated};
 use crate::task::{Task, TaskDraft};
 
 /// `store`, keeping `guard` alive until the last handle of the returned store is dropped; the
@@ -66,6 +66,9 @@ impl<G: Send + Sync + Debug> TaskStore for Guarded<G> {
     }
     async fn update_task(&self, code: &RoomCode, task: &Task, expected: u64, write: TaskWrite) -> Result<Task> {
         self.store.update_task(code, task, expected, write).await
+    }
+    async fn update_task_with(&self, code: &RoomCode, number: u64, update: &TaskUpdate) -> Result<Updated> {
+        self.store.update_task_with(code, number, update).await
     }
     async fn delete_task(
         &self,

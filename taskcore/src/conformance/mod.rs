@@ -123,6 +123,7 @@ macro_rules! conformance_tests {
             tasks::null_clears_fields,
             tasks::update_bumps_version_and_updated_at,
             tasks::a_patch_that_changes_nothing_writes_nothing,
+            tasks::an_update_reports_the_write_it_recorded,
             tasks::complete_and_reopen_track_completed_at,
             tasks::stale_conditional_update_conflicts,
             tasks::stale_conditional_delete_conflicts,

@@ -6,11 +6,12 @@ use time::macros::datetime;
 
 use super::StoreFactory;
 use super::support::{Ctx, START, assert_conflict, assert_invalid, assert_not_found};
+use crate::changes::TaskWrite;
 use crate::input::{IdempotencyKey, NewTask, TaskPatch};
 use crate::patch::Patch;
 use crate::priority::Priority;
 use crate::query::{SortDir, SortKey, TaskQuery};
-use crate::store::Inserted;
+use crate::store::{Inserted, TaskUpdate};
 
 /// A task made from a title alone gets every default.
 pub async fn create_applies_defaults(factory: &dyn StoreFactory) {
@@ -321,6 +322,35 @@ pub async fn a_patch_that_changes_nothing_writes_nothing(factory: &dyn StoreFact
     let empty = ctx.tasks.update_task(&room.code, task.number, &TaskPatch::default()).await.unwrap();
     assert_eq!(empty, task);
     assert_eq!(ctx.tasks.changes(&room.code, 0, None).await.unwrap().latest, 1, "only the create was recorded");
+}
+
+/// The store's read-and-write update reports what it recorded: the kind of write of a change,
+/// no write for a patch that changes nothing, and the same refusals as a conditional update.
+pub async fn an_update_reports_the_write_it_recorded(factory: &dyn StoreFactory) {
+    let ctx = Ctx::new(factory).await;
+    let room = ctx.room("alice").await;
+    let task = ctx.create_titled(&room.code, "t").await;
+    let patch = |json: &str| serde_json::from_str::<TaskPatch>(json).unwrap().validate().unwrap();
+    let done = TaskUpdate::new(patch(r#"{"completed": true}"#), Some(1), ctx.tasks.now());
+    let updated = ctx.store.update_task_with(&room.code, task.number, &done).await.unwrap();
+    assert_eq!(updated.write, Some(TaskWrite::Completed));
+    assert_eq!((updated.task.version, updated.task.completed), (2, true));
+    assert_eq!(ctx.tasks.task(&room.code, task.number).await.unwrap(), updated.task, "stored as returned");
+    let again = TaskUpdate::new(patch(r#"{"completed": true}"#), None, ctx.tasks.now());
+    let unchanged = ctx.store.update_task_with(&room.code, task.number, &again).await.unwrap();
+    assert_eq!((unchanged.write, unchanged.task.version), (None, 2), "nothing to change, nothing written");
+    assert_eq!(
+        ctx.tasks.changes(&room.code, 0, None).await.unwrap().latest,
+        2,
+        "one change for the create, one for the completion"
+    );
+    let retitle = TaskUpdate::new(patch(r#"{"title": "u"}"#), None, ctx.tasks.now());
+    assert_eq!(
+        ctx.store.update_task_with(&room.code, task.number, &retitle).await.unwrap().write,
+        Some(TaskWrite::Updated)
+    );
+    assert_conflict(ctx.store.update_task_with(&room.code, task.number, &done).await.map(|u| u.task), 1, 3);
+    assert_not_found(ctx.store.update_task_with(&room.code, 99, &retitle).await.map(|u| u.task), "task");
 }
 
 /// Completing sets `completed_at` to now (once); reopening clears it.
