@@ -7,11 +7,11 @@
 //! guarantee of the contract across processes.
 //!
 //! - **Everything pushed down**: filters, sort, keyset pagination (row-value comparisons
-//!   `(sort column, number) > ($1, $2)` over an index per order), counts, number and sequence
-//!   allocation and conditional updates (`UPDATE … WHERE version = $n`) are SQL over indexed,
-//!   precomputed columns (search text, due sort value, priority rank, case-folded title with
-//!   `COLLATE "C"`, assignee key); statistics read counters maintained in the write
-//!   transaction, plus one index range for overdue tasks.
+//!   `(sort column, number) > ($1, $2)` over an index per order), counts and conditional
+//!   updates (`UPDATE … WHERE version = $n`) are SQL over indexed, precomputed columns (search
+//!   text, due sort value, priority rank, case-folded title with `COLLATE "C"`, assignee key);
+//!   statistics read counters maintained in the write transaction (each room's row written
+//!   once per write batch, under its lock), plus one index range for overdue tasks.
 //! - **Own schema, own migrations**: every table lives in the configured schema (default
 //!   `taskcore`), migrations are embedded and applied on open, tracked in that schema's
 //!   [`MIGRATIONS_TABLE`] (never the host application's `_sqlx_migrations`); a schema of a
@@ -52,17 +52,19 @@
 //! runs each write in a savepoint of its own (a write of one statement that changes nothing when
 //! it refuses needs none; if its statement fails, the batch runs again without it) — a write
 //! that fails is rolled back alone and answered with its own error — and commits once; callers are answered after the `COMMIT`, and
-//! a failed `COMMIT` answers every write of its batch `Unavailable`. Each write then updates the
-//! room's row (`UPDATE rooms SET last_number = last_number + 1, last_seq = last_seq + 1 …
-//! RETURNING`), and the lock is held until the batch's transaction commits. So:
+//! a failed `COMMIT` answers every write of its batch `Unavailable`. The lock's `SELECT` also
+//! reads each room's last number, last sequence and counters: each write takes the next number
+//! and sequence from there and the batch counts what it did only once all of it succeeded, then
+//! writes each room's row back with one `UPDATE` before the `COMMIT` (once per batch, not per
+//! write); the lock is held until the batch's transaction commits. So:
 //!
 //! - writers of one room, in any number of processes, take turns; the number and sequence they
-//!   read are exactly one more than the last committed ones, and a write that fails rolls its
-//!   increment back with everything else: numbers and sequences are **dense** (1, 2, 3…) and
-//!   never reused, as the conformance suite demands;
+//!   get are exactly one more than the last committed ones (or the last ones given in the
+//!   batch), and a write that fails leaves them as they were: numbers and sequences are
+//!   **dense** (1, 2, 3…) and never reused, as the conformance suite demands;
 //! - statements after the lock see everything committed before it (read committed takes a
-//!   fresh snapshot per statement), so an idempotency key check, a version check or a counter
-//!   update is never stale;
+//!   fresh snapshot per statement), so an idempotency key check or a version check is never
+//!   stale, and the counters the batch read and keeps (quota checks included) are the room's;
 //! - writers of different rooms never wait for each other's locks, and every transaction locks
 //!   its rooms first, in one order, and then only those rooms' rows, so writers cannot deadlock.
 //!
@@ -102,6 +104,7 @@ mod config;
 mod error;
 mod notices;
 mod query;
+mod rooms;
 mod row;
 mod schema;
 mod store;

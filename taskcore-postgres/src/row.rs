@@ -158,6 +158,13 @@ impl Counters {
         counters
     }
 
+    /// Adds `other` cell by cell.
+    pub(crate) fn add(&mut self, other: &Self) {
+        for (cell, by) in self.cells.iter_mut().zip(other.cells) {
+            *cell += by;
+        }
+    }
+
     /// The counters of a room holding exactly `tasks`: each task counted once in its state, as
     /// the creates, updates and deletes that made the room would have left them.
     pub(crate) fn of<'a>(tasks: impl IntoIterator<Item = &'a Task>) -> Self {

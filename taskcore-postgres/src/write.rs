@@ -1,10 +1,14 @@
 //! The writes: one [`Write`] per mutating [`TaskStore`](taskcore::TaskStore) operation, which
 //! the [group commit](crate::writer) runs inside its batch's transaction, in a savepoint of its
 //! own, after the batch locked the rows of the rooms it writes to (`SELECT … FOR NO KEY
-//! UPDATE`). So the writers of one room, in any process, take turns: the number and sequence a
-//! write reads from the room's row are the next ones, with no gaps, and everything it reads
-//! (each statement with a fresh snapshot) is current. Writers of different rooms never wait for
-//! each other. Inserting a room is one statement of its own, outside the batches.
+//! UPDATE`) and read their state. So the writers of one room, in any process, take turns: the
+//! number and sequence the batch hands a write ([`RoomState`]) are the next ones, with no gaps,
+//! and everything a write reads (each statement with a fresh snapshot) is current. A write does
+//! not touch its room's row: it says what it did to it ([`Advance`]: a number taken, a change
+//! appended, counters moved), the batch applies that once the whole write succeeded and
+//! stores every room's row once before its `COMMIT` (see `rooms.rs`). Writers of different
+//! rooms never wait for each other. Inserting a room is one statement of its own, outside the
+//! batches.
 
 use async_trait::async_trait;
 use sqlx::postgres::PgRow;
@@ -13,8 +17,9 @@ use taskcore::store::{TaskDraft, TaskWrite, replay, unix_micros};
 use taskcore::{ChangeEvent, Error, IdempotencyKey, Inserted, MemberName, Quota, Room, RoomCode, Task};
 use time::OffsetDateTime;
 
-use crate::error::{Attempt, Fault};
-use crate::row::{self, COUNTER_COLUMNS, Counters, ROOM_COLUMNS, TASK_COLUMNS, TaskValues, cell, event_json, signed};
+use crate::error::{Attempt, Fault, corrupt};
+use crate::rooms::{Advance, RoomState};
+use crate::row::{self, Counters, ROOM_COLUMNS, TASK_COLUMNS, TaskValues, event_json, signed};
 
 /// The change retention of the store (changes kept per room), as bound in SQL.
 #[derive(Debug, Clone, Copy)]
@@ -41,14 +46,25 @@ pub(crate) struct Bounds {
     pub(crate) members: Limit,
 }
 
-/// The room a write runs in: its row locked by the batch, its id and its code.
+/// The room a write runs in: its row locked by the batch, its code and its state.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Locked<'a> {
-    /// `rooms.id`.
-    pub(crate) id: i64,
     /// The code the caller named it by.
     pub(crate) code: &'a RoomCode,
+    /// Its id, next number and sequence and counters, as the batch's writes so far left them.
+    pub(crate) state: &'a RoomState,
 }
+
+impl Locked<'_> {
+    /// `rooms.id`.
+    fn id(&self) -> i64 {
+        self.state.id()
+    }
+}
+
+/// What a write that succeeded gives back: its caller's answer, and what it did to its room's
+/// row, which the batch applies to the room's state.
+pub(crate) type Applied<T> = (T, Advance);
 
 /// A write to one room that the group commit runs for a caller, and the type of its answer.
 #[async_trait]
@@ -56,8 +72,9 @@ pub(crate) trait Write: Send + Sync + std::fmt::Debug + 'static {
     /// What the caller gets once the transaction holding the write has committed.
     type Output: Send + Sync + std::fmt::Debug + 'static;
 
-    /// Runs the write on the batch's connection, in `room`.
-    async fn apply(&self, conn: &mut PgConnection, room: Locked<'_>, bounds: Bounds) -> Attempt<Self::Output>;
+    /// Runs the write on the batch's connection, in `room`, with the number and sequence the
+    /// room's state gives; it must not write the room's row (the batch does, once).
+    async fn apply(&self, conn: &mut PgConnection, room: Locked<'_>, bounds: Bounds) -> Attempt<Applied<Self::Output>>;
 
     /// Whether the write changes the database in one statement, and refuses (not found,
     /// conflict, quota) only when that statement changed nothing. Such a write needs no
@@ -82,8 +99,8 @@ pub(crate) struct AddMember(pub(crate) MemberName, pub(crate) OffsetDateTime);
 impl Write for AddMember {
     type Output = Room;
 
-    async fn apply(&self, conn: &mut PgConnection, room: Locked<'_>, bounds: Bounds) -> Attempt<Room> {
-        add_member(conn, room.id, &self.0, self.1, bounds).await
+    async fn apply(&self, conn: &mut PgConnection, room: Locked<'_>, bounds: Bounds) -> Attempt<Applied<Room>> {
+        add_member(conn, room, &self.0, self.1, bounds).await
     }
 }
 
@@ -95,11 +112,11 @@ pub(crate) struct InsertTask(pub(crate) TaskDraft, pub(crate) Option<Idempotency
 impl Write for InsertTask {
     type Output = Inserted;
 
-    async fn apply(&self, conn: &mut PgConnection, room: Locked<'_>, bounds: Bounds) -> Attempt<Inserted> {
+    async fn apply(&self, conn: &mut PgConnection, room: Locked<'_>, bounds: Bounds) -> Attempt<Applied<Inserted>> {
         insert_task(conn, room, &self.0, self.1.as_ref(), bounds).await
     }
 
-    /// Without a key: [`INSERT_TASK_SQL`], which writes nothing when the room is full.
+    /// Without a key: [`INSERT_TASK_SQL`], after the quota check in Rust, which writes nothing.
     fn one_statement(&self) -> bool {
         self.1.is_none()
     }
@@ -118,7 +135,7 @@ pub(crate) struct UpdateTask(pub(crate) Task, pub(crate) u64, pub(crate) TaskWri
 impl Write for UpdateTask {
     type Output = Task;
 
-    async fn apply(&self, conn: &mut PgConnection, room: Locked<'_>, _bounds: Bounds) -> Attempt<Task> {
+    async fn apply(&self, conn: &mut PgConnection, room: Locked<'_>, _bounds: Bounds) -> Attempt<Applied<Task>> {
         update_task(conn, room, &self.0, self.1, self.2).await
     }
 
@@ -137,7 +154,7 @@ pub(crate) struct DeleteTask(pub(crate) u64, pub(crate) Option<u64>, pub(crate) 
 impl Write for DeleteTask {
     type Output = Task;
 
-    async fn apply(&self, conn: &mut PgConnection, room: Locked<'_>, _bounds: Bounds) -> Attempt<Task> {
+    async fn apply(&self, conn: &mut PgConnection, room: Locked<'_>, _bounds: Bounds) -> Attempt<Applied<Task>> {
         delete_task(conn, room, self.0, self.1, self.2).await
     }
 }
@@ -169,41 +186,29 @@ pub(crate) async fn insert_room(pool: &PgPool, room: &Room) -> Attempt<()> {
     Ok(())
 }
 
-/// Appends `event` to the room's feed at `at` with the next sequence number, applies `counters`
-/// to the room's counters, in one statement (the batch drops the changes beyond retention). The room
-/// must be locked by the caller's transaction.
-async fn append(
-    conn: &mut PgConnection,
-    room: i64,
-    at: OffsetDateTime,
-    event: &ChangeEvent,
-    counters: Counters,
-) -> Attempt<()> {
-    let mut query = sqlx::query(APPEND_SQL).bind(room).bind(unix_micros(at)).bind(event_json(event)?);
-    for delta in counters.cells {
-        query = query.bind(delta);
-    }
-    query.execute(conn).await?;
+/// Appends `event` to the room's feed at `at` with sequence `seq` (the room's next one); the
+/// batch drops the changes beyond retention. The room must be locked by the caller's
+/// transaction.
+async fn append(conn: &mut PgConnection, room: i64, seq: i64, at: OffsetDateTime, event: &ChangeEvent) -> Attempt<()> {
+    sqlx::query("INSERT INTO changes (room_id, seq, at, event) VALUES ($1, $2, $3, $4::jsonb)")
+        .bind(room)
+        .bind(seq)
+        .bind(unix_micros(at))
+        .bind(event_json(event)?)
+        .execute(conn)
+        .await?;
     Ok(())
 }
-
-const APPEND_SQL: &str = "WITH r AS (
-         UPDATE rooms SET last_seq = last_seq + 1,
-             pending_low = pending_low + $4, pending_medium = pending_medium + $5, pending_high = pending_high + $6,
-             done_low = done_low + $7, done_medium = done_medium + $8, done_high = done_high + $9
-         WHERE id = $1 RETURNING id, last_seq
-     )
-     INSERT INTO changes (room_id, seq, at, event) SELECT r.id, r.last_seq, $2, $3::jsonb FROM r";
 
 /// Adds a member unless one with the same key is there or the room is full (`QuotaExceeded`);
 /// returns the room after it.
 async fn add_member(
     conn: &mut PgConnection,
-    room: i64,
+    room: Locked<'_>,
     member: &MemberName,
     at: OffsetDateTime,
     bounds: Bounds,
-) -> Attempt<Room> {
+) -> Attempt<Applied<Room>> {
     let quota = bounds.members;
     // The room's row lock makes the count and the insert one step.
     let added = sqlx::query(
@@ -212,116 +217,121 @@ async fn add_member(
          HAVING count(*) < $4
          ON CONFLICT (room_id, name_key) DO NOTHING",
     )
-    .bind(room)
+    .bind(room.id())
     .bind(member.as_str())
     .bind(member.key())
     .bind(quota.param())
     .execute(&mut *conn)
     .await?
     .rows_affected();
+    let mut advance = Advance::default();
     if added == 0 {
         let known: Option<i32> = sqlx::query_scalar("SELECT 1 FROM members WHERE room_id = $1 AND name_key = $2")
-            .bind(room)
+            .bind(room.id())
             .bind(member.key())
             .fetch_optional(&mut *conn)
             .await?;
         if known.is_none() {
             return Err(Error::QuotaExceeded { quota: Quota::MembersPerRoom, limit: quota.0 }.into());
         }
-    }
-    if added > 0 {
+    } else {
         let event = ChangeEvent::MemberJoined { member: member.clone() };
-        append(conn, room, at, &event, Counters::default()).await?;
+        append(conn, room.id(), room.state.next_seq(), at, &event).await?;
+        advance = Advance::appended(Counters::default());
     }
     let row = sqlx::query(&format!("SELECT {ROOM_COLUMNS} FROM rooms AS r WHERE r.id = $1"))
-        .bind(room)
+        .bind(room.id())
         .fetch_one(&mut *conn)
         .await?;
-    Ok(row::room(&row)?)
+    Ok((row::room(&row)?, advance))
 }
 
-/// Allocates the room's next number, stores the task, remembers `key` with the request's
-/// fingerprint, appends `TaskCreated` and bumps the counters — one statement,
-/// so one round trip and atomic on its own. `UPDATE rooms … RETURNING` takes the room's row lock
-/// first and checks the task quota against the room's counters; the other parts use only the
-/// values it returns. No row back: no such room, or a full one.
-const INSERT_TASK_SQL: &str = "WITH r AS (
-         UPDATE rooms SET last_number = last_number + 1, last_seq = last_seq + 1, {counter} = {counter} + 1
-         WHERE code = $1
-             AND pending_low + pending_medium + pending_high + done_low + done_medium + done_high < $15
-         RETURNING id, last_number, last_seq
-     ), t AS (
-         INSERT INTO tasks (room_id, number, id, title, description, priority, due, tags, assignee, assignee_key,
-             title_key, search, completed, completed_at, created_at, updated_at, version)
-         SELECT r.id, r.last_number, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, false, NULL, $12, $12, 1 FROM r
-     ), k AS (
-         INSERT INTO idempotency_keys (room_id, key, number, fingerprint)
-         SELECT r.id, $13, r.last_number, $16 FROM r WHERE $13::text IS NOT NULL
-     ), c AS (
-         INSERT INTO changes (room_id, seq, at, event)
-         SELECT r.id, r.last_seq, $12, jsonb_set($14::jsonb, '{task,number}', to_jsonb(r.last_number)) FROM r
-     )
-     SELECT last_number FROM r";
+/// Stores a new task with number `$2` and appends its `TaskCreated` at sequence `$14` (both
+/// the room's next, from the batch's [`RoomState`]), one statement: one round trip, atomic on
+/// its own. [`INSERT_KEYED_TASK_SQL`] also remembers the idempotency key with the request's
+/// fingerprint. The quota was checked before, against the state's counters.
+macro_rules! insert_task_sql {
+    ($key:literal) => {
+        concat!(
+            "WITH t AS (
+                 INSERT INTO tasks (room_id, number, id, title, description, priority, due, tags, assignee,
+                     assignee_key, title_key, search, completed, completed_at, created_at, updated_at, version)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, false, NULL, $13, $13, 1)
+             )",
+            $key,
+            "
+             INSERT INTO changes (room_id, seq, at, event) VALUES ($1, $14, $13, $15::jsonb)"
+        )
+    };
+}
 
-/// Stores a new task with the room's next number (see [`INSERT_TASK_SQL`]). With a key, the
-/// key is looked up first (the room is locked): a used key is answered by [`replay`].
+/// A create without an idempotency key (see [`insert_task_sql`]).
+const INSERT_TASK_SQL: &str = insert_task_sql!("");
+
+/// A create with an idempotency key, `$16`, and its request's fingerprint, `$17`.
+const INSERT_KEYED_TASK_SQL: &str = insert_task_sql!(
+    ", k AS (
+         INSERT INTO idempotency_keys (room_id, key, number, fingerprint) VALUES ($1, $16, $2, $17)
+     )"
+);
+
+/// Stores a new task with the room's next number (see [`insert_task_sql`]) unless the room is
+/// at its task quota. With a key, the key is looked up first (the room is locked): a used key is
+/// answered by [`replay`].
 async fn insert_task(
     conn: &mut PgConnection,
-    Locked { id: room, code }: Locked<'_>,
+    room: Locked<'_>,
     draft: &TaskDraft,
     key: Option<&IdempotencyKey>,
     bounds: Bounds,
-) -> Attempt<Inserted> {
-    let quota = bounds.tasks;
-    let mut task = draft.clone().into_task(0);
+) -> Attempt<Applied<Inserted>> {
     let Some(key) = key else {
-        task.number = insert_numbered(conn, code, &task, None, quota).await?;
-        return Ok(Inserted::Created(task));
+        return insert_numbered(conn, room, draft, None, bounds.tasks).await;
     };
     let used: Option<(i64, Option<String>)> =
         sqlx::query_as("SELECT number, fingerprint FROM idempotency_keys WHERE room_id = $1 AND key = $2")
-            .bind(room)
+            .bind(room.id())
             .bind(key.as_str())
             .fetch_optional(&mut *conn)
             .await?;
     if let Some((number, fingerprint)) = used {
         let number = row::unsigned(number)?;
-        let created = task_in_room(conn, room, number).await?;
-        return Ok(replay(key, fingerprint.as_deref(), &draft.fingerprint(), created, number)?);
+        let created = task_in_room(conn, room.id(), number).await?;
+        let replayed = replay(key, fingerprint.as_deref(), &draft.fingerprint(), created, number)?;
+        return Ok((replayed, Advance::default()));
     }
     let fingerprint = draft.fingerprint();
-    task.number = insert_numbered(conn, code, &task, Some((key, fingerprint.as_str())), quota).await?;
-    Ok(Inserted::Created(task))
+    insert_numbered(conn, room, draft, Some((key, fingerprint.as_str())), bounds.tasks).await
 }
 
+/// Checks the task quota against the room's counters, then stores the task with the room's
+/// next number (see [`insert_task_sql`]).
 async fn insert_numbered(
     conn: &mut PgConnection,
-    code: &RoomCode,
-    task: &Task,
+    room: Locked<'_>,
+    draft: &TaskDraft,
     key: Option<(&IdempotencyKey, &str)>,
     quota: Limit,
-) -> Attempt<u64> {
-    let values = TaskValues::of(task);
-    let sql = INSERT_TASK_SQL.replace("{counter}", COUNTER_COLUMNS[cell(false, task.priority)]);
-    let row = bind_fields(sqlx::query(&sql).bind(code.as_str()), task, &values)
+) -> Attempt<Applied<Inserted>> {
+    let counters = room.state.counters();
+    if counters.cells.iter().sum::<i64>() >= quota.param() {
+        return Err(Error::QuotaExceeded { quota: Quota::TasksPerRoom, limit: quota.0 }.into());
+    }
+    let number = room.state.next_number();
+    let task = draft.clone().into_task(row::unsigned(number)?);
+    let values = TaskValues::of(&task);
+    let sql = if key.is_some() { INSERT_KEYED_TASK_SQL } else { INSERT_TASK_SQL };
+    let query = bind_fields(sqlx::query(sql).bind(room.id()).bind(number), &task, &values)
         .bind(values.created_at)
-        .bind(key.map(|(key, _)| key.as_str()))
-        .bind(event_json(&ChangeEvent::TaskCreated { task: task.clone() })?)
-        .bind(quota.param())
-        .bind(key.map(|(_, fingerprint)| fingerprint))
-        .fetch_optional(&mut *conn)
-        .await?;
-    let Some(row) = row else {
-        // Nothing was written: the room does not exist, or it is full.
-        let exists: Option<i32> =
-            sqlx::query_scalar("SELECT 1 FROM rooms WHERE code = $1").bind(code.as_str()).fetch_optional(conn).await?;
-        return Err(match exists {
-            Some(_) => Error::QuotaExceeded { quota: Quota::TasksPerRoom, limit: quota.0 },
-            None => Error::room_not_found(code),
-        }
-        .into());
+        .bind(room.state.next_seq())
+        .bind(event_json(&ChangeEvent::TaskCreated { task: task.clone() })?);
+    let query = match key {
+        Some((key, fingerprint)) => query.bind(key.as_str()).bind(fingerprint),
+        None => query,
     };
-    Ok(row::unsigned(row.try_get(0)?)?)
+    query.execute(&mut *conn).await?;
+    let advance = Advance { number: true, change: true, counters: Counters::one(false, task.priority, 1) };
+    Ok((Inserted::Created(task), advance))
 }
 
 /// A query under construction.
@@ -371,11 +381,11 @@ async fn missed(conn: &mut PgConnection, code: &RoomCode, room: i64, number: u64
     }
 }
 
-/// Replaces a task if its version is `expected`, records the write and moves the task between
-/// the room's counters (the batch drops the changes beyond retention) — one statement, which changes nothing when the version (or the task)
-/// is not there. The self-join reads the row as it was (the room lock keeps it current): its
-/// counter cell, `completed × 3 + priority rank` as [`cell`] numbers them, leaves; `$19`, the
-/// updated task's cell, gains.
+/// Replaces a task if its version is `expected` and appends the write to the feed at sequence
+/// `$19` (the room's next) — one statement, which changes nothing when the version (or the
+/// task) is not there (the batch drops the changes beyond retention). The self-join reads the
+/// row as it was (the room lock keeps it current) and gives back its counter cell,
+/// `completed × 3 + priority rank` as [`row::cell`] numbers them, for the counters to move in Rust.
 const UPDATE_TASK_SQL: &str = "WITH u AS (
          UPDATE tasks AS t SET id = $3, title = $4, description = $5, priority = $6, due = $7, tags = $8,
              assignee = $9, assignee_key = $10, title_key = $11, search = $12, completed = $13,
@@ -383,71 +393,67 @@ const UPDATE_TASK_SQL: &str = "WITH u AS (
          FROM tasks AS o
          WHERE t.room_id = $1 AND t.number = $2 AND t.version = $18 AND o.room_id = t.room_id AND o.number = t.number
          RETURNING (CASE WHEN o.completed THEN 3 ELSE 0 END) + o.priority AS was
-     ), r AS (
-         UPDATE rooms SET last_seq = last_seq + 1,
-             pending_low = pending_low + ($19 = 0)::int - (u.was = 0)::int,
-             pending_medium = pending_medium + ($19 = 1)::int - (u.was = 1)::int,
-             pending_high = pending_high + ($19 = 2)::int - (u.was = 2)::int,
-             done_low = done_low + ($19 = 3)::int - (u.was = 3)::int,
-             done_medium = done_medium + ($19 = 4)::int - (u.was = 4)::int,
-             done_high = done_high + ($19 = 5)::int - (u.was = 5)::int
-         FROM u WHERE rooms.id = $1 RETURNING rooms.id, rooms.last_seq
      ), c AS (
-         INSERT INTO changes (room_id, seq, at, event) SELECT r.id, r.last_seq, $16, $20::jsonb FROM r
+         INSERT INTO changes (room_id, seq, at, event) SELECT $1, $19, $16, $20::jsonb FROM u
      )
-     SELECT last_seq FROM r";
+     SELECT was FROM u";
 
 /// Replaces a task if its version is `expected`, recording the write (see [`UPDATE_TASK_SQL`]).
 async fn update_task(
     conn: &mut PgConnection,
-    Locked { id: room, code }: Locked<'_>,
+    room: Locked<'_>,
     task: &Task,
     expected: u64,
     write: TaskWrite,
-) -> Attempt<Task> {
+) -> Attempt<Applied<Task>> {
     let values = TaskValues::of(task);
-    let now = i32::try_from(cell(task.completed, task.priority)).unwrap_or(i32::MAX);
     let event = event_json(&ChangeEvent::of_task_write(write, task.clone()))?;
     let updated: Option<PgRow> =
-        bind_fields(sqlx::query(UPDATE_TASK_SQL).bind(room).bind(values.number), task, &values)
+        bind_fields(sqlx::query(UPDATE_TASK_SQL).bind(room.id()).bind(values.number), task, &values)
             .bind(task.completed)
             .bind(values.completed_at)
             .bind(values.created_at)
             .bind(values.updated_at)
             .bind(values.version)
             .bind(signed(expected))
-            .bind(now)
+            .bind(room.state.next_seq())
             .bind(event)
             .fetch_optional(&mut *conn)
             .await?;
-    if updated.is_none() {
-        return Err(missed(conn, code, room, task.number, expected).await);
-    }
-    Ok(task.clone())
+    let Some(updated) = updated else {
+        return Err(missed(conn, room.code, room.id(), task.number, expected).await);
+    };
+    let was: i64 = updated.try_get(0)?;
+    let mut counters = Counters::one(task.completed, task.priority, 1);
+    let was = usize::try_from(was).ok().filter(|&was| was < counters.cells.len());
+    let was = was.ok_or_else(|| corrupt("task state", "a completion or priority out of range"))?;
+    counters.cells[was] -= 1;
+    Ok((task.clone(), Advance::appended(counters)))
 }
 
 /// Deletes a task (if its version is `expected`, when given), recording a tombstone.
 async fn delete_task(
     conn: &mut PgConnection,
-    Locked { id: room, code }: Locked<'_>,
+    room: Locked<'_>,
     number: u64,
     expected: Option<u64>,
     at: OffsetDateTime,
-) -> Attempt<Task> {
+) -> Attempt<Applied<Task>> {
     let deleted = sqlx::query(&format!(
         "DELETE FROM tasks AS t WHERE t.room_id = $1 AND t.number = $2 AND ($3::bigint IS NULL OR t.version = $3)
          RETURNING {TASK_COLUMNS}"
     ))
-    .bind(room)
+    .bind(room.id())
     .bind(signed(number))
     .bind(expected.map(signed))
     .fetch_optional(&mut *conn)
     .await?;
     let Some(deleted) = deleted else {
-        return Err(missed(conn, code, room, number, expected.unwrap_or_default()).await);
+        return Err(missed(conn, room.code, room.id(), number, expected.unwrap_or_default()).await);
     };
     let task = row::task(&deleted, 0)?;
     let event = ChangeEvent::TaskDeleted { number, id: task.id };
-    append(conn, room, at, &event, Counters::one(task.completed, task.priority, -1)).await?;
-    Ok(task)
+    append(conn, room.id(), room.state.next_seq(), at, &event).await?;
+    let advance = Advance::appended(Counters::one(task.completed, task.priority, -1));
+    Ok((task, advance))
 }

@@ -4,23 +4,32 @@
 //! (by a hash of the code), through a bounded queue. A writer takes whatever is waiting (up to
 //! `PgConfig::max_batch` writes), begins one transaction, locks the rows of the batch's rooms
 //! in code order with one `SELECT … FOR NO KEY UPDATE` (once per room per batch; the fixed
-//! order keeps batches of different writers and processes from deadlocking), then runs each
+//! order keeps batches of different writers and processes from deadlocking) that also reads
+//! each room's last number, last sequence and counters into a [`RoomState`], then runs each
 //! write in a `SAVEPOINT` of its own: a write that fails — not found, conflict, quota, a
 //! constraint — is rolled back to its savepoint and answered with its own error while its
 //! neighbours go on. A write of one statement that changes nothing when it refuses (a create
 //! without a key, an update: [`Write::one_statement`]) skips the savepoint's round trip: its
 //! refusal leaves the transaction as it was, and if its statement fails instead, the
-//! transaction is abandoned and the batch runs again without it. Then the feeds of the rooms
-//! written to are trimmed to the change retention (once per room, not per write), one `COMMIT`
-//! (one WAL flush, `synchronous_commit` as configured), and only then does each caller get its
-//! answer and the rooms written to get their write notices.
+//! transaction is abandoned and the batch runs again without it.
+//!
+//! Writes do not update their room's row: each takes its number and sequence from the room's
+//! state, checks the task quota against the state's counters, and says what it did (an
+//! [`Advance`](crate::rooms::Advance)), which the writer applies to the state only once the
+//! whole write succeeded — a write that fails or is rolled back to its savepoint leaves the
+//! state as it was, and a batch that runs again reads the states afresh with its locks. Each
+//! room's row is then written back with one `UPDATE` (instead of one per write: a hot room's
+//! batch of 32 writes made a chain of 32 row versions, walked by every following update and
+//! foreign-key check), the feeds of the rooms written to are trimmed to the change retention
+//! (once per room, not per write), one `COMMIT` (one WAL flush, `synchronous_commit` as
+//! configured), and only then does each caller get its answer and the rooms written to get
+//! their write notices.
 //!
 //! A failed `COMMIT` answers every write of the batch `Unavailable`: never a success that may
 //! not have been stored. A write whose failure its savepoint cannot undo (the connection died
 //! under it) takes its own error and the batch runs again without it, on a fresh connection,
 //! so that nothing one caller sends can fail another's write.
 
-use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -33,6 +42,7 @@ use tokio::sync::mpsc;
 
 use crate::error::{Attempt, Fault, db, is_retryable_race, is_transient};
 use crate::notices::Notices;
+use crate::rooms::{self, RoomState};
 use crate::write::{Bounds, Locked, Retention, Write};
 
 /// How many times a write runs again in its batch when PostgreSQL reports a serialization
@@ -54,8 +64,10 @@ trait Queued: Send + Sync + std::fmt::Debug {
     /// The room it writes to.
     fn room(&self) -> &RoomCode;
 
-    /// Runs the write and keeps its output; an error is returned for the writer to judge.
-    async fn run(&mut self, conn: &mut PgConnection, room: i64, bounds: Bounds) -> Attempt<()>;
+    /// Runs the write in `room` and keeps its output, advancing the room's state by what the
+    /// write did once all of it succeeded; an error is returned for the writer to judge, the
+    /// state untouched.
+    async fn run(&mut self, conn: &mut PgConnection, room: &mut RoomState, bounds: Bounds) -> Attempt<()>;
 
     /// Keeps `error` as the answer: the write failed alone.
     fn refuse(&mut self, error: Error);
@@ -87,8 +99,9 @@ impl<W: Write> Queued for Pending<W> {
         &self.room
     }
 
-    async fn run(&mut self, conn: &mut PgConnection, room: i64, bounds: Bounds) -> Attempt<()> {
-        let output = self.write.apply(conn, Locked { id: room, code: &self.room }, bounds).await?;
+    async fn run(&mut self, conn: &mut PgConnection, room: &mut RoomState, bounds: Bounds) -> Attempt<()> {
+        let (output, advance) = self.write.apply(conn, Locked { code: &self.room, state: room }, bounds).await?;
+        room.advance(advance);
         self.reply.keep(Ok(output));
         Ok(())
     }
@@ -194,8 +207,9 @@ enum Failure {
         /// Its own error, for its caller.
         error: Error,
     },
-    /// Beginning the transaction, locking the rooms or trimming their feeds failed.
-    Begin(sqlx::Error),
+    /// The batch's own statements failed: beginning the transaction, locking the rooms,
+    /// writing their rows back or trimming their feeds.
+    Batch(sqlx::Error),
     /// The `COMMIT` failed.
     Commit(sqlx::Error),
 }
@@ -227,8 +241,8 @@ async fn commit(shared: &Shared, mut batch: Vec<Box<dyn Queued>>) {
                     return;
                 }
             }
-            Err(Failure::Begin(error)) if attempts < BATCH_ATTEMPTS && is_retryable_race(&error) => {}
-            Err(Failure::Begin(error)) => {
+            Err(Failure::Batch(error)) if attempts < BATCH_ATTEMPTS && is_retryable_race(&error) => {}
+            Err(Failure::Batch(error)) => {
                 for queued in batch {
                     queued.fail(not_begun(&error));
                 }
@@ -248,8 +262,8 @@ async fn commit(shared: &Shared, mut batch: Vec<Box<dyn Queued>>) {
     }
 }
 
-/// The error each write of a batch gets when its transaction could not begin or lock its rooms
-/// (one error per caller: errors do not clone). Nothing was written.
+/// The error each write of a batch gets when its transaction could not begin, lock its rooms or
+/// finish them (one error per caller: errors do not clone). Nothing was written.
 fn not_begun(error: &sqlx::Error) -> Error {
     let cause = error.to_string();
     if is_transient(error) || is_retryable_race(error) {
@@ -262,17 +276,15 @@ fn not_begun(error: &sqlx::Error) -> Error {
 /// The transaction of one batch: each write's own outcome kept in it, or why nothing of it
 /// committed.
 async fn write_batch(shared: &Shared, batch: &mut [Box<dyn Queued>]) -> std::result::Result<(), Failure> {
-    let mut conn = shared.pool.acquire().await.map_err(Failure::Begin)?;
-    let mut tx = conn.begin().await.map_err(Failure::Begin)?;
-    let rooms = lock_rooms(&mut tx, batch).await.map_err(Failure::Begin)?;
+    let mut conn = shared.pool.acquire().await.map_err(Failure::Batch)?;
+    let mut tx = conn.begin().await.map_err(Failure::Batch)?;
+    let mut rooms = rooms::lock(&mut tx, batch.iter().map(|queued| queued.room())).await.map_err(Failure::Batch)?;
     // Whether the savepoint `write` exists and holds nothing yet (after a rollback to it).
     let mut fresh = false;
     // Whether the savepoint `write` exists, holding the previous write's statements.
     let mut open = false;
-    // The rooms whose feeds this batch appended to, with their sequence before it, for retention.
-    let mut written: Vec<(i64, i64)> = Vec::new();
     for (index, queued) in batch.iter_mut().enumerate() {
-        let Some(&(room, seq_before)) = rooms.get(queued.room()) else {
+        let Some(room) = rooms.get_mut(queued.room()) else {
             queued.refuse(Error::room_not_found(queued.room()));
             continue;
         };
@@ -288,9 +300,6 @@ async fn write_batch(shared: &Shared, batch: &mut [Box<dyn Queued>]) -> std::res
                 Ok(()) => {
                     if guarded || fresh {
                         (open, fresh) = (true, false);
-                    }
-                    if queued.changed() && !written.iter().any(|(id, _)| *id == room) {
-                        written.push((room, seq_before));
                     }
                     break;
                 }
@@ -320,14 +329,18 @@ async fn write_batch(shared: &Shared, batch: &mut [Box<dyn Queued>]) -> std::res
     }
     // Every FULL_TRIM_EVERY batches, each room's whole range below the retention line.
     let full = shared.batches.load(Ordering::Relaxed).is_multiple_of(FULL_TRIM_EVERY);
-    for (room, seq_before) in written {
-        let floor = if full { i64::MIN } else { seq_before.saturating_sub(shared.bounds.retention.0) };
-        trim(&mut tx, room, floor, shared.bounds.retention).await.map_err(Failure::Begin)?;
+    for room in rooms.values().filter(|room| room.dirty()) {
+        rooms::write_back(&mut tx, room).await.map_err(Failure::Batch)?;
+        if room.appended() {
+            let floor = if full { i64::MIN } else { room.seq_locked().saturating_sub(shared.bounds.retention.0) };
+            trim(&mut tx, room, floor, shared.bounds.retention).await.map_err(Failure::Batch)?;
+        }
     }
     tx.commit().await.map_err(Failure::Commit)
 }
 
-/// Drops the changes of room `room` beyond `retention` above sequence `floor`, once per batch.
+/// Drops the changes of `room` beyond `retention` below its newest sequence (after the batch)
+/// and above sequence `floor`, once per batch.
 ///
 /// The floor is the retention line before the batch: below it lie only changes already deleted
 /// (dead rows until the next vacuum), which an unbounded range would walk every time — 2.4 ms a
@@ -336,20 +349,17 @@ async fn write_batch(shared: &Shared, batch: &mut [Box<dyn Queued>]) -> std::res
 /// schema with a longer retention.
 async fn trim(
     conn: &mut PgConnection,
-    room: i64,
+    room: &RoomState,
     floor: i64,
     retention: Retention,
 ) -> std::result::Result<(), sqlx::Error> {
-    sqlx::query(
-        "DELETE FROM changes WHERE room_id = $1 AND seq > $2 \
-         AND seq <= (SELECT last_seq FROM rooms WHERE id = $1) - $3",
-    )
-    .bind(room)
-    .bind(floor)
-    .bind(retention.0)
-    .execute(conn)
-    .await
-    .map(|_| ())
+    sqlx::query("DELETE FROM changes WHERE room_id = $1 AND seq > $2 AND seq <= $3")
+        .bind(room.id())
+        .bind(floor)
+        .bind(room.last_seq().saturating_sub(retention.0))
+        .execute(conn)
+        .await
+        .map(|_| ())
 }
 
 /// Whether `error` is a write's refusal (not found, conflict, quota), which a write of one
@@ -361,24 +371,4 @@ fn is_refusal(error: &Error) -> bool {
 /// Runs `sql` (one or more statements without parameters) in one round trip.
 async fn simple(conn: &mut PgConnection, sql: &'static str) -> std::result::Result<(), sqlx::Error> {
     conn.execute(sql).await.map(|_| ())
-}
-
-/// Locks the rows of the rooms `batch` writes to, in code order, and returns their ids and
-/// sequences by code (a room that does not exist is missing).
-async fn lock_rooms(
-    conn: &mut PgConnection,
-    batch: &[Box<dyn Queued>],
-) -> std::result::Result<HashMap<RoomCode, (i64, i64)>, sqlx::Error> {
-    let mut codes: Vec<&str> = batch.iter().map(|queued| queued.room().as_str()).collect();
-    codes.sort_unstable();
-    codes.dedup();
-    let rows: Vec<(i64, String, i64)> =
-        sqlx::query_as("SELECT id, code, last_seq FROM rooms WHERE code = ANY($1) ORDER BY code FOR NO KEY UPDATE")
-            .bind(&codes)
-            .fetch_all(conn)
-            .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(id, code, seq)| RoomCode::parse(&code).ok().map(|code| (code, (id, seq))))
-        .collect())
 }

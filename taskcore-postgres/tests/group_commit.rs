@@ -13,7 +13,8 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use common::SchemaGuard;
-use taskcore::{Error, NewTask, TaskManager, TaskQuery, TaskStore, WriteStats};
+use taskcore::store::TaskWrite;
+use taskcore::{Error, IdempotencyKey, NewTask, TaskManager, TaskQuery, TaskStore, WriteStats};
 use taskcore_postgres::PgStore;
 use tokio::task::JoinSet;
 
@@ -174,4 +175,181 @@ async fn a_failed_commit_fails_its_whole_batch_and_nothing_else() {
     assert_eq!(stored, acknowledged.iter().copied().collect::<Vec<u64>>(), "exactly the acknowledged writes stored");
     assert_eq!(stored, (1..=u64::try_from(stored.len()).unwrap()).collect::<Vec<u64>>(), "dense numbers");
     assert!(store.write_stats().batches > before.batches);
+}
+
+/// What one write of [`mixed_writes`] was, for telling its outcome apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    /// A create, keyed or not: a number, or `QuotaExceeded` once the room is full.
+    Create,
+    /// A keyed create the immediate trigger refuses after its savepoint: `Backend` (or
+    /// `QuotaExceeded` when the room is full first).
+    Explode,
+    /// A valid update or delete of the writer's own task.
+    Valid,
+    /// An update or delete with a stale version: `Conflict`.
+    Stale,
+    /// An update or delete of a task that never existed: `NotFound`.
+    Missing,
+}
+
+/// One writer of [`batch_state_is_not_leaked_by_failed_writes`]: a mix of creates, valid
+/// writes and failing ones, on its own tasks and a few shared ones. Its outcomes, with the
+/// numbers it created and the ones it deleted.
+async fn mixed_writes(
+    tasks: TaskManager,
+    store: Arc<PgStore>,
+    code: taskcore::RoomCode,
+    writer: usize,
+    rounds: usize,
+    stale: taskcore::Task,
+) -> (Vec<(Op, taskcore::Result<()>)>, Vec<u64>, Vec<u64>) {
+    let (mut outcomes, mut created, mut deleted) = (Vec::new(), Vec::new(), Vec::new());
+    // The writer's tasks not yet deleted, with whether it completed them.
+    let mut own: Vec<(u64, bool)> = Vec::new();
+    for i in 0..rounds {
+        let priority = ["low", "medium", "high"][(writer + i) % 3];
+        let (op, outcome) = match (writer + i) % 8 {
+            kind @ 0..=2 => {
+                let key = (kind == 2).then(|| IdempotencyKey::parse(&format!("k{writer}-{i}")).unwrap());
+                let new = NewTask::titled(format!("w{writer} {i}")).priority(priority);
+                let outcome = tasks.create_task(&code, &new, key.as_ref()).await.map(|c| {
+                    created.push(c.task().number);
+                    own.push((c.task().number, false));
+                });
+                (Op::Create, outcome)
+            }
+            3 => {
+                let key = IdempotencyKey::parse(&format!("x{writer}-{i}")).unwrap();
+                (Op::Explode, tasks.create_task(&code, &NewTask::titled("explode"), Some(&key)).await.map(|_| ()))
+            }
+            4 => match own.iter_mut().rev().find(|(_, done)| !*done) {
+                Some((number, done)) => {
+                    *done = true;
+                    (Op::Valid, tasks.complete_task(&code, *number, Some(1)).await.map(|_| ()))
+                }
+                None => (Op::Missing, tasks.delete_task(&code, 10_000, None).await.map(|_| ())),
+            },
+            5 => {
+                let next = taskcore::Task { title: format!("stale {writer}"), version: 1000, ..stale.clone() };
+                (Op::Stale, store.update_task(&code, &next, 999, TaskWrite::Updated).await.map(|_| ()))
+            }
+            6 => {
+                let missing = taskcore::Task { number: 10_000, version: 2, ..stale.clone() };
+                (Op::Missing, store.update_task(&code, &missing, 1, TaskWrite::Updated).await.map(|_| ()))
+            }
+            _ => match own.iter().position(|(_, done)| *done) {
+                Some(at) => {
+                    let (number, _) = own.remove(at);
+                    deleted.push(number);
+                    (Op::Valid, tasks.delete_task(&code, number, Some(2)).await.map(|_| ()))
+                }
+                None => (Op::Stale, tasks.delete_task(&code, stale.number + 2, Some(999)).await.map(|_| ())),
+            },
+        };
+        outcomes.push((op, outcome));
+    }
+    (outcomes, created, deleted)
+}
+
+/// The six counters of room `code` as stored in its row, and as a recount of its tasks gives
+/// them (pending then completed, by priority rank).
+async fn counters(schema: &str, code: &taskcore::RoomCode) -> ([i64; 6], [i64; 6]) {
+    let mut admin = common::admin().await;
+    let (id, c0, c1, c2, c3, c4, c5): (i64, i64, i64, i64, i64, i64, i64) = sqlx::query_as(&format!(
+        "SELECT id, pending_low, pending_medium, pending_high, done_low, done_medium, done_high \
+         FROM \"{schema}\".rooms WHERE code = $1"
+    ))
+    .bind(code.as_str())
+    .fetch_one(&mut admin)
+    .await
+    .unwrap();
+    let groups: Vec<(bool, i64, i64)> = sqlx::query_as(&format!(
+        "SELECT completed, priority, count(*) FROM \"{schema}\".tasks WHERE room_id = $1 GROUP BY 1, 2"
+    ))
+    .bind(id)
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    let mut recount = [0; 6];
+    for (completed, priority, count) in groups {
+        recount[usize::from(completed) * 3 + usize::try_from(priority).unwrap()] += count;
+    }
+    ([c0, c1, c2, c3, c4, c5], recount)
+}
+
+/// The writer hands out numbers and sequences and keeps the room's counters in memory for a
+/// whole batch: a write that fails — quota exceeded, a stale version, a missing task, or a
+/// statement refused after its savepoint was taken (an immediate trigger on keyed creates) — must
+/// leave them as they were. 32 writers mix such writes with valid creates, updates and deletes
+/// on one room with a task quota of 40; afterwards numbers are dense, the feed's sequence counts
+/// exactly the writes that succeeded, and the row's counters agree with a recount of the tasks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn batch_state_is_not_leaked_by_failed_writes() {
+    let schema = SchemaGuard(common::fresh_schema());
+    let options = taskcore::StoreOptions::default().max_tasks_per_room(40);
+    let store = Arc::new(common::open(common::config(&schema.0).store_options(options)).await);
+    let tasks = TaskManager::new(Arc::clone(&store) as Arc<dyn TaskStore>);
+    let code = tasks.create_room("alice").await.unwrap().code;
+    explosive(&schema.0, false).await;
+    for i in 0..10 {
+        tasks.create_task(&code, &NewTask::titled(format!("seed {i}")), None).await.unwrap();
+    }
+    let stale = tasks.task(&code, 5).await.unwrap();
+    let seq_before = tasks.changes(&code, 0, None).await.unwrap().latest;
+    let before = store.write_stats();
+    let mut set = JoinSet::new();
+    for writer in 0..32 {
+        let (tasks, store, code, stale) = (tasks.clone(), Arc::clone(&store), code.clone(), stale.clone());
+        set.spawn(mixed_writes(tasks, store, code, writer, 16, stale));
+    }
+    let (mut outcomes, mut created, mut deleted) = (Vec::new(), BTreeSet::from_iter(1..=10), BTreeSet::new());
+    while let Some(joined) = set.join_next().await {
+        let (o, c, d) = joined.unwrap();
+        outcomes.extend(o);
+        created.extend(c);
+        deleted.extend(d);
+    }
+    let after = store.write_stats();
+    assert!(mean_batch(before, after) > 1.0, "writes shared batches: {before:?} → {after:?}");
+
+    // Every outcome is the one its kind of write may have; every kind of failure happened.
+    let mut failures = [0; 4];
+    for (op, outcome) in &outcomes {
+        match (op, outcome) {
+            (Op::Create | Op::Valid, Ok(())) => {}
+            (Op::Create | Op::Explode, Err(Error::QuotaExceeded { .. })) => failures[0] += 1,
+            (Op::Explode, Err(Error::Backend { .. })) => failures[1] += 1,
+            (Op::Stale, Err(Error::Conflict { .. })) => failures[2] += 1,
+            (Op::Missing, Err(Error::NotFound(_))) => failures[3] += 1,
+            other => panic!("unexpected outcome {other:?}"),
+        }
+    }
+    assert!(failures.iter().all(|&n| n > 0), "quota, refused statement, conflict, missing: {failures:?}");
+
+    // Numbers: dense, each given once; the tasks stored are those created and not deleted.
+    let last = u64::try_from(created.len()).unwrap();
+    assert_eq!(created, (1..=last).collect::<BTreeSet<u64>>(), "dense numbers, no gap from a failed write");
+    let page = tasks.list_tasks(&code, &TaskQuery::default().limit(500)).await.unwrap();
+    let stored: BTreeSet<u64> = page.items.iter().map(|task| task.number).collect();
+    assert_eq!(stored, created.difference(&deleted).copied().collect::<BTreeSet<u64>>());
+
+    // Sequences: exactly one per write that succeeded, dense.
+    let succeeded = u64::try_from(outcomes.iter().filter(|(_, outcome)| outcome.is_ok()).count()).unwrap();
+    let feed = tasks.changes(&code, seq_before, Some(1000)).await.unwrap();
+    assert_eq!(feed.latest, seq_before + succeeded, "last_seq counts the changes appended");
+    let seqs: Vec<u64> = feed.changes.iter().map(|change| change.seq).collect();
+    assert_eq!(seqs, (seq_before + 1..=feed.latest).collect::<Vec<u64>>(), "a dense feed");
+
+    // Counters: the row agrees with a recount, and so do the statistics.
+    let (row, recount) = counters(&schema.0, &code).await;
+    assert_eq!(row, recount, "the room's counters are its tasks' recount");
+    let now = tasks.now();
+    assert_eq!(store.counts(&code, now).await.unwrap(), taskcore::store::TaskCounts::of(&page.items, now));
+
+    // The row's last number is the highest given: the next create (room space permitting) follows it.
+    if stored.len() < 40 {
+        let next = tasks.create_task(&code, &NewTask::titled("after"), None).await.unwrap();
+        assert_eq!(next.task().number, last + 1);
+    }
 }
