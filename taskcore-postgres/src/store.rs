@@ -7,7 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgPool, Row};
-use taskcore::store::{TaskCounts, TaskDraft, TaskWrite, check_since, unix_micros};
+use taskcore::store::{TaskCounts, TaskDraft, TaskUpdate, TaskWrite, Updated, check_since, unix_micros};
 use taskcore::{
     ChangeBatch, Error, IdempotencyKey, Imported, Inserted, MemberName, OnConflict, Result, Room, RoomCode,
     RoomSnapshot, StoreOptions, Task, TaskPage, TaskQuery, TaskStore, WriteStats,
@@ -21,7 +21,7 @@ use crate::query::{self, COUNTS_SQL, LISTING_TASK_AT, Param, Statement};
 use crate::row::{self, Counters, ROOM_COLUMNS, TASK_COLUMNS, signed, unsigned};
 use crate::schema;
 use crate::transfer::{self, Prepared};
-use crate::write::{self, AddMember, Bounds, DeleteTask, InsertTask, Limit, Retention, UpdateTask};
+use crate::write::{self, AddMember, Bounds, DeleteTask, InsertTask, Limit, PatchTask, Retention, UpdateTask};
 use crate::writer::{Shared, Writers};
 
 /// A [`TaskStore`] in a PostgreSQL schema. Clones share the pool.
@@ -191,6 +191,11 @@ impl TaskStore for PgStore {
 
     async fn update_task(&self, code: &RoomCode, task: &Task, expected_version: u64, write: TaskWrite) -> Result<Task> {
         self.inner.writers.write(code, UpdateTask(task.clone(), expected_version, write)).await
+    }
+
+    /// Reads the task and writes it back in one write of the room's batch.
+    async fn update_task_with(&self, code: &RoomCode, number: u64, update: &TaskUpdate) -> Result<Updated> {
+        self.inner.writers.write(code, PatchTask(number, update.clone())).await
     }
 
     async fn delete_task(

@@ -13,7 +13,7 @@
 use async_trait::async_trait;
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Row};
-use taskcore::store::{TaskDraft, TaskWrite, replay, unix_micros};
+use taskcore::store::{TaskDraft, TaskUpdate, TaskWrite, Updated, replay, unix_micros};
 use taskcore::{ChangeEvent, Error, IdempotencyKey, Inserted, MemberName, Quota, Room, RoomCode, Task};
 use time::OffsetDateTime;
 
@@ -142,6 +142,37 @@ impl Write for UpdateTask {
     /// [`UPDATE_TASK_SQL`], which writes nothing on a conflict or a missing task.
     fn one_statement(&self) -> bool {
         true
+    }
+}
+
+/// [`taskcore::TaskStore::update_task_with`]: the number and the update. The task is read in the
+/// batch, under the room's lock, and written back by [`UPDATE_TASK_SQL`]: one trip for the
+/// caller instead of a read on the pool and then a write, and no race to lose in between.
+#[derive(Debug)]
+pub(crate) struct PatchTask(pub(crate) u64, pub(crate) TaskUpdate);
+
+#[async_trait]
+impl Write for PatchTask {
+    type Output = Updated;
+
+    async fn apply(&self, conn: &mut PgConnection, room: Locked<'_>, _bounds: Bounds) -> Attempt<Applied<Updated>> {
+        let current = task_in_room(conn, room.id(), self.0).await?;
+        let current = current.ok_or_else(|| Error::task_not_found(room.code, self.0))?;
+        let Some((next, write)) = self.1.apply(&current)? else {
+            return Ok((Updated { task: current, write: None }, Advance::default()));
+        };
+        let (task, advance) = update_task(conn, room, &next, current.version, write).await?;
+        Ok((Updated { task, write: Some(write) }, advance))
+    }
+
+    /// A read, then [`UPDATE_TASK_SQL`]: the one statement that writes, which writes nothing
+    /// when it refuses (and the read writes nothing at all).
+    fn one_statement(&self) -> bool {
+        true
+    }
+
+    fn changed(output: &Updated) -> bool {
+        output.write.is_some()
     }
 }
 
