@@ -88,7 +88,7 @@ impl Default for StoreOptions {
 impl StoreOptions {
     /// With a task quota: the most tasks one room may hold at once (deleted tasks do not count),
     /// clamped to at least 1; default [`DEFAULT_MAX_TASKS_PER_ROOM`]. A create beyond it is
-    /// [`Error::QuotaExceeded`](crate::Error::QuotaExceeded) with
+    /// [`Error::QuotaExceeded`] with
     /// [`Quota::TasksPerRoom`](crate::Quota::TasksPerRoom).
     pub fn max_tasks_per_room(mut self, tasks: u64) -> Self {
         self.max_tasks_per_room = tasks.max(1);
@@ -97,7 +97,7 @@ impl StoreOptions {
 
     /// With a member quota: the most members one room may have, owner included, clamped to at
     /// least 1; default [`DEFAULT_MAX_MEMBERS_PER_ROOM`]. A join beyond it is
-    /// [`Error::QuotaExceeded`](crate::Error::QuotaExceeded) with
+    /// [`Error::QuotaExceeded`] with
     /// [`Quota::MembersPerRoom`](crate::Quota::MembersPerRoom).
     pub fn max_members_per_room(mut self, members: u64) -> Self {
         self.max_members_per_room = members.max(1);
