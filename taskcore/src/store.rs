@@ -116,7 +116,7 @@ impl StoreOptions {
 
     /// With a change retention: how many of the newest changes a room's feed keeps, clamped to at
     /// least 1. Older ones are dropped as new ones are appended; reading from before them is
-    /// [`Error::ResyncNeeded`](crate::Error::ResyncNeeded).
+    /// [`Error::ResyncNeeded`].
     pub fn change_retention(mut self, changes: u64) -> Self {
         self.retention = changes.max(1);
         self
