@@ -4,8 +4,8 @@
 
 use sqlx::Row;
 use sqlx::postgres::PgRow;
-use taskcore::store::{NO_DUE_DATE, StoredColumns, TaskCounts, from_unix_micros};
-use taskcore::{Change, ChangeEvent, MemberName, Priority, Result, Room, RoomCode, Tag, Task, TaskQuery};
+use taskcore::store::{NO_DUE_DATE, StateCounts, StoredColumns, from_unix_micros};
+use taskcore::{Change, ChangeEvent, MemberName, Priority, Result, Room, RoomCode, Tag, Task};
 use uuid::Uuid;
 
 use crate::error::{corrupt, db};
@@ -138,12 +138,13 @@ impl TaskValues {
 pub(crate) const COUNTER_COLUMNS: [&str; 6] =
     ["pending_low", "pending_medium", "pending_high", "done_low", "done_medium", "done_high"];
 
-/// The index in [`COUNTER_COLUMNS`] of tasks in this state.
+/// The index in [`COUNTER_COLUMNS`] of tasks in this state: taskcore's [`StateCounts::cell`].
 pub(crate) fn cell(completed: bool, priority: Priority) -> usize {
-    usize::from(completed) * 3 + usize::from(priority.rank())
+    StateCounts::cell(completed, priority)
 }
 
-/// A room's tasks by completion and priority, as maintained in its row (or a change to them).
+/// A room's tasks by completion and priority, as maintained in its row, or a change to them
+/// (cells may be negative in a change); read through [`Counters::state`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Counters {
     /// Indexed by [`cell`].
@@ -184,47 +185,21 @@ impl Counters {
         Ok(counters)
     }
 
-    fn counts(&self) -> Result<[u64; 6]> {
-        let mut out = [0; 6];
-        for (slot, value) in out.iter_mut().zip(self.cells) {
+    /// The stored counters as taskcore's [`StateCounts`], from which every count is derived;
+    /// a negative counter (a corrupt row) is `Backend`.
+    pub(crate) fn state(&self) -> Result<StateCounts> {
+        let mut cells = [0; StateCounts::CELLS];
+        for (slot, value) in cells.iter_mut().zip(self.cells) {
             *slot = unsigned(value)?;
         }
-        Ok(out)
-    }
-
-    /// Every task of the room.
-    pub(crate) fn total(&self) -> Result<u64> {
-        Ok(self.counts()?.iter().sum())
-    }
-
-    /// The tasks passing the status and priority filters of `query`.
-    pub(crate) fn matching(&self, query: &TaskQuery) -> Result<u64> {
-        let counts = self.counts()?;
-        let mut sum = 0;
-        for completed in [false, true] {
-            for priority in Priority::ALL {
-                if query.status.admits(completed) && query.priority.is_none_or(|p| p == priority) {
-                    sum += counts[cell(completed, priority)];
-                }
-            }
-        }
-        Ok(sum)
-    }
-
-    /// The counts of a room, with `overdue` counted separately.
-    pub(crate) fn task_counts(&self, overdue: u64) -> Result<TaskCounts> {
-        let counts = self.counts()?;
-        let mut out = TaskCounts { total: counts.iter().sum(), overdue, ..TaskCounts::default() };
-        out.completed = counts[3..].iter().sum();
-        out.by_priority.low = counts[cell(false, Priority::Low)] + counts[cell(true, Priority::Low)];
-        out.by_priority.medium = counts[cell(false, Priority::Medium)] + counts[cell(true, Priority::Medium)];
-        out.by_priority.high = counts[cell(false, Priority::High)] + counts[cell(true, Priority::High)];
-        Ok(out)
+        Ok(StateCounts::from_cells(cells))
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use taskcore::store::TaskCounts;
+
     use super::*;
 
     #[test]
@@ -248,16 +223,16 @@ mod tests {
         let counters = Counters::of(&tasks);
         assert_eq!(counters.cells, [0, 0, 2, 1, 0, 0]);
         let now = time::OffsetDateTime::UNIX_EPOCH;
-        assert_eq!(counters.task_counts(0).unwrap(), TaskCounts::of(&tasks, now), "as the domain counts them");
+        assert_eq!(counters.state().unwrap().task_counts(0), TaskCounts::of(&tasks, now), "as the domain counts them");
     }
 
     #[test]
-    fn counts_add_up() {
+    fn stored_counters_read_as_state_counts_in_column_order() {
         let counters = Counters { cells: [1, 2, 3, 4, 5, 6] };
-        let counts = counters.task_counts(7).unwrap();
+        let counts = counters.state().unwrap().task_counts(7);
         assert_eq!((counts.total, counts.completed, counts.overdue), (21, 15, 7));
         assert_eq!((counts.by_priority.low, counts.by_priority.medium, counts.by_priority.high), (5, 7, 9));
-        let pending_high = TaskQuery::default().status(taskcore::StatusFilter::Pending).priority(Priority::High);
-        assert_eq!(counters.matching(&pending_high).unwrap(), 3);
+        assert_eq!(counters.state().unwrap().matching(taskcore::StatusFilter::Pending, Some(Priority::High)), 3);
+        assert!(Counters { cells: [0, -1, 0, 0, 0, 0] }.state().is_err(), "a negative counter is corrupt");
     }
 }

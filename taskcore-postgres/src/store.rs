@@ -216,7 +216,7 @@ impl TaskStore for PgStore {
         let counters = Counters::decode(first, 1)?;
         let matched = match first.try_get::<Option<i64>, _>(LISTING_TASK_AT - 1).map_err(db)? {
             Some(count) => unsigned(count)?,
-            None => counters.matching(query)?,
+            None => counters.state()?.matching(query.status, query.priority),
         };
         let mut tasks = Vec::with_capacity(rows.len());
         for row in &rows {
@@ -224,7 +224,7 @@ impl TaskStore for PgStore {
                 tasks.push(row::task(row, LISTING_TASK_AT)?);
             }
         }
-        Ok(TaskPage::from_rows(tasks, query, matched, counters.total()?))
+        Ok(TaskPage::from_rows(tasks, query, matched, counters.state()?.total()))
     }
 
     async fn counts(&self, code: &RoomCode, now: OffsetDateTime) -> Result<TaskCounts> {
@@ -236,7 +236,7 @@ impl TaskStore for PgStore {
             .map_err(db)?
             .ok_or_else(|| Error::room_not_found(code))?;
         let overdue: i64 = row.try_get(7).map_err(db)?;
-        Counters::decode(&row, 1)?.task_counts(unsigned(overdue)?)
+        Ok(Counters::decode(&row, 1)?.state()?.task_counts(unsigned(overdue)?))
     }
 
     async fn latest_seq(&self, code: &RoomCode) -> Result<u64> {

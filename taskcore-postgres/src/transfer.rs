@@ -92,7 +92,7 @@ async fn read_head(conn: &mut PgConnection, code: &RoomCode) -> Attempt<Head> {
         id: row.try_get(4)?,
         last_number: unsigned(row.try_get(5)?)?,
         last_seq: unsigned(row.try_get(6)?)?,
-        tasks: Counters::decode(&row, 7)?.total()?,
+        tasks: Counters::decode(&row, 7)?.state()?.total(),
     })
 }
 
