@@ -113,7 +113,9 @@ impl SqliteConfig {
     /// | `read_connections` | `4` | [`SqliteConfig::read_connections`] |
     /// | `max_batch` | `512` | [`SqliteConfig::max_batch`] |
     ///
-    /// sqlx's own parameters (`mode`, `cache`, `immutable`, `vfs`) stay in [`SqliteConfig::url`].
+    /// sqlx's own parameters (`mode`, `cache`, `immutable`, `vfs`) stay in [`SqliteConfig::url`];
+    /// opening a file database then refuses `immutable`, `vfs` and `mode=ro` (`Invalid`), which
+    /// the writer's own connection could not honour.
     /// Any other parameter, or a value that does not parse, is `Invalid` with a message naming
     /// it.
     pub fn from_url(url: &str) -> Result<Self> {
@@ -167,6 +169,29 @@ impl SqliteConfig {
         self
     }
 
+    /// Refuses the driver parameters that the writer's and checkpointer's connections (rusqlite,
+    /// opening the file by its path) could not honour like the read pool does: `immutable`,
+    /// `vfs`, and `mode=ro` (the store writes: migrations, every write).
+    ///
+    /// - such a parameter → `Invalid` naming it.
+    pub(crate) fn check_writable(&self) -> Result<()> {
+        let Some((_, query)) = self.url.split_once('?') else { return Ok(()) };
+        for pair in query.split('&') {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let refused = match (key, value) {
+                ("immutable", _) => "immutable",
+                ("vfs", _) => "vfs",
+                ("mode", "ro") => "mode",
+                _ => continue,
+            };
+            return Err(Error::invalid(
+                refused,
+                format!("{key}={value} is not supported: the store writes to its database (migrations, every write)"),
+            ));
+        }
+        Ok(())
+    }
+
     /// Whether the URL names an in-memory database.
     pub(crate) fn is_memory(&self) -> bool {
         self.url.contains(":memory:") || self.url.contains("mode=memory")
@@ -201,6 +226,23 @@ mod tests {
         assert!(unknown.contains("'durabilty'") && unknown.contains("durability"), "{unknown}");
         let bad = SqliteConfig::from_url("sqlite://t.db?durability=off").unwrap_err();
         assert!(matches!(bad, Error::Invalid { field: "durability", .. }), "{bad:?}");
+    }
+
+    #[test]
+    fn driver_parameters_the_writer_cannot_honour_are_refused() {
+        for (url, field) in [
+            ("sqlite://x.db?mode=ro", "mode"),
+            ("sqlite://x.db?immutable=1", "immutable"),
+            ("sqlite://x.db?durability=normal&vfs=unix-none", "vfs"),
+        ] {
+            match SqliteConfig::from_url(url).and_then(|config| config.check_writable()) {
+                Err(Error::Invalid { field: named, .. }) => assert_eq!(named, field, "{url}"),
+                other => panic!("{url}: {other:?}"),
+            }
+        }
+        for url in ["sqlite://x.db", "sqlite://x.db?mode=rwc&cache=shared", "sqlite://x.db?mode=rw"] {
+            assert!(SqliteConfig::from_url(url).unwrap().check_writable().is_ok(), "{url}");
+        }
     }
 
     #[test]

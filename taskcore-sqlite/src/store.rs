@@ -79,6 +79,7 @@ impl SqliteStore {
                 .map_err(|e| Error::unavailable("cannot create the scratch directory of an in-memory store", e))?;
             (SqliteConnectOptions::new().filename(dir.path().join("scratch.db")), Some(dir))
         } else {
+            config.check_writable()?;
             let options = SqliteConnectOptions::from_str(&config.url).map_err(|e| {
                 Error::invalid("url", format!("not a sqlite URL ({e}): use sqlite://path/file.db or sqlite::memory:"))
             })?;

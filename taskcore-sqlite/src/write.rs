@@ -189,6 +189,8 @@ pub(crate) enum Fault {
     Constraint,
     /// Inside its savepoint, ending the whole transaction (as SQLite does on some I/O errors).
     EndsTransaction,
+    /// The same, with an error of the database's condition (full, I/O, busy): `Unavailable`.
+    EndsTransactionOnACondition,
 }
 
 #[cfg(test)]
@@ -210,6 +212,10 @@ impl Write for Fault {
                 )
                 .map_err(native)?,
             Fault::EndsTransaction => conn.execute_batch("ROLLBACK").map_err(native)?,
+            Fault::EndsTransactionOnACondition => {
+                conn.execute_batch("ROLLBACK").map_err(native)?;
+                return Err(Error::unavailable("the disk is full", "made to order"));
+            }
         }
         Err(Error::backend("the transaction was ended", "made to order"))
     }

@@ -25,7 +25,7 @@ use rusqlite::Connection;
 use taskcore::{Error, Result, RoomCode, WriteStats};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::checkpoint::Checkpointer;
+use crate::checkpoint::{Checkpointer, WAL_SIZE_LIMIT};
 use crate::error::native_shared;
 use crate::write::Write;
 
@@ -140,6 +140,8 @@ pub(crate) fn connect(path: &Path, synchronous: &str, busy_timeout: Duration) ->
     conn.pragma_update(None, "foreign_keys", "ON")?;
     // Checkpoints run on the checkpointer's thread, never inside one of this connection's commits.
     conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+    // After the checkpointer rewinds the WAL, the file shrinks back to this size.
+    conn.pragma_update_and_check(None, "journal_size_limit", WAL_SIZE_LIMIT, |row| row.get::<_, i64>(0))?;
     // Savepoint journals stay in memory: on disk (the default once one passes 64 KiB) every
     // page a write touches was first copied to a temporary file.
     conn.pragma_update(None, "temp_store", "MEMORY")?;
@@ -163,7 +165,7 @@ impl Writer {
         let shared = counters.clone();
         std::thread::Builder::new()
             .name("taskcore-sqlite-writer".into())
-            .spawn(move || run(conn, &checkpointer, jobs, retention, max_batch.max(1), &shared))
+            .spawn(move || run(conn, checkpointer, jobs, retention, max_batch.max(1), &shared))
             .map_err(|e| Error::unavailable("cannot start the sqlite writer thread", e))?;
         Ok(Self { queue, counters })
     }
@@ -191,10 +193,10 @@ impl Writer {
 
 /// The writer thread: waits for a job, takes what else is queued (up to `max_batch`), commits
 /// it as one batch, and again — until a close or every handle is gone. A close is answered once
-/// the connection is closed (which checkpoints the WAL when it is the file's last connection).
+/// the writer's and the checkpointer's connections are closed.
 fn run(
     conn: Connection,
-    checkpointer: &Checkpointer,
+    mut checkpointer: Checkpointer,
     mut jobs: mpsc::Receiver<Job>,
     retention: u64,
     max_batch: usize,
@@ -213,6 +215,7 @@ fn run(
         if !batch.is_empty() {
             commit(&conn, std::mem::take(&mut batch), retention, counters);
             checkpointer.nudge();
+            checkpointer.rewind_if_due(&conn);
         }
         if let Some(reply) = close.take() {
             jobs.close();
@@ -223,6 +226,7 @@ fn run(
                 queued.fail(stopped());
             }
             drop(conn);
+            checkpointer.stop();
             let _gone = reply.send(());
             return;
         }
@@ -244,7 +248,8 @@ fn sort(job: Job, batch: &mut Vec<Box<dyn Queued>>, close: &mut Option<oneshot::
 /// cannot be confined to its savepoint (the transaction ended under it), the transaction is
 /// abandoned and the batch runs again without it — so whatever one operation does, the others of
 /// its batch commit. Only a failure of the batch itself (beginning, a savepoint, retention, the
-/// commit) answers every caller with the error. A committed batch is counted before its callers
+/// commit, or a condition of the database — full, I/O, busy — that ended the transaction under
+/// an operation) answers every caller with the error. A committed batch is counted before its callers
 /// hear of it, so a caller that reads [`Counters`] after its answer sees its own write counted.
 fn commit(conn: &Connection, mut batch: Vec<Box<dyn Queued>>, retention: u64, counters: &Counters) {
     loop {
@@ -269,6 +274,15 @@ fn commit(conn: &Connection, mut batch: Vec<Box<dyn Queued>>, retention: u64, co
                 }
                 return;
             }
+            Err(Failure::Condition(cause)) => {
+                for queued in batch {
+                    queued.fail(Error::unavailable(
+                        "sqlite could not complete the transaction holding this write; it was not committed",
+                        cause.clone(),
+                    ));
+                }
+                return;
+            }
         }
     }
 }
@@ -286,6 +300,9 @@ enum Failure {
     },
     /// The transaction itself failed; nothing was committed.
     Batch(rusqlite::Error),
+    /// An operation met a condition of the database (full, I/O, busy) that ended the
+    /// transaction; nothing was committed, and every operation would meet it.
+    Condition(String),
 }
 
 /// Runs a statement that returns no rows, kept prepared.
@@ -296,6 +313,11 @@ fn execute(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
 /// The transaction of one batch: each operation's own outcome kept in it, or why nothing of
 /// it committed (and the transaction is rolled back).
 fn run_batch(conn: &Connection, batch: &mut [Box<dyn Queued>], retention: u64) -> Result<(), Failure> {
+    if !conn.is_autocommit() {
+        // A ROLLBACK that failed last time left a transaction open: end it, or no batch could
+        // ever begin again.
+        let _ended = conn.execute_batch("ROLLBACK");
+    }
     execute(conn, "BEGIN IMMEDIATE").map_err(Failure::Batch)?;
     let outcome = run_operations(conn, batch, retention).and_then(|()| execute(conn, "COMMIT").map_err(Failure::Batch));
     if outcome.is_err() && !conn.is_autocommit() {
@@ -310,7 +332,11 @@ fn run_operations(conn: &Connection, batch: &mut [Box<dyn Queued>], retention: u
     let mut feeds = HashSet::new();
     for (index, queued) in batch.iter_mut().enumerate() {
         execute(conn, "SAVEPOINT op").map_err(Failure::Batch)?;
-        match queued.run(conn) {
+        // A panic in a write (a bug) fails that write alone instead of ending the writer thread,
+        // which would stop every later write of the store.
+        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| queued.run(conn)))
+            .unwrap_or_else(|_| Err(Error::backend("the sqlite writer's operation panicked", "bug")));
+        match ran {
             Ok(()) => {
                 execute(conn, "RELEASE op").map_err(Failure::Batch)?;
                 feeds.extend(queued.feed().cloned());
@@ -318,7 +344,12 @@ fn run_operations(conn: &Connection, batch: &mut [Box<dyn Queued>], retention: u
             Err(error) => {
                 let undone = execute(conn, "ROLLBACK TO op").and_then(|()| execute(conn, "RELEASE op"));
                 if undone.is_err() {
-                    // The savepoint is gone: the transaction ended under the operation.
+                    // The savepoint is gone: the transaction ended under the operation. When the
+                    // cause is the database's condition (full, I/O, busy), every operation would
+                    // meet it again: the batch fails as a whole rather than once per operation.
+                    if error.is_retryable() {
+                        return Err(Failure::Condition(error.to_string()));
+                    }
                     return Err(Failure::Op { index, error });
                 }
                 queued.refuse(error);
@@ -429,6 +460,28 @@ mod tests {
             let next = run(&conn, vec![create("d")]).await;
             assert!(matches!(&next[..], [Ok(Some(4))]), "{kind:?}: {next:?}");
         }
+    }
+
+    /// A condition of the database (a full disk, I/O) that ends the transaction under one
+    /// operation fails the whole batch `Unavailable` at once — every operation would meet it —
+    /// with nothing committed; the next batch runs.
+    #[tokio::test]
+    async fn a_condition_that_ends_the_transaction_fails_the_batch_once() {
+        let (_dir, conn) = database().await;
+        let answers = run(&conn, vec![create("a"), fault(Fault::EndsTransactionOnACondition), create("b")]).await;
+        assert!(answers.iter().all(|a| matches!(a, Err(Error::Unavailable { .. }))), "{answers:?}");
+        assert_eq!(count(&conn, "SELECT COUNT(*) FROM tasks"), 0);
+        let next = run(&conn, vec![create("c")]).await;
+        assert!(matches!(&next[..], [Ok(Some(1))]), "{next:?}");
+    }
+
+    /// A transaction left open (a ROLLBACK that failed) is ended before the next batch begins.
+    #[tokio::test]
+    async fn a_transaction_left_open_does_not_stop_the_writer() {
+        let (_dir, conn) = database().await;
+        conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let next = run(&conn, vec![create("a")]).await;
+        assert!(matches!(&next[..], [Ok(Some(1))]), "{next:?}");
     }
 
     /// An operation that fails inside its savepoint (here: a room that does not exist) is rolled
